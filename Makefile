@@ -1,0 +1,49 @@
+# Build, test, benchmark and demonstrate oob-agent, companion and (later) dps-emulator.
+# `make test` and `make demo` work on a fresh machine: they install what they need
+# (Debian packages, as root) or stop with a message naming it.
+
+GO       ?= go
+BIN      := bin
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+AGENT_ARCHES := amd64 arm64 arm
+
+.PHONY: all build agent-cross test bench demo deps-test deps-bench deps-demo clean
+
+all: build
+
+build: $(BIN)/oob-agent $(BIN)/companion agent-cross
+
+# The agent ships to devices: static, no cgo.
+$(BIN)/oob-agent: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-agent
+
+$(BIN)/companion: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
+
+agent-cross:
+	@for arch in $(AGENT_ARCHES); do \
+		echo "build oob-agent linux/$$arch"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o $(BIN)/linux-$$arch/oob-agent ./cmd/oob-agent || exit 1; \
+	done
+
+FORCE:
+
+deps-test deps-bench deps-demo: deps-%:
+	@scripts/deps.sh $*
+
+# Unit, in-process integration and end-to-end tests (internal/e2e runs the real binaries
+# against swtpm and the reference decoders). OOB_E2E=1 turns a missing tool into a failure.
+test: deps-test build
+	$(GO) vet ./...
+	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
+
+bench: deps-bench build
+	scripts/bench.sh
+
+demo: deps-demo $(BIN)/oob-agent $(BIN)/companion
+	scripts/demo.sh
+
+clean:
+	rm -rf $(BIN)

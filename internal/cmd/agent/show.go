@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/pkg/display"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/qr"
+)
+
+// Outputs of `oob-agent show`.
+const (
+	outputTerminal    = "terminal"
+	outputFramebuffer = "framebuffer"
+	outputPNG         = "png"
+)
+
+// ShowOptions are the inputs of `oob-agent show`.
+type ShowOptions struct {
+	IO            *cli.IOStreams
+	TPM           tpmOptions
+	Identity      identityOptions
+	Output        string
+	File          string
+	FBDevice      string
+	FBMode        string
+	PayloadFormat string
+	Title         string
+	Status        string
+	Format        *cli.FormatFlag
+}
+
+// NewCmdShow returns `oob-agent show`. runF replaces the run function in tests.
+func NewCmdShow(ios *cli.IOStreams, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{IO: ios, Format: cli.NewFormatFlag(cli.FormatText, cli.FormatJSON)}
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Show the device's identity as a QR code on the terminal, the framebuffer, or in a PNG",
+		Long: `Show the device's TPM identity as a QR code for the technician's companion to scan.
+
+The code holds the compact v1 payload (see docs/payload.md): the EK in its smallest
+faithful form and, when set, an OEM registration ID and a label. It fits a QR code
+of version 12 at error-correction level M. --payload-format legacy writes the
+original sample's JSON instead, for older companions (a larger, denser code).
+
+Outputs:
+  terminal     half-block characters, dark on light whatever the terminal's colours
+  framebuffer  the Linux framebuffer (--fb, default /dev/fb0), the code as large as fits;
+               --fb-mode WIDTHxHEIGHTxBPP[:STRIDE] draws into a plain file instead
+  png          a PNG image (--file PATH, or - for standard output)`,
+		Example: `  oob-agent show
+  oob-agent show --output framebuffer
+  oob-agent show --tpm tcp://127.0.0.1:2321 --output png --file qr.png --label "LINE 3"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch opts.Output {
+			case outputTerminal, outputFramebuffer:
+			case outputPNG:
+				if opts.File == "" {
+					return cli.Usagef("--output png needs --file PATH (or --file - for standard output)")
+				}
+			default:
+				return cli.Usagef("unknown output %q: use terminal, framebuffer or png", opts.Output)
+			}
+			if _, err := identity.ParseFormat(opts.PayloadFormat); err != nil {
+				return &cli.UsageError{Err: err}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return showRun(cmd.Context(), opts)
+		},
+	}
+	opts.TPM.register(cmd.Flags())
+	opts.Identity.register(cmd.Flags())
+	f := cmd.Flags()
+	f.StringVar(&opts.Output, "output", outputTerminal, "where to show the code: terminal, framebuffer or png")
+	f.StringVar(&opts.File, "file", "", "PNG file to write with --output png (- for standard output)")
+	f.StringVar(&opts.FBDevice, "fb", "/dev/fb0", "framebuffer device for --output framebuffer")
+	f.StringVar(&opts.FBMode, "fb-mode", "", "framebuffer geometry WIDTHxHEIGHTxBPP[:STRIDE], for a plain file standing in for a device")
+	f.StringVar(&opts.PayloadFormat, "payload-format", "v1", "QR payload format: v1 (compact) or legacy (the original sample's JSON)")
+	f.StringVar(&opts.Title, "title", "Scan to enroll this device", "title shown above the code")
+	f.StringVar(&opts.Status, "status", "Waiting for enrollment", "status line shown below the code")
+	f.Var(opts.Format, "format", "summary format for png and framebuffer outputs: text|json")
+	return cmd
+}
+
+// showSummary is the stable JSON shape printed after a PNG or framebuffer was written.
+type showSummary struct {
+	RegistrationID string `json:"registrationId"`
+	PayloadFormat  string `json:"payloadFormat"`
+	Payload        string `json:"payload"`
+	QRVersion      int    `json:"qrVersion"`
+	Modules        int    `json:"modules"`
+	Output         string `json:"output"`
+	Target         string `json:"target,omitempty"`
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	format, err := identity.ParseFormat(opts.PayloadFormat)
+	if err != nil {
+		return err
+	}
+	id, err := readIdentity(ctx, opts.TPM, opts.Identity)
+	if err != nil {
+		return err
+	}
+	payload, err := identity.Encode(id, format)
+	if err != nil {
+		return err
+	}
+	code, err := qr.Encode(payload, qr.LevelM)
+	if err != nil {
+		return err
+	}
+	screen := display.Screen{Title: opts.Title, Code: code, RegistrationID: id.RegistrationID, Status: opts.Status}
+	summary := showSummary{
+		RegistrationID: id.RegistrationID, PayloadFormat: opts.PayloadFormat, Payload: payload,
+		QRVersion: code.Version, Modules: code.Size(), Output: opts.Output,
+	}
+
+	switch opts.Output {
+	case outputTerminal:
+		size := display.TermSize{}
+		if c, r, ok := opts.IO.TermSize(); ok {
+			size = display.TermSize{Cols: c, Rows: r}
+		}
+		return display.RenderTerminal(opts.IO.Out, screen, size)
+	case outputPNG:
+		summary.Target = opts.File
+		if err := writePNG(opts, screen); err != nil {
+			return err
+		}
+	case outputFramebuffer:
+		summary.Target = opts.FBDevice
+		if err := drawFramebuffer(opts, screen); err != nil {
+			return err
+		}
+	}
+	if opts.Output == outputPNG && opts.File == "-" {
+		return nil // standard output holds the image
+	}
+	return printSummary(opts.IO.Out, opts.Format.Value, summary)
+}
+
+func writePNG(opts *ShowOptions, screen display.Screen) error {
+	if opts.File == "-" {
+		return display.RenderPNG(opts.IO.Out, screen, display.PNGOptions{})
+	}
+	// Write beside the target and rename, so a reader never sees half an image.
+	dir := filepath.Dir(opts.File)
+	tmp, err := os.CreateTemp(dir, ".oob-qr-*.png")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", opts.File, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := display.RenderPNG(tmp, screen, display.PNGOptions{}); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", opts.File, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", opts.File, err)
+	}
+	if err := os.Rename(tmp.Name(), opts.File); err != nil {
+		return fmt.Errorf("cannot write %s: %w", opts.File, err)
+	}
+	return nil
+}
+
+func drawFramebuffer(opts *ShowOptions, screen display.Screen) error {
+	var mode *display.FBMode
+	if opts.FBMode != "" {
+		m, err := display.ParseFBMode(opts.FBMode)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		mode = &m
+	}
+	fb, err := display.OpenFramebuffer(opts.FBDevice, mode)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	return fb.Draw(screen)
+}
+
+func printSummary(w io.Writer, f cli.Format, s showSummary) error {
+	if f == cli.FormatJSON {
+		return json.NewEncoder(w).Encode(s)
+	}
+	_, err := fmt.Fprintf(w, "QR code for %s written to %s (version %d, %d×%d modules, %s payload)\n",
+		s.RegistrationID, s.Target, s.QRVersion, s.Modules, s.Modules, s.PayloadFormat)
+	return err
+}

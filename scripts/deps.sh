@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Make sure the tools the tests, benchmarks and demo run against are installed.
+# Usage: scripts/deps.sh test|bench|demo
+# As root with apt-get, missing Debian packages are installed; otherwise the script stops and
+# names them.
+set -euo pipefail
+
+purpose=${1:-test}
+
+# command-or-file → Debian package
+declare -A need=(
+	[go]=golang-go
+	[swtpm]=swtpm
+	[swtpm_setup]=swtpm-tools
+)
+case "$purpose" in
+test | bench)
+	need+=(
+		[gcc]=gcc
+		[/usr/include/openssl/evp.h]=libssl-dev
+		[tpm2_readpublic]=tpm2-tools
+		[zbarimg]=zbar-tools
+		[ZXingReader]=zxing-cpp-tools
+		[tmux]=tmux
+		[openssl]=openssl
+	)
+	;;
+demo) ;;
+*)
+	echo "usage: $0 test|bench|demo" >&2
+	exit 2
+	;;
+esac
+
+missing=()
+for what in "${!need[@]}"; do
+	if [[ $what == /* ]]; then
+		[[ -e $what ]] && continue
+	else
+		command -v "$what" >/dev/null 2>&1 && continue
+	fi
+	missing+=("${need[$what]}")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [[ " ${missing[*]} " == *" golang-go "* ]]; then
+	echo "Go is not installed: install Go 1.26 or later from your distribution or go.dev, then run make again." >&2
+	exit 1
+fi
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+	echo "Installing Debian packages: ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+	exit 0
+fi
+echo "Missing packages for 'make $purpose': ${missing[*]}" >&2
+echo "Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) and run make again." >&2
+exit 1

@@ -1,0 +1,55 @@
+# Shared shell functions for the demo and benchmark scripts. Source it; do not run it.
+
+# free_port prints a TCP port on the loopback interface that nothing listens on.
+free_port() {
+	python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+# wait_port HOST PORT SECONDS waits until a TCP port accepts connections.
+wait_port() {
+	local host=$1 port=$2 deadline=$((SECONDS + $3))
+	until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+		if ((SECONDS >= deadline)); then
+			echo "nothing listens on $host:$port after $3 s" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# start_swtpm DIR starts a software TPM 2.0 whose state lives in DIR (manufactured with an EK
+# and its certificate on first use). It sets SWTPM_PID, SWTPM_SPEC (for --tpm) and SWTPM_TCTI
+# (for tpm2-tools).
+start_swtpm() {
+	local dir=$1
+	mkdir -p "$dir"
+	if [[ ! -e $dir/tpm2-00.permall ]]; then
+		swtpm_setup --tpm2 --create-ek-cert --tpmstate "$dir" --overwrite >"$dir/setup.log" 2>&1 || {
+			cat "$dir/setup.log" >&2
+			echo "swtpm_setup failed (log above)" >&2
+			return 1
+		}
+	fi
+	local port
+	port=$(free_port)
+	swtpm socket --tpm2 --tpmstate "dir=$dir" \
+		--server "type=tcp,port=$port,bindaddr=127.0.0.1" \
+		--ctrl "type=tcp,port=$((port + 1)),bindaddr=127.0.0.1" \
+		--flags not-need-init,startup-clear >"$dir/swtpm.log" 2>&1 &
+	SWTPM_PID=$!
+	wait_port 127.0.0.1 "$port" 10 || { cat "$dir/swtpm.log" >&2; return 1; }
+	SWTPM_SPEC="tcp://127.0.0.1:$port"
+	SWTPM_TCTI="swtpm:host=127.0.0.1,port=$port"
+}
+
+# now_ms prints a monotonic-enough wall clock in milliseconds.
+now_ms() { date +%s%3N; }
+
+# median reads numbers, one per line, and prints their median.
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
