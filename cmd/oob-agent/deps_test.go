@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The agent ships to small devices: it must not carry the decoder, the camera, the emulator,
+// the MQTT broker or the TPM simulator, whatever the packages it imports grow into.
+func TestAgentDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	forbidden := []string{
+		"github.com/makiuchi-d/gozxing",
+		"github.com/blackjack/webcam",
+		"github.com/mochi-mqtt/server",
+		"github.com/google/go-tpm-tools/simulator",
+		"github.com/oobtpm/oob/pkg/emulator",
+		"github.com/oobtpm/oob/pkg/camera",
+		"github.com/oobtpm/oob/pkg/scan",
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				t.Errorf("oob-agent depends on %s", dep)
+			}
+		}
+	}
+}

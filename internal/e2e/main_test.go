@@ -1,0 +1,83 @@
+// Package e2e runs the real oob-agent and companion binaries against a software TPM (swtpm)
+// and checks their output with independent tools: tpm2-tools, zbarimg and ZXingReader.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// bin holds the binaries built for this test run.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "oob-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = dir
+	code := build()
+	if code == 0 {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func build() int {
+	_, here, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(here), "..", "..")
+	for _, name := range []string{"oob-agent", "companion"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", name, err, out)
+			return 1
+		}
+	}
+	return 0
+}
+
+// run runs one of the built binaries and returns its stdout, failing the test on a non-zero exit.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	stdout, stderr, err := runCode(t, nil, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\nstderr:\n%s", name, strings.Join(args, " "), err, stderr)
+	}
+	return stdout
+}
+
+// runCode runs one of the built binaries and returns its outputs and exit error.
+func runCode(t *testing.T, env []string, name string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// tool returns the path of an external tool, skipping the test when it is absent unless
+// OOB_E2E is set, in which case its absence is a failure naming the package to install.
+func tool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("OOB_E2E") != "" {
+		t.Fatalf("%s is not installed: install the Debian package %s (make test does this as root)", name, pkg)
+	}
+	t.Skipf("%s not installed (Debian package %s)", name, pkg)
+	return ""
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Figures for the README's claims, measured on this machine in one run:
+#   - time from `oob-agent show` start to the QR written (swtpm, EK persisted)
+#   - QR version of the default payload, beside the original sample's JSON
+#   - QR decoding on ../shared/corpus/qr: ours beside zbarimg and ZXingReader
+#   - Go benchmarks of the hot paths
+# Usage: scripts/bench.sh [--runs N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+runs=20
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--runs) runs=$2; shift 2 ;;
+	*) echo "usage: $0 [--runs N]" >&2; exit 2 ;;
+	esac
+done
+
+work=$(mktemp -d -t oob-bench.XXXXXX)
+cleanup() {
+	[[ -n ${SWTPM_PID:-} ]] && kill "$SWTPM_PID" 2>/dev/null && wait "$SWTPM_PID" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== machine"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
+echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "go: $(go version | cut -d' ' -f3)"
+
+echo
+echo "== oob-agent show: start to QR written (swtpm over TCP, EK and SRK persisted)"
+start_swtpm "$work/tpm"
+bin/oob-agent identity --tpm "$SWTPM_SPEC" --format json >"$work/identity.json" # persists the SRK
+for i in $(seq "$runs"); do
+	t0=$(date +%s%N)
+	bin/oob-agent show --tpm "$SWTPM_SPEC" --output png --file "$work/qr.png" >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
+done >"$work/show.us"
+printf 'runs: %d  median: %.1f ms  min: %.1f ms  max: %.1f ms\n' "$runs" \
+	"$(median <"$work/show.us" | awk '{print $1/1000}')" \
+	"$(sort -n "$work/show.us" | head -1 | awk '{print $1/1000}')" \
+	"$(sort -n "$work/show.us" | tail -1 | awk '{print $1/1000}')"
+
+echo
+echo "== QR size of the device identity (RSA-2048 EK, derived registration ID, level M)"
+v1=$(bin/oob-agent show --tpm "$SWTPM_SPEC" --output png --file "$work/v1.png" --format json)
+legacy=$(bin/oob-agent show --tpm "$SWTPM_SPEC" --output png --file "$work/legacy.png" --format json --payload-format legacy)
+for s in "$v1" "$legacy"; do
+	python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print("%-7s payload %4d chars  QR version %2d (%dx%d modules)" % (s["payloadFormat"], len(s["payload"]), s["qrVersion"], s["modules"], s["modules"]))' "$s"
+done
+
+echo
+echo "== QR decoding on ../shared/corpus/qr"
+if [[ -d ../shared/corpus/qr ]]; then
+	scripts/bench-decode.sh ../shared/corpus/qr
+else
+	echo "skipped: ../shared/corpus/qr is absent"
+fi
+
+echo
+echo "== Go benchmarks"
+go test -run '^$' -bench . -benchmem -benchtime 2s ./pkg/... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
