@@ -1,0 +1,179 @@
+package qr
+
+import "math"
+
+// affine maps a point of a derived plane back to the plane it was made from:
+// x' = a*x + b*y + c, y' = d*x + e*y + f. Corners found on a scaled or rotated
+// copy are reported in the caller's coordinates through it.
+type affine struct{ a, b, c, d, e, f float64 }
+
+var identity = affine{a: 1, e: 1}
+
+func (m affine) apply(x, y float64) (float64, float64) {
+	return m.a*x + m.b*y + m.c, m.d*x + m.e*y + m.f
+}
+
+// then returns the map that applies m first and n second.
+func (m affine) then(n affine) affine {
+	return affine{
+		a: n.a*m.a + n.b*m.d, b: n.a*m.b + n.b*m.e, c: n.a*m.c + n.b*m.f + n.c,
+		d: n.d*m.a + n.e*m.d, e: n.d*m.b + n.e*m.e, f: n.d*m.c + n.e*m.f + n.f,
+	}
+}
+
+// invert writes 255-src into dst: gozxing only finds dark modules on a light background, and
+// its ALSO_INVERTED hint is ignored by the QR reader, so light-on-dark screens need this.
+func invert(dst, src *plane) {
+	dst.resize(src.w, src.h)
+	for i, v := range src.pix {
+		dst.pix[i] = 255 - v
+	}
+}
+
+// shrink averages k×k blocks. A code that fills a large frame has modules many pixels wide;
+// averaging removes moiré and sensor noise and makes the finder search cheaper.
+func shrink(dst, src *plane, k int) affine {
+	w, h := src.w/k, src.h/k
+	dst.resize(w, h)
+	n := uint32(k * k)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var sum uint32
+			for yy := y * k; yy < y*k+k; yy++ {
+				row := src.pix[yy*src.w+x*k : yy*src.w+x*k+k]
+				for _, v := range row {
+					sum += uint32(v)
+				}
+			}
+			dst.pix[y*w+x] = byte(sum / n)
+		}
+	}
+	s := float64(k)
+	return affine{a: s, c: s/2 - 0.5, e: s, f: s/2 - 0.5}
+}
+
+// enlarge scales by a factor with bilinear interpolation. Modules of one or two pixels defeat
+// the finder-pattern run-length checks; interpolated modules of three or more pass them.
+func enlarge(dst, src *plane, scale float64) affine {
+	w, h := int(float64(src.w)*scale), int(float64(src.h)*scale)
+	dst.resize(w, h)
+	inv := 1 / scale
+	for y := 0; y < h; y++ {
+		sy := (float64(y)+0.5)*inv - 0.5
+		for x := 0; x < w; x++ {
+			sx := (float64(x)+0.5)*inv - 0.5
+			dst.pix[y*w+x] = src.bilinear(sx, sy)
+		}
+	}
+	return affine{a: inv, c: 0.5*inv - 0.5, e: inv, f: 0.5*inv - 0.5}
+}
+
+// bilinear samples p at a fractional position, clamping at the edges so that rotated and
+// scaled copies continue the border instead of adding a white or black frame.
+func (p *plane) bilinear(x, y float64) byte {
+	x = min(max(x, 0), float64(p.w-1))
+	y = min(max(y, 0), float64(p.h-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	v00 := float64(p.pix[y0*p.w+x0])
+	v10 := float64(p.pix[y0*p.w+x1])
+	v01 := float64(p.pix[y1*p.w+x0])
+	v11 := float64(p.pix[y1*p.w+x1])
+	top := v00 + (v10-v00)*fx
+	bot := v01 + (v11-v01)*fx
+	return byte(top + (bot-top)*fy + 0.5)
+}
+
+// rotate turns src by angle radians about its centre into a canvas large enough to hold it.
+// The finder-pattern search scans rows and columns; near 45° its run-length ratios are
+// stretched by √2 and some codes are only found once turned.
+func rotate(dst, src *plane, angle float64) affine {
+	sin, cos := math.Sincos(angle)
+	w := int(math.Abs(float64(src.w)*cos) + math.Abs(float64(src.h)*sin) + 0.5)
+	h := int(math.Abs(float64(src.w)*sin) + math.Abs(float64(src.h)*cos) + 0.5)
+	dst.resize(w, h)
+	cx, cy := float64(src.w)/2, float64(src.h)/2
+	dx, dy := float64(w)/2, float64(h)/2
+	// back maps a destination pixel to the source: rotate by -angle about the centres.
+	back := affine{a: cos, b: sin, c: cx - cos*dx - sin*dy, d: -sin, e: cos, f: cy + sin*dx - cos*dy}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sx, sy := back.apply(float64(x), float64(y))
+			dst.pix[y*w+x] = src.bilinear(sx, sy)
+		}
+	}
+	return back
+}
+
+// stretch maps the 1st to 99th percentile of luminance onto the full range. Dim screens and
+// grey-on-grey prints leave the hybrid binarizer's blocks below its minimum dynamic range, so
+// it calls them all white.
+func stretch(dst, src *plane) {
+	dst.resize(src.w, src.h)
+	var hist [256]int
+	for _, v := range src.pix {
+		hist[v]++
+	}
+	n := len(src.pix)
+	lo, hi := 0, 255
+	for acc := 0; lo < 255 && acc+hist[lo] <= n/100; lo++ {
+		acc += hist[lo]
+	}
+	for acc := 0; hi > 0 && acc+hist[hi] <= n/100; hi-- {
+		acc += hist[hi]
+	}
+	if hi <= lo {
+		copy(dst.pix, src.pix)
+		return
+	}
+	var lut [256]byte
+	for i := range lut {
+		v := (i - lo) * 255 / (hi - lo)
+		lut[i] = byte(min(max(v, 0), 255))
+	}
+	for i, v := range src.pix {
+		dst.pix[i] = lut[v]
+	}
+}
+
+// blur is a separable box blur of the given radius, using tmp as scratch. Screens photographed
+// close up show a moiré of sub-pixels and JPEG ringing that splits modules; a blur merges them.
+func blur(dst, tmp, src *plane, r int) {
+	tmp.resize(src.w, src.h)
+	dst.resize(src.w, src.h)
+	boxRows(tmp.pix, src.pix, src.w, src.h, r)
+	// Columns: transpose-free pass reading with a stride.
+	w, h := src.w, src.h
+	n := 2*r + 1
+	for x := 0; x < w; x++ {
+		sum := 0
+		for k := -r; k <= r; k++ {
+			sum += int(tmp.pix[clampi(k, h)*w+x])
+		}
+		for y := 0; y < h; y++ {
+			dst.pix[y*w+x] = byte(sum / n)
+			sum += int(tmp.pix[clampi(y+r+1, h)*w+x]) - int(tmp.pix[clampi(y-r, h)*w+x])
+		}
+	}
+}
+
+func boxRows(dst, src []byte, w, h, r int) {
+	n := 2*r + 1
+	for y := 0; y < h; y++ {
+		row := src[y*w : (y+1)*w]
+		out := dst[y*w : (y+1)*w]
+		sum := 0
+		for k := -r; k <= r; k++ {
+			sum += int(row[clampi(k, w)])
+		}
+		for x := range out {
+			out[x] = byte(sum / n)
+			sum += int(row[clampi(x+r+1, w)]) - int(row[clampi(x-r, w)])
+		}
+	}
+}
+
+func clampi(i, n int) int {
+	return min(max(i, 0), n-1)
+}
