@@ -130,7 +130,7 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 			if err != nil {
 				continue
 			}
-			s, err := readSingle(m, hints)
+			s, err := readSingle(m, hints, d.Effort == Thorough)
 			if err != nil {
 				continue
 			}

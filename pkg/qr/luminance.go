@@ -132,12 +132,12 @@ func (s source) GetRow(y int, row []byte) ([]byte, error) {
 	return row, nil
 }
 
-func (s source) GetMatrix() []byte            { return s.p.pix }
-func (s source) GetWidth() int                { return s.p.w }
-func (s source) GetHeight() int               { return s.p.h }
-func (s source) IsCropSupported() bool        { return false }
-func (s source) IsRotateSupported() bool      { return false }
-func (s source) String() string               { return "qr.source" }
+func (s source) GetMatrix() []byte               { return s.p.pix }
+func (s source) GetWidth() int                   { return s.p.w }
+func (s source) GetHeight() int                  { return s.p.h }
+func (s source) IsCropSupported() bool           { return false }
+func (s source) IsRotateSupported() bool         { return false }
+func (s source) String() string                  { return "qr.source" }
 func (s source) Invert() gozxing.LuminanceSource { return gozxing.LuminanceSourceInvert(s) }
 
 func (s source) Crop(left, top, width, height int) (gozxing.LuminanceSource, error) {

@@ -31,14 +31,25 @@ func guard(err *error) {
 	}
 }
 
-// readSingle finds the most likely code in m and decodes it.
-func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any) (s symbol, err error) {
+// readSingle finds the most likely code in m and decodes it. With resample, a code whose
+// finder patterns were found but whose grid did not decode gets more grids (see resample).
+func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, resample bool) (s symbol, err error) {
 	defer guard(&err)
-	det, err := detector.NewDetector(m).Detect(hints)
-	if err != nil {
+	info, nf := detector.NewFinderPatternFinder(m, nil).Find(hints)
+	if nf != nil {
+		// A nil NotFoundException in an error variable would not compare equal to nil.
+		return symbol{}, nf
+	}
+	det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
+	if err == nil {
+		if s, err = decodeDetected(det, hints); err == nil {
+			return s, nil
+		}
+	}
+	if !resample {
 		return symbol{}, err
 	}
-	return decodeDetected(det, hints)
+	return resampled(m, info, hints)
 }
 
 // readMulti finds every code in m that its finder-pattern triples allow and decodes those it
@@ -64,28 +75,51 @@ func decodeDetected(det *common.DetectorResult, hints map[gozxing.DecodeHintType
 	if err != nil {
 		return symbol{}, err
 	}
-	s := symbol{result: res}
-	// The detector reports finder-pattern centres (bottom-left, top-left, top-right and perhaps
-	// the alignment pattern). Callers want the symbol's outline, so the corners are projected
-	// from module space with the same transform the detector sampled with.
-	pts := det.GetPoints()
 	dim := bits.GetWidth()
-	if len(pts) >= 3 && dim > 0 {
-		var align *detector.AlignmentPattern
-		if len(pts) > 3 {
-			align, _ = pts[3].(*detector.AlignmentPattern)
-		}
-		t := detector.Detector_createTransform(pts[1], pts[2], pts[0], align, dim)
-		d := float64(dim)
-		xy := []float64{0, 0, d, 0, d, d, 0, d}
-		t.TransformPoints(xy)
-		for i := range s.corners {
-			s.corners[i] = [2]float64{xy[2*i], xy[2*i+1]}
-		}
-		if md, ok := res.GetOther().(*decoder.QRCodeDecoderMetaData); ok && md.IsMirrored() {
-			// A mirrored symbol was read with its top-right and bottom-left swapped.
-			s.corners[1], s.corners[3] = s.corners[3], s.corners[1]
-		}
+	return symbolFrom(res, pointsProjector(det.GetPoints(), dim), dim), nil
+}
+
+// projector maps module coordinates of a symbol to coordinates in the binarized matrix.
+type projector func(x, y float64) (float64, float64)
+
+// transformProjector adapts a gozxing transform.
+func transformProjector(t *common.PerspectiveTransform) projector {
+	return func(x, y float64) (float64, float64) {
+		p := []float64{x, y}
+		t.TransformPoints(p)
+		return p[0], p[1]
 	}
-	return s, nil
+}
+
+// pointsProjector rebuilds the transform gozxing's detector sampled with from the points it
+// reports: finder-pattern centres (bottom-left, top-left, top-right) and perhaps the
+// alignment pattern.
+func pointsProjector(pts []gozxing.ResultPoint, dim int) projector {
+	if len(pts) < 3 {
+		return nil
+	}
+	var align *detector.AlignmentPattern
+	if len(pts) > 3 {
+		align, _ = pts[3].(*detector.AlignmentPattern)
+	}
+	return transformProjector(detector.Detector_createTransform(pts[1], pts[2], pts[0], align, dim))
+}
+
+// symbolFrom pairs a decoded result with the outline of its symbol: callers want the corners,
+// not the finder-pattern centres the detector reports, so they are projected from module space.
+func symbolFrom(res *common.DecoderResult, project projector, dim int) symbol {
+	s := symbol{result: res}
+	if project == nil {
+		return s
+	}
+	d := float64(dim)
+	for i, c := range [4][2]float64{{0, 0}, {d, 0}, {d, d}, {0, d}} {
+		x, y := project(c[0], c[1])
+		s.corners[i] = [2]float64{x, y}
+	}
+	if md, ok := res.GetOther().(*decoder.QRCodeDecoderMetaData); ok && md.IsMirrored() {
+		// A mirrored symbol was read with its top-right and bottom-left swapped.
+		s.corners[1], s.corners[3] = s.corners[3], s.corners[1]
+	}
+	return s
 }
