@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Decode every NAME.png of a folder with three QR decoders in one run and compare each result
+# byte for byte with NAME.txt: ours, zbarimg and ZXingReader. For each decoder it prints how
+# many images were decoded correctly and the median wall time of one invocation per image (in
+# ms, process start-up and image loading included, the same for all three).
+#
+# Usage: scripts/bench-decode.sh [--format text|json] [DIR]
+#   DIR defaults to ../shared/corpus/qr (relative to the project root).
+#   OOB_DECODE_CMD is our decoder's command line, run as "$OOB_DECODE_CMD IMAGE"; it must print
+#   each code's contents exactly, followed by "\n". Default: bin/companion decode --raw
+#
+# Exit status: 0 after a run (whatever the scores), 2 on a usage error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+	echo "usage: $0 [--format text|json] [DIR]" >&2
+	exit 2
+}
+
+format=text
+dir=
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--format)
+		[[ $# -ge 2 ]] || usage
+		format=$2
+		shift 2
+		;;
+	--format=*)
+		format=${1#--format=}
+		shift
+		;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*)
+		[[ -z $dir ]] || usage
+		dir=$1
+		shift
+		;;
+	esac
+done
+[[ $format == text || $format == json ]] || usage
+dir=${dir:-../shared/corpus/qr}
+if [[ ! -d $dir ]]; then
+	echo "$0: no folder $dir" >&2
+	exit 2
+fi
+ours=${OOB_DECODE_CMD:-bin/companion decode --raw}
+
+shopt -s nullglob
+images=("$dir"/*.png)
+if [[ ${#images[@]} -eq 0 ]]; then
+	echo "$0: no NAME.png files in $dir" >&2
+	exit 2
+fi
+
+work=$(mktemp -d -t oob-bench-decode.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# Each decoder writes what it read to "$work/out" and is compared with the expected bytes in
+# "$work/want" (NAME.txt, plus a "\n" for our command, which ends each code with one).
+# Output is compared as files, not shell strings, which would drop NULs and trailing newlines.
+decode_ours() { $ours "$1" >"$work/out" 2>/dev/null; }
+# -Sbinary: keep the bytes as the code holds them instead of converting character sets; zbarimg
+# then adds no newline of its own.
+decode_zbar() { zbarimg --raw -q --oneshot -Sbinary "$1" >"$work/out" 2>/dev/null; }
+# -bytes prints only the content, without a newline; QR codes only, as for the other two.
+decode_zxing() { ZXingReader -format QRCode -bytes "$1" >"$work/out" 2>/dev/null; }
+
+# Only our command ends each code with "\n"; the other two print the bare contents.
+want_newline() { [[ $1 == ours ]]; }
+
+# run NAME TOOL: decodes every image, appends "correct median_ms" to $work/NAME.result.
+run() {
+	local name=$1 tool=$2 ok=0 img t0 t1
+	: >"$work/$name.ms"
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "- -" >"$work/$name.result"
+		return
+	fi
+	for img in "${images[@]}"; do
+		cp "${img%.png}.txt" "$work/want"
+		if want_newline "$name"; then printf '\n' >>"$work/want"; fi
+		t0=$(date +%s%N)
+		"decode_$name" "$img" || true
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000)) >>"$work/$name.ms"
+		# A correct decode is the expected contents first; a second code may follow.
+		if [[ $(head -c "$(stat -c %s "$work/want")" "$work/out" | cmp -s - "$work/want" && echo y) == y ]]; then
+			ok=$((ok + 1))
+		fi
+	done
+	local median
+	median=$(sort -n "$work/$name.ms" | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.1f", m/1000}')
+	echo "$ok $median" >"$work/$name.result"
+}
+
+run ours "${ours%% *}"
+run zbar zbarimg
+run zxing ZXingReader
+
+total=${#images[@]}
+names=(ours zbar zxing)
+labels=("ours" "zbarimg" "ZXingReader")
+commands=("$ours IMAGE" "zbarimg --raw -q --oneshot -Sbinary IMAGE" "ZXingReader -format QRCode -bytes IMAGE")
+
+if [[ $format == json ]]; then
+	printf '{"folder":"%s","images":%d,"timing":"median wall time of one invocation per image, in ms","decoders":[' "$dir" "$total"
+	for i in "${!names[@]}"; do
+		read -r ok ms <"$work/${names[$i]}.result"
+		[[ $i -gt 0 ]] && printf ','
+		if [[ $ok == - ]]; then
+			printf '{"name":"%s","command":"%s","installed":false}' "${labels[$i]}" "${commands[$i]}"
+		else
+			printf '{"name":"%s","command":"%s","installed":true,"correct":%d,"medianMs":%s}' \
+				"${labels[$i]}" "${commands[$i]}" "$ok" "$ms"
+		fi
+	done
+	printf ']}\n'
+	exit 0
+fi
+
+echo "QR decoding of $total images in $dir (byte-exact; median wall time per invocation)"
+printf '%-12s  %9s  %9s  %s\n' decoder correct "median ms" command
+for i in "${!names[@]}"; do
+	read -r ok ms <"$work/${names[$i]}.result"
+	if [[ $ok == - ]]; then
+		printf '%-12s  %9s  %9s  %s\n' "${labels[$i]}" "-" "-" "not installed"
+	else
+		printf '%-12s  %9s  %9s  %s\n' "${labels[$i]}" "$ok/$total" "$ms" "${commands[$i]}"
+	fi
+done
