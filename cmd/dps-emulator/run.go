@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/emulator"
+)
+
+// Start-up contract (scripts and CI rely on it):
+//
+//	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hostname NAME] [fault flags]
+//
+// creates DIR when absent and writes there, before it reports ready: ca.pem (the CA clients
+// trust; ca-key.pem beside it, 0600), service-connection-string (0600; HostName is --hostname,
+// with the port unless it is 443), id-scope ("0ne" + 8 hex digits, stable across restarts),
+// admin-token (0600) and emulator.db (the state). Then it prints exactly one line to stdout:
+//
+//	dps-emulator ready on https://ADDR (data DIR; admin http://ADDR)
+//
+// and logs one line per request to stderr (never keys or Authorization headers). SIGINT or
+// SIGTERM shut it down cleanly, exit status 0.
+
+// Defaults. 8443 needs no privileges; run with --listen 127.0.0.1:443 for clients that only speak
+// to port 443 (Microsoft's Node SDK).
+const (
+	defaultListen      = "127.0.0.1:8443"
+	defaultAdminListen = "127.0.0.1:8444"
+	shutdownGrace      = 5 * time.Second
+)
+
+// usageError is a problem with the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// config is the parsed command line.
+type config struct {
+	dataDir     string
+	listen      string
+	adminListen string
+	hostName    string
+	tlsNames    []string
+	faults      emulator.FaultConfig
+}
+
+// parseFlags reads the command line into a config.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("dps-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.dataDir, "data", "", "data directory (required): state, CA, connection string, ID scope, admin token")
+	fs.StringVar(&c.listen, "listen", defaultListen, "address of the HTTPS service API (port 0 picks a free port)")
+	fs.StringVar(&c.adminListen, "admin-listen", defaultAdminListen, `address of the loopback-only admin API (HTTP); "off" disables it`)
+	fs.StringVar(&c.hostName, "hostname", "localhost", "host name clients use (connection string HostName, SAS resource); also put in the server certificate")
+	fs.Func("tls-name", "extra DNS name or IP address for the server certificate (repeatable)", func(s string) error {
+		c.tlsNames = append(c.tlsNames, s)
+		return nil
+	})
+	fs.IntVar(&c.faults.ThrottleEvery, "throttle-every", 0, "answer every Nth request with 429")
+	fs.Float64Var(&c.faults.ThrottleProbability, "throttle-probability", 0, "answer each request with 429 with this probability (0-1)")
+	durationVar(fs, &c.faults.ThrottleFor, "throttle-for", "answer every request with 429 for this long after start")
+	fs.IntVar(&c.faults.UnavailableEvery, "unavailable-every", 0, "answer every Nth request with 503")
+	fs.Float64Var(&c.faults.UnavailableProbability, "unavailable-probability", 0, "answer each request with 503 with this probability (0-1)")
+	durationVar(fs, &c.faults.UnavailableFor, "unavailable-for", "answer every request with 503 for this long after start")
+	durationVar(fs, &c.faults.RetryAfter, "retry-after", "Retry-After of 429 and 503 answers (default 1s)")
+	durationVar(fs, &c.faults.Latency, "latency", "delay every request by this much")
+	durationVar(fs, &c.faults.LatencyJitter, "latency-jitter", "add up to this much random delay to every request")
+	if err := fs.Parse(args); err != nil {
+		return c, &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return c, &usageError{msg: "unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	if c.dataDir == "" {
+		return c, &usageError{msg: "--data DIR is required"}
+	}
+	if err := c.faults.Validate(); err != nil {
+		return c, &usageError{msg: err.Error()}
+	}
+	return c, nil
+}
+
+func durationVar(fs *flag.FlagSet, d *emulator.Duration, name, usage string) {
+	fs.Func(name, usage+" (e.g. 250ms, 30s)", func(s string) error {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = emulator.Duration(v)
+		return nil
+	})
+}
+
+// run starts the emulator and serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	dir, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	store, err := emulator.OpenStore(filepath.Join(dir, emulator.StoreFile))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	id, err := store.Identity(ctx)
+	if err != nil {
+		return err
+	}
+	ca, err := emulator.LoadOrCreateCA(dir)
+	if err != nil {
+		return err
+	}
+	cert, err := ca.ServerCertificate(append([]string{c.hostName}, c.tlsNames...)...)
+	if err != nil {
+		return err
+	}
+	faults, err := emulator.NewFaults(c.faults)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	defer ln.Close()
+	hostName := emulator.ServiceHostName(c.hostName, ln.Addr())
+	srv, err := emulator.New(emulator.Options{
+		Store: store, Identity: id, HostName: hostName, Logger: log, Faults: faults,
+	})
+	if err != nil {
+		return err
+	}
+	if err := emulator.WriteStartupFiles(dir, hostName, id); err != nil {
+		return err
+	}
+
+	servers := []*http.Server{{
+		Handler:           srv,
+		TLSConfig:         emulator.TLSConfig(cert),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	errc := make(chan error, 2)
+	go func() { errc <- servers[0].Serve(tls.NewListener(ln, servers[0].TLSConfig)) }()
+
+	adminNote := "admin off"
+	if c.adminListen != "off" && c.adminListen != "" {
+		token, err := emulator.LoadOrCreateAdminToken(dir)
+		if err != nil {
+			return err
+		}
+		aln, err := net.Listen("tcp", c.adminListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s for the admin API: %w", c.adminListen, err)
+		}
+		defer aln.Close()
+		admin := &http.Server{Handler: emulator.AdminHandler(faults, token, log), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, admin)
+		go func() { errc <- admin.Serve(aln) }()
+		adminNote = "admin http://" + aln.Addr().String()
+	}
+
+	log.Info("serving", "listen", ln.Addr().String(), "hostname", hostName, "idScope", id.IDScope, "data", dir)
+	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s)\n", ln.Addr(), dir, adminNote)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+	}
+	return nil
+}

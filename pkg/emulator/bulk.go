@@ -1,0 +1,134 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxBulkItems is the service's limit on enrollments in one bulk operation.
+const maxBulkItems = 10
+
+// Bulk operation modes.
+const (
+	modeCreate            = "create"
+	modeUpdate            = "update"
+	modeUpdateIfMatchETag = "updateIfMatchETag"
+	modeDelete            = "delete"
+)
+
+// bulkItem is one enrollment of a bulk operation after parsing: the record, the etag the caller
+// sent with it, or the reason it failed before reaching the store.
+type bulkItem struct {
+	id     string
+	rec    *Enrollment
+	etag   string
+	failed *apiError
+}
+
+// handleBulk serves POST /enrollments. A request-level problem (body, mode, item count) fails the
+// whole request; an item's own problem is reported in the result's errors list while the other
+// items go ahead, all of them in one store transaction.
+func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	body, apiErr := readBody(w, r, s.maxBulk)
+	if apiErr != nil {
+		return apiErr
+	}
+	var req bulkRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return errorf(CodeMalformedBody, "The request body is not a valid bulk enrollment operation: %s", jsonProblem(err))
+	}
+	switch req.Mode {
+	case modeCreate, modeUpdate, modeUpdateIfMatchETag, modeDelete:
+	case "":
+		return errorf(CodeInvalidArgument, "mode is required: create, update, updateIfMatchETag or delete.")
+	default:
+		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", truncate(req.Mode))
+	}
+	if len(req.Enrollments) == 0 {
+		return errorf(CodeInvalidArgument, "enrollments is required and must not be empty.")
+	}
+	if len(req.Enrollments) > maxBulkItems {
+		return errorf(CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", maxBulkItems, len(req.Enrollments))
+	}
+	items := s.parseBulkItems(req)
+	err := s.store.update(r.Context(), func(tx *bolt.Tx, now time.Time) error {
+		for _, it := range items {
+			if it.failed != nil {
+				continue
+			}
+			var err error
+			switch req.Mode {
+			case modeCreate:
+				_, err = putEnrollment(tx, now, it.rec, "", putCreateOnly)
+			case modeUpdate:
+				_, err = putEnrollment(tx, now, it.rec, "", putCreateOrUpdate)
+			case modeUpdateIfMatchETag:
+				_, err = putEnrollment(tx, now, it.rec, it.etag, putCreateOrUpdate)
+			case modeDelete:
+				err = deleteEnrollment(tx, it.id, it.etag)
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrPreconditionFailed):
+				it.failed = s.storeError(err, enrollmentNotFound(it.id))
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return s.storeError(err, nil)
+	}
+	res := bulkResult{IsSuccessful: true, Errors: []bulkError{}}
+	for _, it := range items {
+		if it.failed != nil {
+			res.IsSuccessful = false
+			res.Errors = append(res.Errors, bulkError{RegistrationID: it.id, ErrorCode: it.failed.Code, ErrorStatus: it.failed.Message})
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// parseBulkItems decodes and validates each item; an item that fails carries its error.
+func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
+	items := make([]*bulkItem, 0, len(req.Enrollments))
+	seen := map[string]bool{}
+	for _, raw := range req.Enrollments {
+		it := &bulkItem{}
+		items = append(items, it)
+		var e Enrollment
+		if err := json.Unmarshal(raw, &e); err != nil {
+			it.failed = errorf(CodeMalformedBody, "The enrollment is not valid JSON of an individual enrollment: %s", jsonProblem(err))
+			continue
+		}
+		it.id, it.etag = e.RegistrationID, e.ETag
+		if seen[it.id] {
+			it.failed = errorf(CodeInvalidArgument, "Registration ID %q appears more than once in this operation.", truncate(it.id))
+			continue
+		}
+		seen[it.id] = true
+		if req.Mode == modeDelete {
+			if !validRegistrationID(it.id) {
+				it.failed = enrollmentNotFound(it.id)
+			}
+			continue
+		}
+		if req.Mode == modeUpdateIfMatchETag && it.etag == "" {
+			it.failed = errorf(CodeInvalidArgument, "Mode updateIfMatchETag needs the enrollment's etag.")
+			continue
+		}
+		rec, apiErr := s.validateEnrollment(&e, "")
+		if apiErr != nil {
+			it.failed = apiErr
+			continue
+		}
+		it.rec = rec
+	}
+	return items
+}

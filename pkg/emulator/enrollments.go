@@ -1,0 +1,60 @@
+package emulator
+
+import "net/http"
+
+// enrollmentNotFound is the service's reply for a registration ID without an enrollment.
+func enrollmentNotFound(id string) *apiError {
+	return errorf(CodeEnrollmentNotFound, "Enrollment for registration ID %q was not found.", truncate(id))
+}
+
+// handleGetEnrollment serves GET /enrollments/{id}.
+func (s *Server) handleGetEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	e, err := s.store.GetEnrollment(r.Context(), id)
+	if err != nil {
+		return s.storeError(err, enrollmentNotFound(id))
+	}
+	setETag(w, e.ETag)
+	writeJSON(w, http.StatusOK, present(*e))
+	return nil
+}
+
+// handlePutEnrollment serves PUT /enrollments/{id}: create or update, as the service does,
+// conditional on If-Match when the caller sends one.
+func (s *Server) handlePutEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	body, apiErr := readBody(w, r, s.maxBody)
+	if apiErr != nil {
+		return apiErr
+	}
+	e, apiErr := s.decodeEnrollment(body, id)
+	if apiErr != nil {
+		return apiErr
+	}
+	out, err := s.store.PutEnrollment(r.Context(), e, r.Header.Get("If-Match"))
+	if err != nil {
+		return s.storeError(err, enrollmentNotFound(id))
+	}
+	setETag(w, out.ETag)
+	writeJSON(w, http.StatusOK, present(*out))
+	return nil
+}
+
+// handleDeleteEnrollment serves DELETE /enrollments/{id}, conditional on If-Match.
+func (s *Server) handleDeleteEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	if err := s.store.DeleteEnrollment(r.Context(), id, r.Header.Get("If-Match")); err != nil {
+		return s.storeError(err, enrollmentNotFound(id))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleAttestationMechanism serves POST /enrollments/{id}/attestationmechanism: the enrollment's
+// attestation with its secrets (symmetric keys, certificates), which GET also returns for
+// individual enrollments.
+func (s *Server) handleAttestationMechanism(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	e, err := s.store.GetEnrollment(r.Context(), id)
+	if err != nil {
+		return s.storeError(err, enrollmentNotFound(id))
+	}
+	writeJSON(w, http.StatusOK, e.Attestation)
+	return nil
+}

@@ -1,0 +1,286 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Default request body limits. The service accepts individual enrollments of a few kilobytes
+// (certificates included) and bulk operations of at most ten of them.
+const (
+	DefaultMaxBodyBytes     = 64 << 10
+	DefaultMaxBulkBodyBytes = 1 << 20
+)
+
+// APIVersion is the service API version the emulator's JSON shapes follow.
+const APIVersion = "2021-10-01"
+
+// supportedAPIVersions are the stable service API versions DPS answers; their enrollment shapes
+// differ from 2021-10-01 only by fields a client may leave out.
+var supportedAPIVersions = map[string]bool{
+	"2017-11-15": true,
+	"2018-04-01": true,
+	"2019-03-31": true,
+	"2021-06-01": true,
+	"2021-10-01": true,
+}
+
+// Options configure a Server. Store and Identity are required; the zero value of every other
+// field is a sensible default.
+type Options struct {
+	// Store holds the service's state.
+	Store *Store
+	// Identity is the service's access policy and ID scope.
+	Identity ServiceIdentity
+	// HostName is the service host name clients sign SAS tokens for (the connection string's
+	// HostName, port included when it is not 443). Empty means "localhost".
+	HostName string
+	// Logger receives one line per request and start-up notes; nil discards them.
+	Logger *slog.Logger
+	// Faults, when set, injects throttling, unavailability and latency into the service API.
+	Faults *Faults
+	// ValidateEK checks an endorsement key's TPM2B_PUBLIC bytes; nil uses a structural check.
+	ValidateEK func(tpm2bPublic []byte) error
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// MaxBodyBytes and MaxBulkBodyBytes limit request bodies; zero uses the defaults.
+	MaxBodyBytes, MaxBulkBodyBytes int64
+}
+
+// Server is the emulated service as an http.Handler. Serve it over TLS (NewTLSConfig) for
+// clients that insist on HTTPS, which all of Microsoft's do.
+type Server struct {
+	store    *Store
+	identity ServiceIdentity
+	hostName string
+	log      *slog.Logger
+	faults   *Faults
+	ek       func([]byte) error
+	now      func() time.Time
+	maxBody  int64
+	maxBulk  int64
+}
+
+// New returns a Server for opts.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("emulator: Options.Store is required")
+	}
+	if opts.Identity.PolicyKey == "" {
+		return nil, errors.New("emulator: Options.Identity is required (Store.Identity returns it)")
+	}
+	s := &Server{
+		store:    opts.Store,
+		identity: opts.Identity,
+		hostName: opts.HostName,
+		log:      opts.Logger,
+		faults:   opts.Faults,
+		ek:       opts.ValidateEK,
+		now:      opts.Now,
+		maxBody:  opts.MaxBodyBytes,
+		maxBulk:  opts.MaxBulkBodyBytes,
+	}
+	if s.hostName == "" {
+		s.hostName = "localhost"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ek == nil {
+		s.ek = checkEKStructure
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxBulk <= 0 {
+		s.maxBulk = DefaultMaxBulkBodyBytes
+	}
+	return s, nil
+}
+
+func (s *Server) validateEK(b []byte) error { return s.ek(b) }
+
+// route is one operation of the service API.
+type route struct {
+	name    string
+	handler func(w http.ResponseWriter, r *http.Request, id string) *apiError
+	id      string
+}
+
+// ServeHTTP serves the service API: faults first (a throttled request is refused before anything
+// else is looked at), then routing, api-version, authentication and the operation itself.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	name := "-"
+	defer func() {
+		s.log.Info("request",
+			"method", r.Method, "path", r.URL.Path, "op", name, "status", rec.status,
+			"duration", time.Since(start).Round(time.Microsecond).String(), "remote", r.RemoteAddr)
+	}()
+	if apiErr := s.faults.apply(r.Context()); apiErr != nil {
+		writeError(rec, s.now(), apiErr)
+		return
+	}
+	rt, apiErr := s.match(r)
+	if apiErr == nil {
+		name = rt.name
+		apiErr = s.checkAPIVersion(r)
+	}
+	if apiErr == nil {
+		apiErr = s.authenticate(r)
+	}
+	if apiErr == nil {
+		apiErr = rt.handler(rec, r, rt.id)
+	}
+	if apiErr != nil {
+		writeError(rec, s.now(), apiErr)
+	}
+}
+
+// match finds the operation for the request's path and method.
+func (s *Server) match(r *http.Request) (route, *apiError) {
+	segs, ok := pathSegments(r.URL)
+	if !ok {
+		return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+	}
+	allow := func(methods ...string) *apiError {
+		return errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", "))
+	}
+	switch {
+	case len(segs) == 1 && segs[0] == "enrollments":
+		if r.Method == http.MethodPost {
+			return route{name: "enrollments.bulk", handler: s.handleBulk}, nil
+		}
+		return route{}, allow(http.MethodPost)
+	case len(segs) == 2 && segs[0] == "enrollments" && segs[1] == "query" && r.Method == http.MethodPost:
+		return route{name: "enrollments.query", handler: s.handleQuery}, nil
+	case len(segs) == 2 && segs[0] == "enrollments":
+		switch r.Method {
+		case http.MethodGet:
+			return route{name: "enrollments.get", handler: s.handleGetEnrollment, id: segs[1]}, nil
+		case http.MethodPut:
+			return route{name: "enrollments.put", handler: s.handlePutEnrollment, id: segs[1]}, nil
+		case http.MethodDelete:
+			return route{name: "enrollments.delete", handler: s.handleDeleteEnrollment, id: segs[1]}, nil
+		}
+		return route{}, allow(http.MethodGet, http.MethodPut, http.MethodDelete)
+	case len(segs) == 3 && segs[0] == "enrollments" && segs[2] == "attestationmechanism":
+		if r.Method == http.MethodPost {
+			return route{name: "enrollments.attestation", handler: s.handleAttestationMechanism, id: segs[1]}, nil
+		}
+		return route{}, allow(http.MethodPost)
+	case len(segs) == 2 && segs[0] == "registrations":
+		switch r.Method {
+		case http.MethodGet:
+			return route{name: "registrations.get", handler: s.handleGetRegistration, id: segs[1]}, nil
+		case http.MethodDelete:
+			return route{name: "registrations.delete", handler: s.handleDeleteRegistration, id: segs[1]}, nil
+		}
+		return route{}, allow(http.MethodGet, http.MethodDelete)
+	case len(segs) >= 1 && strings.EqualFold(segs[0], "enrollmentGroups"):
+		return route{}, errorf(CodeNotFound, "Enrollment groups are not served by this emulator; use individual enrollments.")
+	}
+	return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+}
+
+// pathSegments splits the escaped path and unescapes each segment, so an ID may carry any
+// character its client percent-encoded.
+func pathSegments(u *url.URL) ([]string, bool) {
+	p := strings.Trim(u.EscapedPath(), "/")
+	if p == "" {
+		return nil, false
+	}
+	raw := strings.Split(p, "/")
+	segs := make([]string, len(raw))
+	for i, s := range raw {
+		v, err := url.PathUnescape(s)
+		if err != nil || v == "" {
+			return nil, false
+		}
+		segs[i] = v
+	}
+	return segs, true
+}
+
+func (s *Server) checkAPIVersion(r *http.Request) *apiError {
+	v := r.URL.Query().Get("api-version")
+	if v == "" {
+		return errorf(CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", APIVersion)
+	}
+	if !supportedAPIVersions[v] {
+		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", truncate(v), APIVersion)
+	}
+	return nil
+}
+
+// readBody reads a JSON request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, errorf(CodeUnsupportedMediaType, "Content-Type %q is not supported: send application/json.", truncate(ct))
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errorf(CodeBodyTooLarge, "The request body is larger than %d bytes.", limit)
+		}
+		return nil, errorf(CodeMalformedBody, "The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, errorf(CodeMalformedBody, "The request body is empty.")
+	}
+	return body, nil
+}
+
+// writeJSON sends v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// setETag sends the record's etag as an HTTP entity tag as well as in the body.
+func setETag(w http.ResponseWriter, etag string) {
+	if etag != "" {
+		w.Header().Set("ETag", `"`+etag+`"`)
+	}
+}
+
+// storeError maps a store failure to the error the service reports.
+func (s *Server) storeError(err error, notFound *apiError) *apiError {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return notFound
+	case errors.Is(err, ErrPreconditionFailed):
+		return errorf(CodePreconditionFailed, "The ETag in the If-Match header does not match the record's current ETag; read the record again and retry.")
+	case errors.Is(err, ErrExists):
+		return errorf(CodeConflict, "The record already exists.")
+	}
+	s.log.Error("store failure", "err", err)
+	return errorf(CodeInternal, "The service could not complete the request; retry later.")
+}
+
+// statusRecorder remembers the status a handler sent, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}

@@ -1,0 +1,341 @@
+package emulator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Conditions a store operation reports and the handlers turn into status codes.
+var (
+	// ErrNotFound is a record that does not exist.
+	ErrNotFound = errors.New("emulator: record not found")
+	// ErrPreconditionFailed is an ETag condition that does not hold.
+	ErrPreconditionFailed = errors.New("emulator: etag does not match")
+	// ErrExists is a create of a record that already exists.
+	ErrExists = errors.New("emulator: record already exists")
+)
+
+var (
+	bucketEnrollments   = []byte("enrollments")
+	bucketRegistrations = []byte("registrations")
+	bucketMeta          = []byte("meta")
+)
+
+// Store is the emulator's durable state: enrollments, registration states and the service's own
+// identity, in one bbolt file. Every change is one bbolt transaction, fsynced before it returns,
+// so a crash at any moment leaves either the old or the new state. It is safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+// OpenStore opens (creating when absent) the store file at path. It waits at most a few seconds
+// for another process holding the file to let go, then fails rather than hang.
+func OpenStore(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("emulator: prepare store %s: %w", path, err)
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// Close releases the store file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// GetEnrollment returns the enrollment for id, with its registration state when one exists.
+func (s *Store) GetEnrollment(ctx context.Context, id string) (*Enrollment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var e *Enrollment
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		e, err = getEnrollment(tx, id)
+		if err != nil {
+			return err
+		}
+		return attachState(tx, e)
+	})
+	return e, err
+}
+
+// putMode says what a write may do to an existing record.
+type putMode int
+
+const (
+	// putCreateOrUpdate writes whether or not the record exists (PUT, bulk "update").
+	putCreateOrUpdate putMode = iota
+	// putCreateOnly fails with ErrExists when the record exists (bulk "create").
+	putCreateOnly
+)
+
+// PutEnrollment creates or replaces e (already validated). A non-empty ifMatch must match the
+// stored ETag ("*" matches any existing record). It returns the record as stored.
+func (s *Store) PutEnrollment(ctx context.Context, e *Enrollment, ifMatch string) (*Enrollment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out *Enrollment
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		out, err = putEnrollment(tx, s.now(), e, ifMatch, putCreateOrUpdate)
+		if err != nil {
+			return err
+		}
+		return attachState(tx, out)
+	})
+	return out, err
+}
+
+// DeleteEnrollment removes the enrollment for id and the device's registration state with it,
+// as the service does for individual enrollments. A non-empty ifMatch must match.
+func (s *Store) DeleteEnrollment(ctx context.Context, id, ifMatch string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return deleteEnrollment(tx, id, ifMatch) })
+}
+
+// QueryEnrollments returns up to limit enrollments in registration ID order, starting at the
+// registration ID from (inclusive; empty for the beginning), and the ID the next page starts at
+// (empty when there is none).
+func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([]Enrollment, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	var (
+		page []Enrollment
+		next string
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEnrollments).Cursor()
+		k, v := c.First()
+		if from != "" {
+			k, v = c.Seek([]byte(from))
+		}
+		for ; k != nil; k, v = c.Next() {
+			if len(page) == limit {
+				next = string(k)
+				return nil
+			}
+			var e Enrollment
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("emulator: stored enrollment %q: %w", k, err)
+			}
+			if err := attachState(tx, &e); err != nil {
+				return err
+			}
+			page = append(page, e)
+		}
+		return nil
+	})
+	return page, next, err
+}
+
+// GetRegistrationState returns the registration state for id.
+func (s *Store) GetRegistrationState(ctx context.Context, id string) (*RegistrationState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var r *RegistrationState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		r, err = getState(tx, id)
+		return err
+	})
+	return r, err
+}
+
+// PutRegistrationState records r for its registration ID, keeping the creation time of an earlier
+// state and giving it a fresh ETag and update time. The device registration API writes through it;
+// until that exists, tests do.
+func (s *Store) PutRegistrationState(ctx context.Context, r RegistrationState) (*RegistrationState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		now := formatTime(s.now())
+		if old, err := getState(tx, r.RegistrationID); err == nil {
+			r.CreatedDateTimeUTC = old.CreatedDateTimeUTC
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		} else {
+			r.CreatedDateTimeUTC = now
+		}
+		r.LastUpdatedDateTimeUTC = now
+		r.ETag = newETag()
+		return putJSON(tx.Bucket(bucketRegistrations), r.RegistrationID, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// DeleteRegistrationState removes the registration state for id; a non-empty ifMatch must match.
+func (s *Store) DeleteRegistrationState(ctx context.Context, id, ifMatch string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		r, err := getState(tx, id)
+		if err != nil {
+			return err
+		}
+		if !etagMatches(ifMatch, r.ETag) {
+			return ErrPreconditionFailed
+		}
+		return tx.Bucket(bucketRegistrations).Delete([]byte(id))
+	})
+}
+
+// update runs fn in one write transaction; bulk operations use it so a batch lands at once.
+func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, s.now()) })
+}
+
+func getEnrollment(tx *bolt.Tx, id string) (*Enrollment, error) {
+	v := tx.Bucket(bucketEnrollments).Get([]byte(id))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	var e Enrollment
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fmt.Errorf("emulator: stored enrollment %q: %w", id, err)
+	}
+	return &e, nil
+}
+
+func putEnrollment(tx *bolt.Tx, now time.Time, e *Enrollment, ifMatch string, mode putMode) (*Enrollment, error) {
+	stamp := formatTime(now)
+	rec := *e
+	rec.RegistrationState = nil
+	old, err := getEnrollment(tx, e.RegistrationID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// RFC 7232: an If-Match condition on a record that does not exist never holds.
+		if ifMatch != "" {
+			return nil, ErrPreconditionFailed
+		}
+		rec.CreatedDateTimeUTC = stamp
+	case err != nil:
+		return nil, err
+	default:
+		if mode == putCreateOnly {
+			return nil, ErrExists
+		}
+		if !etagMatches(ifMatch, old.ETag) {
+			return nil, ErrPreconditionFailed
+		}
+		rec.CreatedDateTimeUTC = old.CreatedDateTimeUTC
+		keepCertificates(&rec, old)
+	}
+	rec.LastUpdatedDateTimeUTC = stamp
+	rec.ETag = newETag()
+	if err := putJSON(tx.Bucket(bucketEnrollments), rec.RegistrationID, rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+func deleteEnrollment(tx *bolt.Tx, id, ifMatch string) error {
+	old, err := getEnrollment(tx, id)
+	if err != nil {
+		return err
+	}
+	if !etagMatches(ifMatch, old.ETag) {
+		return ErrPreconditionFailed
+	}
+	if err := tx.Bucket(bucketEnrollments).Delete([]byte(id)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRegistrations).Delete([]byte(id))
+}
+
+func getState(tx *bolt.Tx, id string) (*RegistrationState, error) {
+	v := tx.Bucket(bucketRegistrations).Get([]byte(id))
+	if v == nil {
+		return nil, ErrNotFound
+	}
+	var r RegistrationState
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("emulator: stored registration state %q: %w", id, err)
+	}
+	return &r, nil
+}
+
+// attachState sets e's read-only registrationState from the registrations bucket.
+func attachState(tx *bolt.Tx, e *Enrollment) error {
+	r, err := getState(tx, e.RegistrationID)
+	if errors.Is(err, ErrNotFound) {
+		e.RegistrationState = nil
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e.RegistrationState = r
+	return nil
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}
+
+// newETag returns a fresh entity tag in the form the service uses in bodies: base64 of a quoted,
+// GUID-shaped version stamp (the shape of the storage layer's own ETags).
+func newETag() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	stamp := `"` + s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32] + `"`
+	return base64.StdEncoding.EncodeToString([]byte(stamp))
+}
+
+// etagMatches reports whether an If-Match value holds for a record whose ETag is current. An empty
+// condition always holds and "*" holds for any existing record. Clients differ in whether they
+// quote the body's etag in the header (the C# client does, the Node client does not), so one pair
+// of quotes and a weak prefix are ignored on both sides.
+func etagMatches(cond, current string) bool {
+	if cond == "" || cond == "*" {
+		return true
+	}
+	return unquoteETag(cond) == unquoteETag(current)
+}
+
+func unquoteETag(s string) string {
+	if len(s) > 2 && (s[:2] == "W/" || s[:2] == "w/") {
+		s = s[2:]
+	}
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	return s
+}
