@@ -1,0 +1,123 @@
+package emulator
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthentication(t *testing.T) {
+	env := newTestEnv(t, nil)
+	good := env.token()
+	otherKey := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	cases := []struct {
+		name   string
+		header string
+		want   int
+	}{
+		{"valid token", good, http.StatusNotFound},
+		{"missing header", "", http.StatusUnauthorized},
+		{"not a SAS", "Bearer abc", http.StatusUnauthorized},
+		{"SAS without fields", "SharedAccessSignature ", http.StatusUnauthorized},
+		{"SAS missing sig", strings.Replace(good, "&sig=", "&x=", 1), http.StatusUnauthorized},
+		{"SAS with junk field", good + "&foo=bar", http.StatusUnauthorized},
+		{"wrong key", makeSAS(testHost, PolicyName, otherKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"wrong policy", makeSAS(testHost, "registryReadWrite", env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"wrong resource", makeSAS("other.azure-devices-provisioning.net", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"expired", makeSAS(testHost, PolicyName, env.id.PolicyKey, time.Now().Add(-time.Minute)), http.StatusUnauthorized},
+		{"resource in other case", makeSAS(strings.ToUpper(testHost), PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
+		// Microsoft's Node client passes milliseconds where seconds belong: a far-future expiry.
+		{"expiry in milliseconds", makeSAS(testHost, PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.do(http.MethodGet, "/enrollments/some-device", nil, map[string]string{"Authorization": c.header})
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			b := r.errBody(t)
+			if c.want == http.StatusUnauthorized && b.ErrorCode != CodeUnauthorized {
+				t.Fatalf("errorCode %d, want %d", b.ErrorCode, CodeUnauthorized)
+			}
+			if strings.Contains(string(r.body), env.id.PolicyKey) {
+				t.Fatal("error body reveals the policy key")
+			}
+		})
+	}
+}
+
+func TestAPIVersion(t *testing.T) {
+	env := newTestEnv(t, nil)
+	cases := []struct {
+		name, query string
+		want, code  int
+	}{
+		{"missing", "", http.StatusBadRequest, CodeInvalidAPIVersion},
+		{"empty", "?api-version=", http.StatusBadRequest, CodeInvalidAPIVersion},
+		{"unknown", "?api-version=2099-01-01", http.StatusBadRequest, CodeInvalidAPIVersion},
+		{"current", "?api-version=2021-10-01", http.StatusNotFound, CodeEnrollmentNotFound},
+		{"older stable", "?api-version=2018-04-01", http.StatusNotFound, CodeEnrollmentNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.do(http.MethodGet, "/enrollments/dev"+c.query, nil, map[string]string{"api-version": ""})
+			if r.status != c.want || r.errBody(t).ErrorCode != c.code {
+				t.Fatalf("status %d, want %d with code %d: %s", r.status, c.want, c.code, r.body)
+			}
+			if got := r.header.Get("x-ms-error-code"); got == "" {
+				t.Fatal("no x-ms-error-code header")
+			}
+		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	env := newTestEnv(t, nil)
+	cases := []struct {
+		method, path string
+		want, code   int
+	}{
+		{http.MethodGet, "/", http.StatusNotFound, CodeNotFound},
+		{http.MethodGet, "/devices/x", http.StatusNotFound, CodeNotFound},
+		{http.MethodGet, "/enrollments/a/b/c", http.StatusNotFound, CodeNotFound},
+		{http.MethodGet, "/enrollmentGroups/g", http.StatusNotFound, CodeNotFound},
+		{http.MethodGet, "/enrollments", http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+		{http.MethodPatch, "/enrollments/dev", http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+		{http.MethodPut, "/registrations/dev", http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+		{http.MethodGet, "/enrollments/dev/attestationmechanism", http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+		// GET /enrollments/query reads the enrollment whose ID is "query", as the service routes it.
+		{http.MethodGet, "/enrollments/query", http.StatusNotFound, CodeEnrollmentNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			r := env.do(c.method, c.path, nil, nil)
+			if r.status != c.want || r.errBody(t).ErrorCode != c.code {
+				t.Fatalf("status %d, want %d with code %d: %s", r.status, c.want, c.code, r.body)
+			}
+		})
+	}
+}
+
+func TestBodyLimits(t *testing.T) {
+	env := newTestEnv(t, func(o *Options) { o.MaxBodyBytes = 4 << 10; o.MaxBulkBodyBytes = 16 << 10 })
+	big := tpmEnrollment(t, "big")
+	big["initialTwin"] = map[string]any{"tags": map[string]any{"pad": strings.Repeat("x", 8<<10)}}
+	r := env.do(http.MethodPut, "/enrollments/big", big, nil)
+	if r.status != http.StatusRequestEntityTooLarge || r.errBody(t).ErrorCode != CodeBodyTooLarge {
+		t.Fatalf("single: status %d: %s", r.status, r.body)
+	}
+	// The same body fits the bulk limit.
+	r = env.do(http.MethodPost, "/enrollments", map[string]any{"mode": "create", "enrollments": []any{big}}, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("bulk within its limit: status %d: %s", r.status, r.body)
+	}
+	r = env.do(http.MethodPost, "/enrollments", map[string]any{"mode": "create", "enrollments": []any{big, big, big}}, nil)
+	if r.status != http.StatusRequestEntityTooLarge || r.errBody(t).ErrorCode != CodeBodyTooLarge {
+		t.Fatalf("bulk: status %d: %s", r.status, r.body)
+	}
+	r = env.do(http.MethodPut, "/enrollments/dev", "<xml/>", map[string]string{"Content-Type": "text/xml"})
+	if r.status != http.StatusUnsupportedMediaType {
+		t.Fatalf("text/xml: status %d: %s", r.status, r.body)
+	}
+}

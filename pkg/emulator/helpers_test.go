@@ -1,0 +1,235 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testHost is the service host name test servers answer to and test tokens are signed for.
+const testHost = "dps-test.localhost"
+
+// testEnv is an emulator served over TLS by httptest, with a client that trusts its CA.
+type testEnv struct {
+	t      *testing.T
+	srv    *Server
+	store  *Store
+	id     ServiceIdentity
+	faults *Faults
+	ts     *httptest.Server
+	client *http.Client
+}
+
+// newTestEnv starts an emulator with its own store in a temporary directory. opt, when set,
+// adjusts the options before the server is built.
+func newTestEnv(t *testing.T, opt func(*Options)) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	id, err := store.Identity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults, err := NewFaults(FaultConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Store: store, Identity: id, HostName: testHost, Faults: faults}
+	if opt != nil {
+		opt(&opts)
+	}
+	srv, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = TLSConfig(cert)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	client := &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}, MaxIdleConnsPerHost: 64},
+		Timeout:   30 * time.Second,
+	}
+	return &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ts: ts, client: client}
+}
+
+// token returns a valid service SAS token for the environment.
+func (e *testEnv) token() string {
+	return makeSAS(testHost, e.id.PolicyName, e.id.PolicyKey, time.Now().Add(time.Hour))
+}
+
+// makeSAS builds a SharedAccessSignature the way Microsoft's clients do.
+func makeSAS(host, policy, key string, expiry time.Time) string {
+	sr := url.QueryEscape(host)
+	se := strconv.FormatInt(expiry.Unix(), 10)
+	k, _ := base64.StdEncoding.DecodeString(key)
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte(sr + "\n" + se))
+	sig := url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return "SharedAccessSignature sr=" + sr + "&sig=" + sig + "&se=" + se + "&skn=" + policy
+}
+
+// response is a reply read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// errBody decodes the reply as a service error body.
+func (r response) errBody(t *testing.T) errorBody {
+	t.Helper()
+	var b errorBody
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	if b.TrackingID == "" || b.TimestampUTC == "" || b.Message == "" {
+		t.Fatalf("error body lacks trackingId, timestampUtc or message: %s", r.body)
+	}
+	return b
+}
+
+// do sends a request with a valid token and api-version unless headers say otherwise (an empty
+// value removes a header).
+func (e *testEnv) do(method, path string, body any, headers map[string]string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	u := e.ts.URL + path
+	if _, ok := headers["api-version"]; !ok {
+		if bytes.ContainsRune([]byte(path), '?') {
+			u += "&api-version=" + APIVersion
+		} else {
+			u += "?api-version=" + APIVersion
+		}
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", e.token())
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	for k, v := range headers {
+		if k == "api-version" {
+			continue
+		}
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: data}
+}
+
+// enrollment decodes a reply as an enrollment, failing unless the status is want.
+func (e *testEnv) enrollment(r response, want int) Enrollment {
+	e.t.Helper()
+	if r.status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	var en Enrollment
+	if err := json.Unmarshal(r.body, &en); err != nil {
+		e.t.Fatalf("decode %s: %v", r.body, err)
+	}
+	return en
+}
+
+var (
+	ekOnce sync.Once
+	ekMod  []byte
+)
+
+// testEK returns a well-formed RSA-2048 EK TPM2B_PUBLIC (TCG default template), size prefix
+// included, with a real modulus.
+func testEK(t testing.TB) []byte {
+	t.Helper()
+	ekOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		ekMod = k.N.FillBytes(make([]byte, 256))
+	})
+	policy, _ := hex.DecodeString("837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa")
+	var pub bytes.Buffer
+	put16 := func(v uint16) { binary.Write(&pub, binary.BigEndian, v) }
+	put16(0x0001)                                          // RSA
+	put16(0x000B)                                          // SHA-256
+	binary.Write(&pub, binary.BigEndian, uint32(0x000300B2)) // EK attributes
+	put16(uint16(len(policy)))
+	pub.Write(policy)
+	put16(0x0006) // AES
+	put16(128)
+	put16(0x0043) // CFB
+	put16(0x0010) // scheme NULL
+	put16(2048)
+	binary.Write(&pub, binary.BigEndian, uint32(0))
+	put16(256)
+	pub.Write(ekMod)
+	out := binary.BigEndian.AppendUint16(nil, uint16(pub.Len()))
+	return append(out, pub.Bytes()...)
+}
+
+// tpmEnrollment is a minimal TPM individual enrollment body.
+func tpmEnrollment(t testing.TB, id string) map[string]any {
+	return map[string]any{
+		"registrationId": id,
+		"attestation": map[string]any{
+			"type": "tpm",
+			"tpm":  map[string]any{"endorsementKey": base64.StdEncoding.EncodeToString(testEK(t))},
+		},
+	}
+}
