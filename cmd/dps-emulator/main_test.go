@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// emulatorBinary builds dps-emulator once per test run.
+func emulatorBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dps-emulator-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "dps-emulator")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running emulator process.
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string // host:port of the service API
+	admin  string
+	stdout *bytes.Buffer
+	stderr *syncBuffer
+	done   chan error
+}
+
+var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin http://(\S+)\)$`)
+
+// startEmulator runs the binary on dir and waits for its ready line.
+func startEmulator(t *testing.T, dir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(emulatorBinary(t), args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		first := true
+		for sc.Scan() {
+			if first {
+				lines <- sc.Text()
+				first = false
+			}
+			p.stdout.WriteString(sc.Text() + "\n")
+		}
+		p.done <- cmd.Wait()
+	}()
+	select {
+	case line := <-lines:
+		m := readyLine.FindStringSubmatch(line)
+		if m == nil || m[2] != dir {
+			t.Fatalf("ready line %q does not follow the contract", line)
+		}
+		p.addr, p.admin = m[1], m[3]
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no ready line; stderr:\n%s", p.stderr)
+	}
+	return p
+}
+
+// client is an HTTPS client trusting the emulator's CA from dir, signing with the connection
+// string from dir, as scripts do.
+type client struct {
+	t    *testing.T
+	http *http.Client
+	base string
+	host string
+	key  string
+}
+
+func newClient(t *testing.T, dir, addr string) *client {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	cs := readConnectionString(t, dir)
+	_, port, _ := strings.Cut(addr, ":")
+	return &client{
+		t:    t,
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second},
+		base: "https://localhost:" + port,
+		host: cs["HostName"],
+		key:  cs["SharedAccessKey"],
+	}
+}
+
+func readConnectionString(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "service-connection-string"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, part := range strings.Split(strings.TrimSpace(string(b)), ";") {
+		k, v, _ := strings.Cut(part, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func (c *client) do(method, path, body string) (int, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path+"?api-version=2021-10-01", strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	sr := url.QueryEscape(c.host)
+	se := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	k, _ := base64.StdEncoding.DecodeString(c.key)
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte(sr + "\n" + se))
+	req.Header.Set("Authorization", "SharedAccessSignature sr="+sr+"&sig="+url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))+"&se="+se+"&skn=provisioningserviceowner")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, data
+}
+
+func TestStartupContractAndRestartAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	p := startEmulator(t, dir)
+
+	for name, mode := range map[string]os.FileMode{"service-connection-string": 0o600, "admin-token": 0o600, "ca-key.pem": 0o600, "ca.pem": 0o644, "id-scope": 0o644, "emulator.db": 0o600} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, want %v (%v)", name, fi.Mode().Perm(), mode, err)
+		}
+	}
+	cs := readConnectionString(t, dir)
+	_, port, _ := strings.Cut(p.addr, ":")
+	if cs["HostName"] != "localhost:"+port || cs["SharedAccessKeyName"] != "provisioningserviceowner" || len(cs["SharedAccessKey"]) != 44 {
+		t.Fatalf("connection string %v", cs)
+	}
+	scope, _ := os.ReadFile(filepath.Join(dir, "id-scope"))
+	if !regexp.MustCompile(`^0ne[0-9A-F]{8}\n$`).Match(scope) {
+		t.Fatalf("id-scope %q", scope)
+	}
+	caBefore, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
+
+	c := newClient(t, dir, p.addr)
+	status, body := c.do(http.MethodPut, "/enrollments/survivor", `{"registrationId":"survivor","attestation":{"type":"symmetricKey"}}`)
+	if status != http.StatusOK {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var created map[string]any
+	_ = json.Unmarshal(body, &created)
+	if strings.Contains(p.stderr.String(), cs["SharedAccessKey"]) || strings.Contains(p.stderr.String(), "SharedAccessSignature") {
+		t.Fatal("the request log shows the key or the Authorization header")
+	}
+	if !strings.Contains(p.stderr.String(), "path=/enrollments/survivor") {
+		t.Fatalf("request not logged:\n%s", p.stderr)
+	}
+
+	// kill -9, then start again on the same directory: same service, nothing lost.
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	p2 := startEmulator(t, dir)
+	if cs2 := readConnectionString(t, dir); cs2["SharedAccessKey"] != cs["SharedAccessKey"] {
+		t.Fatal("policy key changed across restart")
+	}
+	scope2, _ := os.ReadFile(filepath.Join(dir, "id-scope"))
+	caAfter, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if string(scope2) != string(scope) || !bytes.Equal(caBefore, caAfter) {
+		t.Fatal("id-scope or CA changed across restart")
+	}
+	c = newClient(t, dir, p2.addr)
+	status, body = c.do(http.MethodGet, "/enrollments/survivor", "")
+	var got map[string]any
+	_ = json.Unmarshal(body, &got)
+	if status != http.StatusOK || got["etag"] != created["etag"] {
+		t.Fatalf("after kill -9: %d %s", status, body)
+	}
+
+	// SIGTERM: a clean exit, status 0, and only the ready line on stdout.
+	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p2.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit within 10s of SIGTERM")
+	}
+	if n := strings.Count(p2.stdout.String(), "\n"); n != 1 {
+		t.Fatalf("stdout has %d lines: %q", n, p2.stdout)
+	}
+}
+
+func TestAdminEndpointOfTheProcess(t *testing.T) {
+	dir := t.TempDir()
+	p := startEmulator(t, dir, "--throttle-every", "2", "--retry-after", "4s")
+	c := newClient(t, dir, p.addr)
+	first, _ := c.do(http.MethodGet, "/enrollments/x", "")
+	second, _ := c.do(http.MethodGet, "/enrollments/x", "")
+	if first != http.StatusNotFound || second != http.StatusTooManyRequests {
+		t.Fatalf("--throttle-every 2: %d, %d", first, second)
+	}
+	token, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
+	for _, tc := range []struct {
+		auth string
+		want int
+	}{{"", http.StatusUnauthorized}, {"Bearer wrong", http.StatusUnauthorized}, {"Bearer " + strings.TrimSpace(string(token)), http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodDelete, "http://"+p.admin+"/admin/faults", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Fatalf("admin with %q: %d, want %d", tc.auth, res.StatusCode, tc.want)
+		}
+	}
+	for range 3 {
+		if s, _ := c.do(http.MethodGet, "/enrollments/x", ""); s != http.StatusNotFound {
+			t.Fatalf("faults not cleared: %d", s)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"--data"}, {"--data", t.TempDir(), "extra"}, {"--data", t.TempDir(), "--throttle-probability", "2"}, {"--nope"}} {
+		cmd := exec.Command(emulatorBinary(t), args...)
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit status 2", args, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
