@@ -174,7 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("listen on %s for the admin API: %w", c.adminListen, err)
 		}
 		defer aln.Close()
-		admin := &http.Server{Handler: emulator.AdminHandler(faults, token, log), ReadHeaderTimeout: 10 * time.Second}
+		admin := &http.Server{Handler: emulator.AdminHandler(emulator.AdminOptions{Faults: faults, Store: store, Token: token, Logger: log}), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, admin)
 		go func() { errc <- admin.Serve(aln) }()
 		adminNote = "admin http://" + aln.Addr().String()

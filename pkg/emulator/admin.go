@@ -11,19 +11,37 @@ import (
 	"time"
 )
 
-// AdminHandler serves the emulator's control API, GET/PUT/DELETE /admin/faults, to local callers
-// holding the admin token: a request from a non-loopback peer is refused with 403 whatever it
-// carries, and one without "Authorization: Bearer <token>" with 401. Serve it on its own loopback
-// listener, apart from the service API, so that no client of the service can reach it.
-func AdminHandler(faults *Faults, token string, log *slog.Logger) http.Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// AdminOptions configure the admin handler.
+type AdminOptions struct {
+	// Faults is the fault configuration the handler reads and changes.
+	Faults *Faults
+	// Store receives registration states seeded through the handler; nil disables that resource.
+	Store *Store
+	// Token is the bearer token callers must present; empty refuses every caller.
+	Token string
+	// Logger records refusals and changes; nil discards them.
+	Logger *slog.Logger
+}
+
+// AdminHandler serves the emulator's control API to local callers holding the admin token:
+//
+//	GET|PUT|DELETE /admin/faults            read, replace or clear the fault configuration
+//	PUT /admin/registrations/{id}           seed a device registration state (until the device
+//	                                        registration API exists, tests and demos use this)
+//
+// A request from a non-loopback peer is refused with 403 whatever it carries, and one without
+// "Authorization: Bearer <token>" with 401. Serve it on its own loopback listener, apart from the
+// service API, so that no client of the service can reach it.
+func AdminHandler(opts AdminOptions) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &adminHandler{faults: faults, token: token, log: log}
+	return &adminHandler{faults: opts.Faults, store: opts.Store, token: opts.Token, log: opts.Logger}
 }
 
 type adminHandler struct {
 	faults *Faults
+	store  *Store
 	token  string
 	log    *slog.Logger
 }
@@ -40,8 +58,12 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, now, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Send Authorization: Bearer <the token in the data directory's admin-token file>."})
 		return
 	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/admin/registrations/"); ok && a.store != nil {
+		a.seedRegistration(w, r, id)
+		return
+	}
 	if r.URL.Path != "/admin/faults" {
-		writeError(w, now, errorf(CodeNotFound, "Unknown admin resource; use /admin/faults."))
+		writeError(w, now, errorf(CodeNotFound, "Unknown admin resource; use /admin/faults or /admin/registrations/{id}."))
 		return
 	}
 	switch r.Method {
@@ -67,6 +89,36 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a.faults.Status())
+}
+
+// seedRegistration serves PUT /admin/registrations/{id}: it stores the registration state in the
+// body (registrationId taken from the path) and returns it as stored.
+func (a *adminHandler) seedRegistration(w http.ResponseWriter, r *http.Request, id string) {
+	now := time.Now()
+	if r.Method != http.MethodPut {
+		writeError(w, now, errorf(CodeMethodNotAllowed, "Use PUT on /admin/registrations/{id}."))
+		return
+	}
+	if !validRegistrationID(id) {
+		writeError(w, now, errorf(CodeInvalidArgument, "Registration ID %q is invalid.", truncate(id)))
+		return
+	}
+	var st RegistrationState
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		writeError(w, now, errorf(CodeMalformedBody, "The body is not a registration state: %s", truncate(err.Error())))
+		return
+	}
+	st.RegistrationID = id
+	out, err := a.store.PutRegistrationState(r.Context(), st)
+	if err != nil {
+		a.log.Error("seed registration state", "err", err)
+		writeError(w, now, errorf(CodeInternal, "The registration state could not be stored."))
+		return
+	}
+	a.log.Info("registration state seeded", "registrationId", id, "status", st.Status)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *adminHandler) authorized(h string) bool {

@@ -95,7 +95,7 @@ func TestFaultConfigValidation(t *testing.T) {
 
 func TestAdminEndpoint(t *testing.T) {
 	faults, _ := NewFaults(FaultConfig{})
-	h := AdminHandler(faults, "s3cret", nil)
+	h := AdminHandler(AdminOptions{Faults: faults, Token: "s3cret"})
 	call := func(method, remote, auth, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, "/admin/faults", bytes.NewBufferString(body))
 		req.RemoteAddr = remote
@@ -138,5 +138,23 @@ func TestAdminEndpoint(t *testing.T) {
 	}
 	if w = call(http.MethodDelete, "127.0.0.1:1", "Bearer s3cret", ""); w.Code != http.StatusOK || faults.Status().Config != (FaultConfig{}) {
 		t.Fatalf("DELETE did not clear: %d %+v", w.Code, faults.Status())
+	}
+}
+
+func TestAdminSeedsRegistrationStates(t *testing.T) {
+	env := newTestEnv(t, nil)
+	h := AdminHandler(AdminOptions{Faults: env.faults, Store: env.store, Token: "t"})
+	req := httptest.NewRequest(http.MethodPut, "/admin/registrations/seeded", bytes.NewBufferString(`{"status":"assigned","assignedHub":"hub.localhost","deviceId":"seeded"}`))
+	req.RemoteAddr = "127.0.0.1:9"
+	req.Header.Set("Authorization", "Bearer t")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("seed: %d %s", w.Code, w.Body)
+	}
+	r := env.do(http.MethodGet, "/registrations/seeded", nil, nil)
+	var st RegistrationState
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &st) != nil || st.AssignedHub != "hub.localhost" || st.RegistrationID != "seeded" {
+		t.Fatalf("seeded state: %d %s", r.status, r.body)
 	}
 }
