@@ -28,7 +28,7 @@ const testHost = "dps-test.localhost"
 
 // testEnv is an emulator served over TLS by httptest, with a client that trusts its CA.
 type testEnv struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	store  *Store
 	id     ServiceIdentity
@@ -39,7 +39,7 @@ type testEnv struct {
 
 // newTestEnv starts an emulator with its own store in a temporary directory. opt, when set,
 // adjusts the options before the server is built.
-func newTestEnv(t *testing.T, opt func(*Options)) *testEnv {
+func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := OpenStore(filepath.Join(dir, StoreFile))
@@ -106,7 +106,7 @@ type response struct {
 }
 
 // errBody decodes the reply as a service error body.
-func (r response) errBody(t *testing.T) errorBody {
+func (r response) errBody(t testing.TB) errorBody {
 	t.Helper()
 	var b errorBody
 	if err := json.Unmarshal(r.body, &b); err != nil {
