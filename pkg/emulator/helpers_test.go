@@ -206,8 +206,8 @@ func testEK(t testing.TB) []byte {
 	policy, _ := hex.DecodeString("837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa")
 	var pub bytes.Buffer
 	put16 := func(v uint16) { binary.Write(&pub, binary.BigEndian, v) }
-	put16(0x0001)                                          // RSA
-	put16(0x000B)                                          // SHA-256
+	put16(0x0001)                                            // RSA
+	put16(0x000B)                                            // SHA-256
 	binary.Write(&pub, binary.BigEndian, uint32(0x000300B2)) // EK attributes
 	put16(uint16(len(policy)))
 	pub.Write(policy)
