@@ -1,0 +1,208 @@
+package display
+
+import (
+	"image"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/math/fixed"
+)
+
+// paragraph is one piece of text on the screen, wrapped to the room it gets.
+type paragraph struct {
+	text string
+	bold bool
+	// gap puts half a line of space before the paragraph, to group the lines.
+	gap bool
+}
+
+// paragraphs lists the text of s in the order it is shown, leaving out empty fields.
+func (s *Screen) paragraphs() []paragraph {
+	var ps []paragraph
+	add := func(p paragraph) {
+		if strings.TrimSpace(p.text) != "" {
+			ps = append(ps, p)
+		}
+	}
+	add(paragraph{text: s.Title, bold: true})
+	if s.RegistrationID != "" {
+		add(paragraph{text: "Registration ID", gap: true})
+		add(paragraph{text: s.RegistrationID, bold: true})
+	}
+	add(paragraph{text: s.Status, gap: true})
+	for _, l := range s.Lines {
+		add(paragraph{text: l})
+	}
+	return ps
+}
+
+// line is one line of text placed on the image: its baseline starts at (x, y).
+type line struct {
+	text string
+	bold bool
+	x, y int
+}
+
+// imageLayout is where everything goes on a width×height image.
+type imageLayout struct {
+	// scale is the size of a module in pixels.
+	scale int
+	// code is the top-left corner of the quiet zone.
+	code image.Point
+	// px is the text size in pixels per em.
+	px    int
+	lines []line
+}
+
+// textBlock is a set of paragraphs wrapped to a width.
+type textBlock struct {
+	lines         []line // positions relative to the block's top-left corner
+	width, height int
+}
+
+// wrapBlock wraps ps to maxWidth pixels with the faces given. It reports false when a line
+// cannot hold even a few characters, which would make the text unreadable rather than small.
+func wrapBlock(ps []paragraph, regular, bold font.Face, maxWidth int) (textBlock, bool) {
+	var b textBlock
+	lineHeight := regular.Metrics().Height.Ceil()
+	y := 0
+	for i, p := range ps {
+		face := regular
+		if p.bold {
+			face = bold
+		}
+		if p.gap && i > 0 {
+			y += lineHeight / 2
+		}
+		adv, _ := face.GlyphAdvance('0')
+		// The faces are monospaced, so the number of characters per line is a division.
+		perLine := maxWidth / max(adv.Ceil(), 1)
+		if perLine < 8 {
+			return b, false
+		}
+		m := face.Metrics()
+		for _, text := range wrap(p.text, perLine) {
+			w := font.MeasureString(face, text).Ceil()
+			b.lines = append(b.lines, line{text: text, bold: p.bold, y: y + m.Ascent.Ceil(), x: w})
+			b.width = max(b.width, w)
+			y += max(m.Height.Ceil(), lineHeight)
+		}
+	}
+	b.height = y
+	return b, true
+}
+
+// wrap breaks text into lines of at most n characters, at spaces where it can and inside
+// words that are longer than a line (a registration ID has no spaces).
+func wrap(text string, n int) []string {
+	var out []string
+	cur := ""
+	for _, word := range strings.Fields(text) {
+		if r := []rune(word); len(r) > n {
+			if cur != "" {
+				out = append(out, cur)
+				cur = ""
+			}
+			// Break into equal pieces, so an ID reads as two halves, not a line and a stub.
+			pieces := (len(r) + n - 1) / n
+			size := (len(r) + pieces - 1) / pieces
+			for len(r) > size {
+				out = append(out, string(r[:size]))
+				r = r[size:]
+			}
+			word = string(r)
+		}
+		switch {
+		case cur == "":
+			cur = word
+		case len([]rune(cur))+1+len([]rune(word)) <= n:
+			cur += " " + word
+		default:
+			out = append(out, cur)
+			cur = word
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// planImage lays s out on a width×height image: the code as large as an integer module
+// scale allows, the text beside it (wide screens) or below it (tall ones), whichever leaves
+// the larger code, the whole group centred. When no text fits, the code is drawn alone: the
+// code is what the technician needs, the text only helps.
+func planImage(s *Screen, width, height int) (*imageLayout, error) {
+	side := s.side()
+	short := min(width, height)
+	if side > short {
+		return nil, &TooSmallError{Output: "image", NeedWidth: side, NeedHeight: side, HaveWidth: width, HaveHeight: height}
+	}
+	ps := s.paragraphs()
+	margin := max(4, short/40)
+	// Text about 1/24 of the short side reads from a couple of metres on a small panel and
+	// does not crowd the code; it shrinks when the screen cannot hold it.
+	for px := max(10, min(72, short/24)); px >= 8 && len(ps) > 0; px = px * 5 / 6 {
+		regular, err := newFace(float64(px), false)
+		if err != nil {
+			return nil, err
+		}
+		bold, err := newFace(float64(px), true)
+		if err != nil {
+			return nil, err
+		}
+		l := bestLayout(ps, regular, bold, side, width, height, margin)
+		regular.Close()
+		bold.Close()
+		if l != nil {
+			l.px = px
+			return l, nil
+		}
+	}
+	// The quiet zone is margin enough for the code alone.
+	scale := short / side
+	return &imageLayout{
+		scale: scale,
+		code:  image.Pt((width-side*scale)/2, (height-side*scale)/2),
+	}, nil
+}
+
+// bestLayout tries the text beside and below the code, largest module scale first, and
+// returns the arrangement with the larger code, or nil when the text does not fit at all.
+func bestLayout(ps []paragraph, regular, bold font.Face, side, width, height, margin int) *imageLayout {
+	var best *imageLayout
+	for scale := min(width, height) / side; scale >= 1 && best == nil; scale-- {
+		code := side * scale
+		// Beside: code on the left, text on the right, both vertically centred.
+		if code <= height {
+			if b, ok := wrapBlock(ps, regular, bold, width-code-3*margin); ok && b.height <= height-2*margin {
+				total := code + margin + b.width
+				x0 := (width - total) / 2
+				l := &imageLayout{scale: scale, code: image.Pt(x0, (height-code)/2)}
+				tx, ty := x0+code+margin, (height-b.height)/2
+				for _, ln := range b.lines {
+					l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: tx, y: ty + ln.y})
+				}
+				best = l
+			}
+		}
+		// Below: code on top, text centred under it; preferred on a tie for tall screens.
+		if best == nil || height > width {
+			if b, ok := wrapBlock(ps, regular, bold, width-2*margin); ok && code+margin+b.height <= height-margin && code <= width {
+				total := code + margin + b.height
+				y0 := (height - total) / 2
+				l := &imageLayout{scale: scale, code: image.Pt((width-code)/2, y0)}
+				ty := y0 + code + margin
+				for _, ln := range b.lines {
+					// wrapBlock left the line's width in x.
+					l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: (width - ln.x) / 2, y: ty + ln.y})
+				}
+				best = l
+			}
+		}
+	}
+	return best
+}
+
+// fixedPoint converts a pixel position to the font package's fixed-point form.
+func fixedPoint(x, y int) fixed.Point26_6 { return fixed.P(x, y) }

@@ -1,0 +1,44 @@
+package display
+
+import (
+	"fmt"
+	"image/png"
+	"io"
+)
+
+// Default PNG size: 800×480 is a common panel on small devices, so the image shows what such
+// a device would.
+const (
+	DefaultPNGWidth  = 800
+	DefaultPNGHeight = 480
+)
+
+// PNGOptions sets the size of a PNG screen. The zero value gives DefaultPNGWidth×DefaultPNGHeight.
+type PNGOptions struct {
+	// Width and Height are in pixels; zero means the default.
+	Width, Height int
+}
+
+// RenderPNG writes s to w as a PNG image laid out like the framebuffer screen.
+func RenderPNG(w io.Writer, s Screen, opts PNGOptions) error {
+	width, height := opts.Width, opts.Height
+	if width == 0 {
+		width = DefaultPNGWidth
+	}
+	if height == 0 {
+		height = DefaultPNGHeight
+	}
+	if width < 0 || height < 0 {
+		return fmt.Errorf("display: PNG size %d×%d is negative", width, height)
+	}
+	img, err := Render(s, width, height)
+	if err != nil {
+		return err
+	}
+	// Best compression costs little on an image that is mostly flat white and black.
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(w, img); err != nil {
+		return fmt.Errorf("display: encode PNG: %w", err)
+	}
+	return nil
+}
