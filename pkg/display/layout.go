@@ -128,10 +128,11 @@ func wrap(text string, n int) []string {
 	return out
 }
 
-// planImage lays s out on a width×height image: the code as large as an integer module
-// scale allows, the text beside it (wide screens) or below it (tall ones), whichever leaves
-// the larger code, the whole group centred. When no text fits, the code is drawn alone: the
-// code is what the technician needs, the text only helps.
+// planImage lays s out on a width×height image: the code at the largest integer module scale
+// that fits, the text beside it (wide screens) or below it (tall ones), the whole group
+// centred. The code comes first: text shrinks before the code does, and when the text only
+// fits next to a code of fewer than minScale pixels per module, the code is drawn alone,
+// because the code is what the technician needs and the text only helps.
 func planImage(s *Screen, width, height int) (*imageLayout, error) {
 	side := s.side()
 	short := min(width, height)
@@ -140,68 +141,97 @@ func planImage(s *Screen, width, height int) (*imageLayout, error) {
 	}
 	ps := s.paragraphs()
 	margin := max(4, short/40)
+	maxScale := short / side
 	// Text about 1/24 of the short side reads from a couple of metres on a small panel and
-	// does not crowd the code; it shrinks when the screen cannot hold it.
-	for px := max(10, min(72, short/24)); px >= 8 && len(ps) > 0; px = px * 5 / 6 {
-		regular, err := newFace(float64(px), false)
-		if err != nil {
-			return nil, err
+	// does not crowd the code; it may shrink to 2/3 of that, never below 10 pixels.
+	basePx := max(10, min(72, short/24))
+	minPx := max(10, basePx*2/3)
+	type faces struct{ regular, bold font.Face }
+	cache := map[int]faces{}
+	defer func() {
+		for _, f := range cache {
+			f.regular.Close()
+			f.bold.Close()
 		}
-		bold, err := newFace(float64(px), true)
-		if err != nil {
-			return nil, err
-		}
-		l := bestLayout(ps, regular, bold, side, width, height, margin)
-		regular.Close()
-		bold.Close()
-		if l != nil {
-			l.px = px
-			return l, nil
+	}()
+	for scale := maxScale; scale >= min(minScale, maxScale) && len(ps) > 0; scale-- {
+		for px := basePx; px >= minPx; px = min(px-1, px*7/8) {
+			f, ok := cache[px]
+			if !ok {
+				regular, err := newFace(float64(px), false)
+				if err != nil {
+					return nil, err
+				}
+				bold, err := newFace(float64(px), true)
+				if err != nil {
+					regular.Close()
+					return nil, err
+				}
+				f = faces{regular, bold}
+				cache[px] = f
+			}
+			if l := arrange(ps, f.regular, f.bold, side*scale, width, height, margin); l != nil {
+				l.scale, l.px = scale, px
+				return l, nil
+			}
 		}
 	}
 	// The quiet zone is margin enough for the code alone.
-	scale := short / side
 	return &imageLayout{
-		scale: scale,
-		code:  image.Pt((width-side*scale)/2, (height-side*scale)/2),
+		scale: maxScale,
+		code:  image.Pt((width-side*maxScale)/2, (height-side*maxScale)/2),
 	}, nil
 }
 
-// bestLayout tries the text beside and below the code, largest module scale first, and
-// returns the arrangement with the larger code, or nil when the text does not fit at all.
-func bestLayout(ps []paragraph, regular, bold font.Face, side, width, height, margin int) *imageLayout {
-	var best *imageLayout
-	for scale := min(width, height) / side; scale >= 1 && best == nil; scale-- {
-		code := side * scale
-		// Beside: code on the left, text on the right, both vertically centred.
-		if code <= height {
-			if b, ok := wrapBlock(ps, regular, bold, width-code-3*margin); ok && b.height <= height-2*margin {
-				total := code + margin + b.width
-				x0 := (width - total) / 2
-				l := &imageLayout{scale: scale, code: image.Pt(x0, (height-code)/2)}
-				tx, ty := x0+code+margin, (height-b.height)/2
-				for _, ln := range b.lines {
-					l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: tx, y: ty + ln.y})
-				}
-				best = l
-			}
+// minScale is the module size, in pixels, below which a webcam a metre or so from a small
+// panel starts to lose the code; the text gives way before the code goes below it.
+const minScale = 3
+
+// arrange places a code of code×code pixels and the text, beside each other on wide screens
+// and one above the other on tall ones, falling back to the other arrangement when the
+// preferred one does not fit. It returns nil when neither fits.
+func arrange(ps []paragraph, regular, bold font.Face, code, width, height, margin int) *imageLayout {
+	beside := func() *imageLayout {
+		if code > height {
+			return nil
 		}
-		// Below: code on top, text centred under it; preferred on a tie for tall screens.
-		if best == nil || height > width {
-			if b, ok := wrapBlock(ps, regular, bold, width-2*margin); ok && code+margin+b.height <= height-margin && code <= width {
-				total := code + margin + b.height
-				y0 := (height - total) / 2
-				l := &imageLayout{scale: scale, code: image.Pt((width-code)/2, y0)}
-				ty := y0 + code + margin
-				for _, ln := range b.lines {
-					// wrapBlock left the line's width in x.
-					l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: (width - ln.x) / 2, y: ty + ln.y})
-				}
-				best = l
-			}
+		b, ok := wrapBlock(ps, regular, bold, width-code-3*margin)
+		if !ok || b.height > height-2*margin {
+			return nil
 		}
+		x0 := (width - (code + margin + b.width)) / 2
+		l := &imageLayout{code: image.Pt(x0, (height-code)/2)}
+		tx, ty := x0+code+margin, (height-b.height)/2
+		for _, ln := range b.lines {
+			l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: tx, y: ty + ln.y})
+		}
+		return l
 	}
-	return best
+	below := func() *imageLayout {
+		if code > width {
+			return nil
+		}
+		b, ok := wrapBlock(ps, regular, bold, width-2*margin)
+		if !ok || code+margin+b.height > height-margin {
+			return nil
+		}
+		y0 := (height - (code + margin + b.height)) / 2
+		l := &imageLayout{code: image.Pt((width-code)/2, y0)}
+		ty := y0 + code + margin
+		for _, ln := range b.lines {
+			// wrapBlock left the line's width in x.
+			l.lines = append(l.lines, line{text: ln.text, bold: ln.bold, x: (width - ln.x) / 2, y: ty + ln.y})
+		}
+		return l
+	}
+	first, second := beside, below
+	if height > width {
+		first, second = below, beside
+	}
+	if l := first(); l != nil {
+		return l
+	}
+	return second()
 }
 
 // fixedPoint converts a pixel position to the font package's fixed-point form.
