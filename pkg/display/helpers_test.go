@@ -76,7 +76,26 @@ func writePNG(tb testing.TB, img image.Image, name string) string {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		tb.Fatal(err)
 	}
+	keep(tb, path)
 	return path
+}
+
+// keep copies the image at path to the directory named by OOB_DISPLAY_KEEP, if set, under
+// the test's name, for a person to look at.
+func keep(tb testing.TB, path string) {
+	tb.Helper()
+	dir := os.Getenv("OOB_DISPLAY_KEEP")
+	if dir == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name()) + filepath.Ext(path)
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // decodeFile runs d on the image at path and returns the decoded text.
@@ -94,7 +113,12 @@ func decodeFile(tb testing.TB, d decoder, path string) string {
 		tb.Fatalf("%s: %v", d.name, err)
 	}
 	// zbarimg ends its output with a newline; the payload never does.
-	return strings.TrimSuffix(stdout.String(), "\n")
+	text := strings.TrimSuffix(stdout.String(), "\n")
+	if text == "" {
+		// ZXingReader exits 0 and prints nothing when it finds no code.
+		tb.Fatalf("%s found no QR code in %s", d.name, path)
+	}
+	return text
 }
 
 // assertDecodes decodes the image at path with every external reader and checks the text.

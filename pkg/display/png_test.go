@@ -41,9 +41,7 @@ func TestRenderPNGDecodes(t *testing.T) {
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if dir := os.Getenv("OOB_DISPLAY_KEEP"); dir != "" {
-				os.WriteFile(filepath.Join(dir, tc.name+".png"), buf.Bytes(), 0o644)
-			}
+			keep(t, path)
 			assertDecodes(t, path, tc.payload)
 		})
 	}
