@@ -60,8 +60,12 @@ type textBlock struct {
 	width, height int
 }
 
+// minLineChars is the narrowest text column allowed: it holds "Registration ID" whole and
+// splits a 52-character ID into at most four pieces.
+const minLineChars = 16
+
 // wrapBlock wraps ps to maxWidth pixels with the faces given. It reports false when a line
-// cannot hold even a few characters, which would make the text unreadable rather than small.
+// cannot hold minLineChars characters, which would make the text unreadable rather than small.
 func wrapBlock(ps []paragraph, regular, bold font.Face, maxWidth int) (textBlock, bool) {
 	var b textBlock
 	lineHeight := regular.Metrics().Height.Ceil()
@@ -77,7 +81,7 @@ func wrapBlock(ps []paragraph, regular, bold font.Face, maxWidth int) (textBlock
 		adv, _ := face.GlyphAdvance('0')
 		// The faces are monospaced, so the number of characters per line is a division.
 		perLine := maxWidth / max(adv.Ceil(), 1)
-		if perLine < 8 {
+		if perLine < minLineChars {
 			return b, false
 		}
 		m := face.Metrics()
