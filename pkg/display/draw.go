@@ -1,6 +1,7 @@
 package display
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -15,6 +16,10 @@ var (
 	ink   = color.RGBA{A: 0xff}
 )
 
+// maxSide bounds image and framebuffer sizes: far above any panel (8K is 7680×4320), it
+// keeps a mistyped size from allocating gigabytes.
+const maxSide = 16384
+
 // Render draws s on a new width×height image: white background, the code with its quiet zone
 // at the largest integer module scale that fits beside or above the text, and the title,
 // registration ID and status in Go Mono sized to the screen. The PNG and framebuffer outputs
@@ -23,6 +28,9 @@ var (
 func Render(s Screen, width, height int) (*image.RGBA, error) {
 	if err := s.check(); err != nil {
 		return nil, err
+	}
+	if width <= 0 || height <= 0 || width > maxSide || height > maxSide {
+		return nil, fmt.Errorf("display: image size %d×%d is outside 1×1 to %d×%d", width, height, maxSide, maxSide)
 	}
 	l, err := planImage(&s, width, height)
 	if err != nil {

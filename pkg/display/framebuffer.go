@@ -105,8 +105,11 @@ func (m FBMode) validate() error {
 	if m.BitsPerPixel != 16 && m.BitsPerPixel != 24 && m.BitsPerPixel != 32 {
 		return fmt.Errorf("%w: %d bits per pixel; 16, 24 and 32 are supported", ErrUnsupportedFormat, m.BitsPerPixel)
 	}
-	if m.Width <= 0 || m.Height <= 0 {
-		return fmt.Errorf("display: framebuffer size %d×%d is not positive", m.Width, m.Height)
+	if m.Width <= 0 || m.Height <= 0 || m.Width > maxSide || m.Height > maxSide {
+		return fmt.Errorf("display: framebuffer size %d×%d is outside 1×1 to %d×%d", m.Width, m.Height, maxSide, maxSide)
+	}
+	if m.Stride > 4*maxSide*2 {
+		return fmt.Errorf("display: framebuffer stride %d bytes is implausibly long", m.Stride)
 	}
 	if m.Stride < m.Width*m.BitsPerPixel/8 {
 		return fmt.Errorf("display: framebuffer stride %d bytes is shorter than a line of %d pixels at %d bits",

@@ -109,8 +109,8 @@ func wrap(text string, n int) []string {
 			}
 			// Break into equal pieces, so an ID reads as two halves, not a line and a stub.
 			pieces := (len(r) + n - 1) / n
-			size := (len(r) + pieces - 1) / pieces
-			for len(r) > size {
+			for i := pieces; i > 1; i-- {
+				size := (len(r) + i - 1) / i
 				out = append(out, string(r[:size]))
 				r = r[size:]
 			}

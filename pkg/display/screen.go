@@ -42,6 +42,7 @@ type TooSmallError struct {
 	HaveWidth, HaveHeight int
 }
 
+// Error says how much room is needed and how to get it.
 func (e *TooSmallError) Error() string {
 	if e.Output == "terminal" {
 		return fmt.Sprintf("display: the terminal is %d×%d (columns×rows) but the QR code needs %d×%d: "+
