@@ -13,7 +13,7 @@ var ekKey = primaryKey{
 	hierarchy: HierarchyEndorsement,
 	template:  ekTemplate,
 	wrongKey: func(problem string) *Error {
-		return newError(ErrEKNotRSA2048, nil, "the endorsement key at 0x%08x is %s, not RSA-2048, and DPS "+
+		return newError(ErrEKNotRSA2048, nil, "the endorsement key at 0x%08x is %s, not RSA-2048; DPS "+
 			"TPM attestation needs an RSA-2048 EK: if this TPM can create RSA keys, remove that key "+
 			"(tpm2_evictcontrol -C o -c 0x%08x; an EK can always be recreated from its template) and run "+
 			"again to create the RSA-2048 EK there; otherwise use X.509 or symmetric-key attestation",

@@ -13,8 +13,8 @@ var srkKey = primaryKey{
 	hierarchy: HierarchyOwner,
 	template:  srkTemplate,
 	wrongKey: func(problem string) *Error {
-		return newError(ErrSRKUnusable, nil, "the key at 0x%08x is %s, not an RSA-2048 storage root key, "+
-			"and DPS TPM attestation imports its key under one: if nothing else on this device uses that key, "+
+		return newError(ErrSRKUnusable, nil, "the key at 0x%08x is %s; DPS TPM attestation needs an RSA-2048 "+
+			"storage root key there to import its key under: if nothing else on this device uses that key, "+
 			"remove it (tpm2_evictcontrol -C o -c 0x%08x) and run again to create the SRK there",
 			SRKHandle, problem, SRKHandle)
 	},
