@@ -27,7 +27,7 @@ const (
 	startAttempts = 5
 )
 
-// Start starts a swtpm TCP server on two free loopback ports, from a copy of a freshly
+// Start starts a swtpm TCP server on two adjacent free loopback ports (data, then control), from a copy of a freshly
 // manufactured TPM state, and stops it when the test ends. It returns the TPM's address for
 // package tpm (tcp://127.0.0.1:PORT) and the same TPM as a tpm2-tools TCTI
 // (swtpm:host=127.0.0.1,port=PORT, for TPM2TOOLS_TCTI or --tcti).
@@ -119,18 +119,23 @@ func start(t testing.TB, swtpm, state string) (int, error) {
 	}
 }
 
-// freePorts returns two loopback TCP ports that were free a moment ago.
+// freePorts returns two adjacent loopback TCP ports that were free a moment ago. They must be
+// adjacent because tpm2-tools' swtpm TCTI finds the control port at the data port plus one.
 func freePorts() (int, int, error) {
-	var ports [2]int
-	for i := range ports {
+	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, 0, err
 		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		port := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
+		_ = l.Close()
+		if err == nil {
+			_ = next.Close()
+			return port, port + 1, nil
+		}
 	}
-	return ports[0], ports[1], nil
+	return 0, 0, errors.New("no two adjacent free loopback ports")
 }
 
 // pristine is the manufactured state every Start copies: swtpm_setup takes a second or two

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +29,16 @@ func TestStartServesATPM(t *testing.T) {
 			t.Fatalf("spec %q, want tcp://127.0.0.1:PORT", spec)
 		}
 		_, port, _ := net.SplitHostPort(addr)
+		// tpm2-tools' swtpm TCTI takes the data port and expects the control port right after.
 		if tcti != "swtpm:host=127.0.0.1,port="+port {
 			t.Errorf("tcti %q does not name port %s", tcti, port)
 		}
+		p, _ := strconv.Atoi(port)
+		ctrl, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1)), 5*time.Second)
+		if err != nil {
+			t.Fatalf("no control port at data port + 1: %v", err)
+		}
+		ctrl.Close()
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)

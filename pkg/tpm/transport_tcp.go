@@ -88,6 +88,10 @@ func (c *tcpConn) send(ctx context.Context, cmd []byte) ([]byte, error) {
 func (c *tcpConn) fail(ctx context.Context, err error) error {
 	var e *Error
 	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		err = newError(ErrNotAnswering, ctx.Err(), "tcp://%s did not answer before the deadline: is it "+
+			"swtpm's data port (not its control port), and is no other client connected to it? "+
+			"(swtpm serves one connection at a time)", c.addr)
 	case ctx.Err() != nil:
 		err = fmt.Errorf("tpm: command to tcp://%s abandoned: %w", c.addr, ctx.Err())
 	case errors.As(err, &e):
