@@ -137,16 +137,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// run executes one go-tpm command on t. go-tpm parses responses by reflection; should a
-// malformed response ever make it panic, that becomes an ErrMalformedResponse error here rather
-// than a crash of the agent.
+// run executes one go-tpm command on t. A response go-tpm cannot parse becomes an
+// ErrMalformedResponse error; go-tpm parses by reflection, and should hostile bytes ever make it
+// panic, that becomes the same error rather than a crash of the agent.
 func run[R any, C tpm2.Command[R, *R]](ctx context.Context, t *TPM, cmd C, s ...tpm2.Session) (rsp *R, err error) {
+	b := &bound{ctx: ctx, t: t}
 	defer func() {
 		if r := recover(); r != nil {
-			rsp, err = nil, malformed(nil, "%v response could not be parsed: %v", cmd.Command(), r)
+			rsp, err = nil, malformed(nil, "the response to command 0x%08x could not be parsed: %v", uint32(cmd.Command()), r)
 		}
 	}()
-	return cmd.Execute(bound{ctx: ctx, t: t}, s...)
+	rsp, err = cmd.Execute(b, s...)
+	if err != nil && b.answered {
+		return nil, malformed(err, "the response to command 0x%08x could not be parsed", uint32(cmd.Command()))
+	}
+	return rsp, err
 }
 
 // property returns one TPM_PT property, or 0 when the TPM does not report it.

@@ -3,6 +3,8 @@ package tpm
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"io"
 	"time"
 
 	"github.com/google/go-tpm/tpm2"
@@ -28,7 +30,13 @@ func (c transportConn) send(ctx context.Context, cmd []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return c.t.Send(cmd)
+	rsp, err := c.t.Send(cmd)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// go-tpm's device transport reports a read of nothing as EOF: whatever the device is,
+		// it did not answer like a TPM.
+		return nil, malformed(err, "no response")
+	}
+	return rsp, err
 }
 
 func (c transportConn) Close() error { return c.t.Close() }
@@ -102,11 +110,19 @@ var retryDelays = []time.Duration{
 	250 * time.Millisecond, 500 * time.Millisecond, 1 * time.Second, 2 * time.Second,
 }
 
-// bound gives go-tpm's Execute, which takes no context, a transport.TPM that carries one.
+// bound gives go-tpm's Execute, which takes no context, a transport.TPM that carries one. It
+// remembers whether the TPM answered with success, so that a failure after that is known to be
+// go-tpm failing to parse the response.
 type bound struct {
 	ctx context.Context
 	t   *TPM
+	// answered is set when the last command got a well-formed TPM_RC_SUCCESS response.
+	answered bool
 }
 
 // Send implements transport.TPM.
-func (b bound) Send(cmd []byte) ([]byte, error) { return b.t.roundTrip(b.ctx, cmd) }
+func (b *bound) Send(cmd []byte) ([]byte, error) {
+	rsp, err := b.t.roundTrip(b.ctx, cmd)
+	b.answered = err == nil && binary.BigEndian.Uint32(rsp[6:10]) == uint32(tpm2.TPMRCSuccess)
+	return rsp, err
+}

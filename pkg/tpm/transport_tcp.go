@@ -84,14 +84,20 @@ func (c *tcpConn) send(ctx context.Context, cmd []byte) ([]byte, error) {
 	return rsp, nil
 }
 
-// fail marks the connection unusable and says why, preferring the context's own error.
+// fail marks the connection unusable and says why.
 func (c *tcpConn) fail(ctx context.Context, err error) error {
 	var e *Error
+	// The connection's deadline is the context's when that is earlier, and its timer may fire a
+	// moment before the context's own: a timeout at or after the context's deadline is the
+	// context's deadline.
+	d, hasDeadline := ctx.Deadline()
+	var ne net.Error
+	timedOut := errors.As(err, &ne) && ne.Timeout()
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		err = newError(ErrNotAnswering, ctx.Err(), "tcp://%s did not answer before the deadline: is it "+
-			"swtpm's data port (not its control port), and is no other client connected to it? "+
-			"(swtpm serves one connection at a time)", c.addr)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || (timedOut && hasDeadline && !time.Now().Before(d)):
+		err = newError(ErrNotAnswering, context.DeadlineExceeded, "tcp://%s did not answer before the "+
+			"deadline: is it swtpm's data port (not its control port), and is no other client connected "+
+			"to it? (swtpm serves one connection at a time)", c.addr)
 	case ctx.Err() != nil:
 		err = fmt.Errorf("tpm: command to tcp://%s abandoned: %w", c.addr, ctx.Err())
 	case errors.As(err, &e):
@@ -102,8 +108,7 @@ func (c *tcpConn) fail(ctx context.Context, err error) error {
 			"tcp://%s closed the connection in the middle of a command: is swtpm still running, "+
 				"and is no other client connected to it? (swtpm serves one connection at a time)", c.addr)
 	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		if timedOut {
 			err = newError(ErrNotAnswering, err,
 				"tcp://%s accepted the connection but did not answer a command in time: is it swtpm's "+
 					"data port (not its control port), and is no other client connected to it?", c.addr)
