@@ -210,3 +210,8 @@ func TestNVChunkSize(t *testing.T) {
 		}
 	}
 }
+
+// openFakeTPM opens f without a testing.T, for fuzz functions.
+func openFakeTPM(f *fakeTPM) (*TPM, error) {
+	return Open(context.Background(), Config{Transport: f})
+}
