@@ -1,7 +1,10 @@
 package tpm
 
 import (
+	"context"
 	"math/big"
+	"testing"
+	"time"
 
 	"github.com/google/go-tpm/tpm2"
 )
@@ -17,4 +20,11 @@ func ekModulus(ek []byte) (*big.Int, error) {
 		return nil, err
 	}
 	return new(big.Int).SetBytes(n.Buffer), nil
+}
+
+// ctxT returns a context for one test's TPM work, bounded so that a hung TPM fails the test.
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -121,7 +121,10 @@ func (t *TPM) roundTrip(ctx context.Context, cmd []byte) ([]byte, error) {
 		if errors.Is(err, errTPM12Response) {
 			return nil, tpm12Error(t.name, nil)
 		}
-		return rsp, err
+		if err != nil {
+			return nil, err
+		}
+		return rsp, nil
 	}
 }
 

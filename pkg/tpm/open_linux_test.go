@@ -79,8 +79,8 @@ func TestPermissionDenied(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root opens any device")
 	}
-	// /dev/mem is a character device only root may open.
-	_, err := openDeviceIn("/dev/mem", t.TempDir())
+	// /dev/kmsg is a character device only root may open for writing.
+	_, err := openDeviceIn("/dev/kmsg", t.TempDir())
 	if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "tss group") {
 		t.Fatalf("got %v, want ErrPermission naming the tss group", err)
 	}

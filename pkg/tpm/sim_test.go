@@ -205,12 +205,6 @@ func (s *sim) defineNV(index uint32, size int, data []byte, authRead bool) {
 	}
 }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestSimulatorEKCreatedPersistedAndReadBack(t *testing.T) {
 	s := newSim(t)
 	ctx := ctxT(t)

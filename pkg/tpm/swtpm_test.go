@@ -181,3 +181,22 @@ func BenchmarkIdentitySwtpm(b *testing.B) {
 		read()
 	}
 }
+
+// TestSwtpmRecreatedEKMatchesCertificate removes the EK swtpm_setup persisted, lets us recreate
+// it, and checks it is the same key, the one the manufacturer's certificate was issued for:
+// that is why the template's unique field is 256 zero bytes (TCG L-1), not empty.
+func TestSwtpmRecreatedEKMatchesCertificate(t *testing.T) {
+	spec, tcti := swtpmtest.Start(t)
+	before := swtpmIdentity(t, spec)
+	tool(t, tcti, "tpm2_evictcontrol", "tpm2-tools", "-C", "o", "-c", "0x81010001")
+	if strings.Contains(string(tool(t, tcti, "tpm2_getcap", "tpm2-tools", "handles-persistent")), "0x81010001") {
+		t.Fatal("EK still persisted after tpm2_evictcontrol")
+	}
+	after := swtpmIdentity(t, spec)
+	if !bytes.Equal(after.EndorsementKey, before.EndorsementKey) {
+		t.Fatalf("recreated EK differs from the manufacturer's")
+	}
+	if after.RegistrationID != before.RegistrationID {
+		t.Errorf("registration ID changed from %s to %s", before.RegistrationID, after.RegistrationID)
+	}
+}
