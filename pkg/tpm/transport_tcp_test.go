@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -96,7 +97,10 @@ func TestTCPSilentPeerAndCancel(t *testing.T) {
 // TestTCPStartup checks that a software TPM not yet started is started: swtpm run without
 // startup-clear answers TPM_RC_INITIALIZE until someone sends TPM2_Startup.
 func TestTCPStartup(t *testing.T) {
-	var got []uint32
+	var (
+		mu  sync.Mutex
+		got []uint32
+	)
 	spec := serve(t, func(c net.Conn) {
 		started := false
 		for {
@@ -105,7 +109,9 @@ func TestTCPStartup(t *testing.T) {
 				return
 			}
 			cc := binary.BigEndian.Uint32(cmd[6:10])
+			mu.Lock()
 			got = append(got, cc)
+			mu.Unlock()
 			switch {
 			case cc == 0x144: // TPM2_Startup
 				started = true
@@ -122,6 +128,8 @@ func TestTCPStartup(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	dev.Close()
+	mu.Lock()
+	defer mu.Unlock()
 	if want := []uint32{0x17A, 0x144, 0x17A}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("commands % x, want GetCapability, Startup, GetCapability", got)
 	}
