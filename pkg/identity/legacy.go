@@ -76,7 +76,7 @@ func parseLegacy(text string) (Identity, error) {
 	}
 	_, hasRegID := fields["regid"]
 	_, hasEK := fields["ek"]
-	if !hasRegID && !hasEK {
+	if !hasRegID && !hasEK && !hasLegacyKeyFolded(fields) {
 		// Some other product's JSON: not ours, whatever else is wrong with it.
 		return Identity{}, notIdentity(text)
 	}
@@ -96,6 +96,17 @@ func parseLegacy(text string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: it says %q, the EK yields %q", ErrTampered, fields["regid"], want)
 	}
 	return Identity{RegistrationID: fields["regid"], EndorsementKey: ek.TPM2BPublic}, nil
+}
+
+// hasLegacyKeyFolded reports whether a key is one of ours in another case ("EK"): a damaged
+// or hand-made payload of ours, not someone else's.
+func hasLegacyKeyFolded(fields map[string]string) bool {
+	for k := range fields {
+		if strings.EqualFold(k, "regid") || strings.EqualFold(k, "ek") {
+			return true
+		}
+	}
+	return false
 }
 
 // badJSON reports broken JSON: ours if it mentions our fields, someone else's otherwise.

@@ -79,7 +79,7 @@ func parseV1(body string) (Identity, error) {
 	default:
 		return Identity{}, fmt.Errorf("%w: unknown key kind %q after %q (want %c or %c)", ErrMalformed, kind, v1Prefix, kindModulus, kindPublic)
 	}
-	ek, err := checkTPM2BPublic(ekBytes)
+	ek, err := ParseEK(ekBytes)
 	if err != nil {
 		return Identity{}, err
 	}
