@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,9 @@ func FuzzParse(f *testing.F) {
 			f.Add(v.Legacy[:len(v.Legacy)-2])
 		}
 	}
+	std := standardTestEK(f)
+	f.Add("OOB1:P" + string(appendDigits(nil, std)))
+	f.Add(loadVectors(f)[0].V1 + "*R" + strings.ToUpper(DeriveRegistrationID(std)))
 	f.Add("OOB1:M")
 	f.Add("OOB1:P00000")
 	f.Add("OOB2:M1")

@@ -265,3 +265,22 @@ func TestValidateRegistrationID(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAcceptsEquivalents checks the two spellings a reader accepts although the agent
+// never writes them: the P form of a standard-template EK, and an *R field holding the derived
+// registration ID. Both carry the same identity as the canonical payload, so other encoders
+// may use them.
+func TestParseAcceptsEquivalents(t *testing.T) {
+	ek := standardTestEK(t)
+	want := Identity{EndorsementKey: ek, RegistrationID: DeriveRegistrationID(ek)}
+	for _, text := range []string{
+		"OOB1:P" + string(appendDigits(nil, ek)),
+		standardV1(t) + "*R" + strings.ToUpper(want.RegistrationID),
+	} {
+		got, err := Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(%.12q…): %v", text, err)
+		}
+		assertSameIdentity(t, got, want)
+	}
+}
