@@ -27,7 +27,7 @@ func diagnoseEK(b []byte) error {
 	case isRawTPMTPublic(b):
 		return fmt.Errorf("%w: it is a raw TPMT_PUBLIC without the 2-byte size prefix of a TPM2B_PUBLIC; %s", ErrBadEK, exportHint)
 	case isTPM2Tools3(b):
-		return fmt.Errorf("%w: it looks like tpm2-tools 3.x output (a little-endian C structure dump, not the TPM wire format); %s with tpm2-tools 4 or later",
+		return fmt.Errorf("%w: it looks like tpm2-tools 3.x output (a little-endian C structure dump, not the TPM wire format); with tpm2-tools 4 or later, %s",
 			ErrBadEK, exportHint)
 	}
 	size := int(binary.BigEndian.Uint16(b))

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -46,8 +45,6 @@ func appendDigits(dst []byte, b []byte) []byte {
 	return dst
 }
 
-var errDigitCount = errors.New("digit count matches no byte length")
-
 // decodeDigits is the inverse of appendDigits. It is strict, so that exactly one digit string
 // stands for each byte string: the count must be one appendDigits can produce, and each
 // group's value must fit its byte count (a 3-digit group of 256 or more is rejected, not
@@ -62,7 +59,7 @@ func decodeDigits(s string) ([]byte, error) {
 		}
 	}
 	if partial < 0 {
-		return nil, fmt.Errorf("%d digits: %w", len(s), errDigitCount)
+		return nil, fmt.Errorf("%d digits is not a valid count", len(s))
 	}
 	out := make([]byte, 0, full*groupBytes+partial)
 	for len(s) > 0 {

@@ -54,10 +54,10 @@ func TestDigitsExamples(t *testing.T) {
 
 func TestDecodeDigitsRejects(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"1 digit", "1", "digit count"},
-		{"4 digits", "1234", "digit count"},
-		{"16 digits", strings.Repeat("1", 16), "digit count"},
-		{"17+1 digits", strings.Repeat("1", 18), "digit count"},
+		{"1 digit", "1", "not a valid count"},
+		{"4 digits", "1234", "not a valid count"},
+		{"16 digits", strings.Repeat("1", 16), "not a valid count"},
+		{"17+1 digits", strings.Repeat("1", 18), "not a valid count"},
 		{"1-byte group of 256", "256", "too large"},
 		{"2-byte group of 65536", "65536", "too large"},
 		{"7-byte group of 2^56", "72057594037927936", "too large"},

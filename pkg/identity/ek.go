@@ -113,7 +113,7 @@ func checkPublic(pub *tpm2.TPMTPublic) (*EK, error) {
 	switch pub.Type {
 	case tpm2.TPMAlgRSA:
 	case tpm2.TPMAlgECC:
-		return nil, fmt.Errorf("%w: it is an ECC key; DPS TPM attestation needs the RSA-2048 EK (%s)", ErrBadEK, exportHint)
+		return nil, fmt.Errorf("%w: it is an ECC key; DPS TPM attestation needs the RSA-2048 EK: %s", ErrBadEK, exportHint)
 	default:
 		return nil, fmt.Errorf("%w: key type 0x%04X is not RSA; %s", ErrBadEK, uint16(pub.Type), exportHint)
 	}

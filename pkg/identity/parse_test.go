@@ -114,7 +114,7 @@ func TestParseRejects(t *testing.T) {
 		{"nothing after prefix", "OOB1:", ErrMalformed, "truncated"},
 		{"no digits", "OOB1:M", ErrMalformed, "no key digits"},
 		{"no digits before a field", "OOB1:M*LX", ErrMalformed, "no key digits"},
-		{"digit missing", v1[:len(v1)-1], ErrMalformed, "digit count"},
+		{"digit missing", v1[:len(v1)-1], ErrMalformed, "not a valid count"},
 		{"digits missing", v1[:len(v1)-10], ErrMalformed, "modulus"},
 		{"group too large", "OOB1:M" + "99999999999999999" + digits[17:], ErrMalformed, "too large"},
 		{"unknown kind", "OOB1:Q" + digits, ErrMalformed, "unknown key kind"},
