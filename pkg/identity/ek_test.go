@@ -88,8 +88,12 @@ func TestParseEKRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withSize := func(body []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(body))), body...) }
-	mutated := func(f func(*tpm2.TPMTPublic, *tpm2.TPMSRSAParms, *tpm2.TPM2BPublicKeyRSA)) []byte { return ekWith(t, f) }
+	withSize := func(body []byte) []byte {
+		return append(binary.BigEndian.AppendUint16(nil, uint16(len(body))), body...)
+	}
+	mutated := func(f func(*tpm2.TPMTPublic, *tpm2.TPMSRSAParms, *tpm2.TPM2BPublicKeyRSA)) []byte {
+		return ekWith(t, f)
+	}
 
 	tests := []struct {
 		name string

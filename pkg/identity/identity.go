@@ -1,4 +1,7 @@
 // Package identity defines a device's DPS identity and the QR payload formats that carry it.
+//
+// The formats are specified in docs/payload.md. Parse reads and fully validates a scanned
+// payload; Encode validates an identity and writes it.
 package identity
 
 import (
@@ -21,7 +24,8 @@ type Identity struct {
 	Label string
 }
 
-// Derived reports whether the registration ID is the one derived from the EK.
+// Derived reports whether the registration ID is the one derived from the EK, as opposed to one
+// chosen by the OEM.
 func (id Identity) Derived() bool {
 	return id.RegistrationID == DeriveRegistrationID(id.EndorsementKey)
 }
