@@ -2,9 +2,10 @@ package identity
 
 import "errors"
 
-// Sentinel errors for the conditions callers branch on. Every error this package returns wraps
-// exactly one of them (test with errors.Is); the rest of the message says what was found and
-// what to do about it.
+// Sentinel errors for the conditions callers branch on. Every error about a payload, an EK, a
+// registration ID or a label wraps exactly one of them (test with errors.Is); the rest of the
+// message says what was found and what to do about it. Only caller mistakes (an unknown Format,
+// asking the legacy format to carry what it cannot) are plain errors.
 var (
 	// ErrNotIdentity means the text is not a device identity code at all: a URL, a Wi-Fi
 	// code, some other product's QR code, arbitrary text. A scanner should skip it quietly.
