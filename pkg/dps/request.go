@@ -137,6 +137,10 @@ func decodeJSON(op string, body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fmt.Errorf("%w: %s: the response is empty where DPS sends JSON; check the endpoint", ErrBadResponse, op)
 	}
+	// A bare null, number or string decodes into a struct without error; DPS never sends one.
+	if t := bytes.TrimSpace(body); t[0] != '{' && t[0] != '[' {
+		return fmt.Errorf("%w: %s: the response is not a JSON object or array; check the endpoint", ErrBadResponse, op)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %s: the response is not the JSON DPS sends (%v); check the endpoint", ErrBadResponse, op, err)

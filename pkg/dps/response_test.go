@@ -17,6 +17,8 @@ func TestBadResponses(t *testing.T) {
 	}{
 		{"html", "<html><body>Sign in to the hotel Wi-Fi</body></html>"},
 		{"empty", ""},
+		{"null", "null"},
+		{"string", `"ok"`},
 		{"array for object", `[{"registrationId":"dev-1"}]`},
 		{"trailing data", `{"registrationId":"dev-1"} {"x":1}`},
 		{"truncated", `{"registrationId":"dev-1","attestation":{`},
