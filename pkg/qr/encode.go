@@ -1,4 +1,4 @@
-// Package qr turns payload text into QR module matrices and camera images back into text.
+// Package qr turns payload text into QR module matrices.
 package qr
 
 import (

@@ -18,7 +18,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/qr"
+	"github.com/oobtpm/oob/pkg/qr/reader"
 )
 
 // DecodeOptions are the inputs of `companion decode`.
@@ -105,8 +105,8 @@ func decodeRun(ctx context.Context, opts *DecodeOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", path, err)
 			continue
 		}
-		results, err := qr.Decode(img)
-		if errors.Is(err, qr.ErrNotFound) {
+		results, err := reader.Decode(img)
+		if errors.Is(err, reader.ErrNotFound) {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: no QR code found: hold the code flat, fill more of the frame, avoid glare\n", path)
 			continue
 		}

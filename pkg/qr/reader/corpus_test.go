@@ -1,4 +1,4 @@
-package qr
+package reader
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 // corpusDir is the shared corpus of photographed and scanned codes, beside the project root.
 // A fresh clone does not have it; tests and benchmarks that need it skip.
-const corpusDir = "../../../shared/corpus/qr"
+const corpusDir = "../../../../shared/corpus/qr"
 
 // minCorpusScore is how many corpus images must decode byte-exact. zbarimg reads 37 of 42,
 // ZXingReader 38.

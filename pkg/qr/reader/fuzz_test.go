@@ -1,7 +1,8 @@
-package qr
+package reader
 
 import (
 	"bytes"
+	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/png"
 	"os"
@@ -13,7 +14,7 @@ import (
 // never panic. The seeds are rendered codes in a few variations and, when present, the corpus.
 func FuzzDecodePNG(f *testing.F) {
 	for _, text := range []string{"OOB1:M0123", v1Payload(9)} {
-		img := render(f, encodeForTest(f, text), 2, QuietZone, 0, 255)
+		img := render(f, encodeForTest(f, text), 2, qr.QuietZone, 0, 255)
 		for _, v := range []image.Image{img, invertGray(img), rotate90(img)} {
 			var buf bytes.Buffer
 			if err := png.Encode(&buf, v); err != nil {

@@ -1,6 +1,7 @@
-package qr
+package reader
 
 import (
+	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/color"
 	"math"
@@ -10,7 +11,7 @@ import (
 
 // render draws code with scale pixels per module and a quiet zone of quiet modules, dark
 // modules in dark and light ones in light.
-func render(tb testing.TB, code *Code, scale, quiet int, dark, light uint8) *image.Gray {
+func render(tb testing.TB, code *qr.Code, scale, quiet int, dark, light uint8) *image.Gray {
 	tb.Helper()
 	side := (code.Size() + 2*quiet) * scale
 	img := image.NewGray(image.Rect(0, 0, side, side))
@@ -33,9 +34,9 @@ func render(tb testing.TB, code *Code, scale, quiet int, dark, light uint8) *ima
 }
 
 // encodeForTest encodes text at level M or fails the test.
-func encodeForTest(tb testing.TB, text string) *Code {
+func encodeForTest(tb testing.TB, text string) *qr.Code {
 	tb.Helper()
-	code, err := Encode(text, LevelM)
+	code, err := qr.Encode(text, qr.LevelM)
 	if err != nil {
 		tb.Fatalf("Encode: %v", err)
 	}
@@ -137,7 +138,7 @@ func frame1280x720(tb testing.TB) (*image.Gray, string) {
 	if code.Version != 12 {
 		tb.Fatalf("payload encodes as version %d, want 12", code.Version)
 	}
-	img := render(tb, code, 4, QuietZone, 0, 255)
+	img := render(tb, code, 4, qr.QuietZone, 0, 255)
 	f := place(img, 1280, 720, 255, 0.65, 6, 760, 330)
 	return lowContrast(f, 70, 150, 12, 7), text
 }

@@ -1,7 +1,8 @@
-package qr
+package reader
 
 import (
 	"errors"
+	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/color"
 	"image/color/palette"
@@ -49,7 +50,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 	for _, p := range payloads {
 		code := encodeForTest(t, p.text)
-		img := render(t, code, 4, QuietZone, 0, 255)
+		img := render(t, code, 4, qr.QuietZone, 0, 255)
 		for _, v := range variations {
 			t.Run(p.name+"/"+v.name, func(t *testing.T) {
 				res, err := Decode(v.make(img))
@@ -73,15 +74,15 @@ func TestDecodeRoundTrip(t *testing.T) {
 func TestDecodeCorners(t *testing.T) {
 	code := encodeForTest(t, v1Payload(5))
 	const scale = 4
-	img := render(t, code, scale, QuietZone, 0, 255)
+	img := render(t, code, scale, qr.QuietZone, 0, 255)
 	// Offset bounds must be reported in the image's own coordinates.
 	sub := img.SubImage(image.Rect(3, 5, img.Rect.Dx(), img.Rect.Dy())).(*image.Gray)
 	res, err := Decode(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo := QuietZone * scale
-	hi := (QuietZone + code.Size()) * scale
+	lo := qr.QuietZone * scale
+	hi := (qr.QuietZone + code.Size()) * scale
 	want := [4]image.Point{{lo, lo}, {hi, lo}, {hi, hi}, {lo, hi}}
 	for i, c := range res[0].Corners {
 		if d := c.Sub(want[i]); d.X*d.X+d.Y*d.Y > 4*4 {
@@ -92,8 +93,8 @@ func TestDecodeCorners(t *testing.T) {
 
 func TestDecodeSeveralCodes(t *testing.T) {
 	a, b := "OOB1:MFIRST", "OOB1:MSECOND"
-	ia := render(t, encodeForTest(t, a), 4, QuietZone, 0, 255)
-	ib := render(t, encodeForTest(t, b), 4, QuietZone, 0, 255)
+	ia := render(t, encodeForTest(t, a), 4, qr.QuietZone, 0, 255)
+	ib := render(t, encodeForTest(t, b), 4, qr.QuietZone, 0, 255)
 	w := ia.Rect.Dx() + ib.Rect.Dx() + 40
 	h := max(ia.Rect.Dy(), ib.Rect.Dy()) + 40
 	img := image.NewGray(image.Rect(0, 0, w, h))
@@ -128,7 +129,7 @@ func TestDecodeSeveralCodes(t *testing.T) {
 
 func TestDecoderFastReusedAcrossFrames(t *testing.T) {
 	frame, text := frame1280x720(t)
-	var plain image.Image = render(t, encodeForTest(t, text), 4, QuietZone, 0, 255)
+	var plain image.Image = render(t, encodeForTest(t, text), 4, qr.QuietZone, 0, 255)
 	d := Decoder{Effort: Fast, FirstOnly: true}
 	for i, img := range []image.Image{plain, frame, plain} {
 		res, err := d.Decode(img)
@@ -151,7 +152,7 @@ func (hugeImage) At(x, y int) color.Color { return color.White }
 
 func TestDecodeOddImages(t *testing.T) {
 	code := encodeForTest(t, "OOB1:MODD")
-	g := render(t, code, 3, QuietZone, 0, 255)
+	g := render(t, code, 3, qr.QuietZone, 0, 255)
 
 	pal := image.NewPaletted(g.Rect, palette.Plan9)
 	g16 := image.NewGray16(g.Rect)
