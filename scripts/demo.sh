@@ -23,8 +23,9 @@ step "oob-agent identity"
 bin/oob-agent identity --tpm "$SWTPM_SPEC"
 
 step "oob-agent show (terminal)"
-COLUMNS=${COLUMNS:-$(tput cols 2>/dev/null || echo 120)} LINES=${LINES:-$(tput lines 2>/dev/null || echo 60)} \
-	bin/oob-agent show --tpm "$SWTPM_SPEC" --label DEMO-1 ||
+# Without a terminal (CI, a pipe), draw at a size that fits the code.
+[[ -t 1 ]] || export COLUMNS=100 LINES=46
+bin/oob-agent show --tpm "$SWTPM_SPEC" --label DEMO-1 ||
 	echo "(the terminal is too small for the code; the PNG below carries the same code)"
 
 step "oob-agent show --output png"
