@@ -77,7 +77,7 @@ func checkTPM2BPublic(b []byte) (*EK, error) {
 		return nil, err
 	}
 	ek.TPM2BPublic = bytes.Clone(b)
-	ek.Standard = bytes.Equal(b, standardEK(ek.Modulus))
+	ek.Standard = bytes.Equal(b, StandardEK(ek.Modulus))
 	return ek, nil
 }
 

@@ -173,12 +173,12 @@ func TestStandardTemplate(t *testing.T) {
 	n := ek[len(ek)-ModulusLen:]
 	ref := tpm2.RSAEKTemplate
 	ref.Unique = tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: n})
-	if got, want := standardEK(n), tpm2.Marshal(tpm2.New2B(ref)); !bytes.Equal(got, want) {
-		t.Fatalf("standardEK differs from go-tpm's RSAEKTemplate:\n%x\n%x", got, want)
+	if got, want := StandardEK(n), tpm2.Marshal(tpm2.New2B(ref)); !bytes.Equal(got, want) {
+		t.Fatalf("StandardEK differs from go-tpm's RSAEKTemplate:\n%x\n%x", got, want)
 	}
-	got := standardEK(n)
+	got := StandardEK(n)
 	if !bytes.Equal(got, ek) {
-		t.Error("the simulator's EK is not standardEK(its modulus)")
+		t.Error("the simulator's EK is not StandardEK(its modulus)")
 	}
 	if a := binary.BigEndian.Uint32(got[6:10]); a != 0x000300B2 {
 		t.Errorf("attributes 0x%08X, want 0x000300B2", a)

@@ -79,7 +79,7 @@ func FuzzParseEK(f *testing.F) {
 		if !bytes.Equal(ek.TPM2BPublic, b) || len(ek.Modulus) != ModulusLen {
 			t.Fatal("EK fields do not match the input")
 		}
-		if ek.Standard != bytes.Equal(standardEK(ek.Modulus), b) {
+		if ek.Standard != bytes.Equal(StandardEK(ek.Modulus), b) {
 			t.Fatal("Standard is wrong")
 		}
 		text, err := Encode(Identity{EndorsementKey: b}, FormatV1)

@@ -10,13 +10,13 @@ var ekPolicy = [32]byte{
 	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
 }
 
-// standardEK returns the TPM2B_PUBLIC of the EK a TPM makes from the TCG default RSA-2048 EK
+// StandardEK returns the TPM2B_PUBLIC of the EK a TPM makes from the TCG default RSA-2048 EK
 // template (TCG EK Credential Profile, template L-1) when it yields this modulus. Every other
 // field of such a key is fixed, which is why a v1 code carries only the modulus.
 //
 // The template is spelled out here rather than taken from go-tpm so that the bytes a v1 code
 // stands for cannot change under us with a dependency update; a test checks the two agree.
-func standardEK(modulus []byte) []byte {
+func StandardEK(modulus []byte) []byte {
 	pub := tpm2.TPMTPublic{
 		Type:    tpm2.TPMAlgRSA,
 		NameAlg: tpm2.TPMAlgSHA256,

@@ -73,7 +73,7 @@ func parseV1(body string) (Identity, error) {
 		if len(raw) != ModulusLen {
 			return Identity{}, fmt.Errorf("%w: %d-byte modulus, an RSA-2048 EK has %d", ErrMalformed, len(raw), ModulusLen)
 		}
-		ekBytes = standardEK(raw)
+		ekBytes = StandardEK(raw)
 	case kindPublic:
 		ekBytes = raw
 	default:
