@@ -3,6 +3,7 @@ package sas
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -115,11 +116,21 @@ func canonicalField(name string) (string, error) {
 	return "", csErr("unknown field: only HostName, SharedAccessKeyName and SharedAccessKey belong here; " + whereToFind)
 }
 
-// checkHostName accepts a DNS name (letters, digits, '-', '_', '.'). A port or scheme belongs in
-// the client's endpoint option, not here, because the host name is also what tokens are signed for.
+// checkHostName accepts a DNS name (letters, digits, '-', '_', '.') with an optional ":PORT".
+// Azure's host names never carry a port; a local emulator's do, and the port is then part of
+// what tokens are signed for. A scheme or a path belongs in the client's endpoint option.
 func checkHostName(h string) error {
-	if strings.Contains(h, "://") || strings.Contains(h, ":") || strings.Contains(h, "/") {
-		return csErr("HostName must be a bare host name, without scheme, port or path (set a different endpoint in the client options instead)")
+	if strings.Contains(h, "://") || strings.Contains(h, "/") {
+		return csErr("HostName must be a host name, without scheme or path (set a different endpoint in the client options instead)")
+	}
+	if host, port, ok := strings.Cut(h, ":"); ok {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return csErr("HostName's port is not a number from 1 to 65535; " + whereToFind)
+		}
+		h = host
+	}
+	if h == "" {
+		return csErr("HostName is empty; " + whereToFind)
 	}
 	if len(h) > 253 {
 		return csErr("HostName is longer than a host name can be; " + whereToFind)
