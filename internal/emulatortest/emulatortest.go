@@ -1,0 +1,105 @@
+// Package emulatortest starts the DPS emulator in process, over real TLS on a loopback port with
+// the emulator's own CA, for tests of the code that talks to DPS. It is test support: no binary
+// imports it.
+package emulatortest
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/sas"
+)
+
+// Emulator is a running emulator and what a client needs to reach it.
+type Emulator struct {
+	// Dir is the data directory: the store and the CA live there, so a restart keeps both.
+	Dir string
+	// ConnectionString is the service connection string, signed for Endpoint's host name.
+	ConnectionString sas.ConnectionString
+	// RootCAs trusts the emulator's CA and nothing else.
+	RootCAs *x509.CertPool
+	// Faults changes injected throttling, unavailability and latency while it runs.
+	Faults *emulator.Faults
+	// Store is the emulator's state, for seeding what the service API cannot create.
+	Store *emulator.Store
+
+	srv *httptest.Server
+}
+
+// Start runs an emulator with a fresh data directory until the test ends.
+func Start(t testing.TB) *Emulator {
+	t.Helper()
+	return StartIn(t, t.TempDir())
+}
+
+// StartIn runs an emulator on the data directory dir until the test ends or Stop is called.
+func StartIn(t testing.TB, dir string) *Emulator {
+	t.Helper()
+	store, err := emulator.OpenStore(filepath.Join(dir, emulator.StoreFile))
+	if err != nil {
+		t.Fatalf("open the emulator's store: %v", err)
+	}
+	id, err := store.Identity(context.Background())
+	if err != nil {
+		t.Fatalf("emulator identity: %v", err)
+	}
+	ca, err := emulator.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatalf("emulator CA: %v", err)
+	}
+	cert, err := ca.ServerCertificate("localhost")
+	if err != nil {
+		t.Fatalf("emulator server certificate: %v", err)
+	}
+	faults, err := emulator.NewFaults(emulator.FaultConfig{})
+	if err != nil {
+		t.Fatalf("emulator faults: %v", err)
+	}
+	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), Faults: faults, Store: store}
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.srv.TLS = emulator.TLSConfig(cert)
+	e.srv.StartTLS()
+	host := emulator.ServiceHostName("localhost", e.srv.Listener.Addr())
+	h, err := emulator.New(emulator.Options{Store: store, Identity: id, HostName: host, Faults: faults})
+	if err != nil {
+		e.Stop()
+		t.Fatalf("emulator: %v", err)
+	}
+	e.srv.Config.Handler = h
+	e.ConnectionString, err = sas.ParseConnectionString(emulator.ConnectionString(host, id))
+	if err != nil {
+		e.Stop()
+		t.Fatalf("emulator connection string: %v", err)
+	}
+	t.Cleanup(e.Stop)
+	return e
+}
+
+// Stop shuts the emulator down and closes its store, as a process exit would. It is safe to call
+// more than once.
+func (e *Emulator) Stop() {
+	if e.srv != nil {
+		e.srv.Close()
+		e.srv = nil
+	}
+	if e.Store != nil {
+		e.Store.Close()
+		e.Store = nil
+	}
+}
+
+// Client returns a client of this emulator with opts; RootCAs is set to the emulator's CA.
+func (e *Emulator) Client(t testing.TB, opts dps.Options) *dps.Client {
+	t.Helper()
+	opts.RootCAs = e.RootCAs
+	c, err := dps.New(e.ConnectionString, opts)
+	if err != nil {
+		t.Fatalf("dps client: %v", err)
+	}
+	return c
+}
