@@ -12,6 +12,7 @@ const (
 	ExitError    = 1 // the operation failed
 	ExitUsage    = 2 // bad flags or arguments
 	ExitNotFound = 3 // nothing valid was found (e.g. no identity code in the images)
+	ExitConflict = 4 // refused to overwrite what exists (e.g. a device enrolled with another key)
 )
 
 // UsageError reports a mistake in the command line.
@@ -38,6 +39,7 @@ func ExitCode(err error, errOut io.Writer) int {
 		return ExitOK
 	}
 	var ue *UsageError
+	var ce *ConflictError
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintf(errOut, "error: %v\n(see --help)\n", err)
@@ -45,6 +47,9 @@ func ExitCode(err error, errOut io.Writer) int {
 	case errors.Is(err, ErrNothingFound):
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return ExitNotFound
+	case errors.As(err, &ce):
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitConflict
 	case errors.Is(err, ErrSilent):
 		return ExitError
 	default:
@@ -52,3 +57,19 @@ func ExitCode(err error, errOut io.Writer) int {
 		return ExitError
 	}
 }
+
+// NotFoundError is an error that means "nothing found": it prints as Err and exits with
+// ExitNotFound, so scripts can tell a missing record from a failure.
+type NotFoundError struct{ Err error }
+
+func (e *NotFoundError) Error() string { return e.Err.Error() }
+func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// Is matches ErrNothingFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNothingFound }
+
+// ConflictError marks an error as a refusal to overwrite; it exits with ExitConflict.
+type ConflictError struct{ Err error }
+
+func (e *ConflictError) Error() string { return e.Err.Error() }
+func (e *ConflictError) Unwrap() error { return e.Err }

@@ -24,5 +24,8 @@ registration ID recomputed), and creates the device's DPS individual enrollment.
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.AddCommand(NewCmdDecode(ios, nil))
+	root.AddCommand(NewCmdEnroll(ios, nil))
+	root.AddCommand(NewCmdEnrollment(ios))
+	root.AddCommand(NewCmdRegistration(ios))
 	return root
 }

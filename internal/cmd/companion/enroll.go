@@ -1,0 +1,233 @@
+package companion
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/enroll"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/qr/reader"
+)
+
+// EnrollOptions are the inputs of `companion enroll`.
+type EnrollOptions struct {
+	IO      *cli.IOStreams
+	Service ServiceFlags
+	Format  *cli.FormatFlag
+
+	Image          string
+	Payload        string
+	RegistrationID string
+	EndorsementKey string
+
+	DeviceID string
+	IoTHub   string
+	Disabled bool
+	Edge     bool
+	Tags     []string
+	TwinFile string
+	Replace  bool
+}
+
+// NewCmdEnroll returns `companion enroll`. runF replaces the run function in tests.
+func NewCmdEnroll(ios *cli.IOStreams, runF func(context.Context, *EnrollOptions) error) *cobra.Command {
+	opts := &EnrollOptions{IO: ios, Format: cli.NewFormatFlag(cli.FormatText, cli.FormatJSON)}
+	cmd := &cobra.Command{
+		Use:   "enroll {--image FILE | --payload TEXT | --registration-id ID --endorsement-key B64}",
+		Short: "Create a device's DPS individual enrollment from its identity code",
+		Long: `Create the DPS individual enrollment (TPM attestation) of one device, from a photo
+or screenshot of its identity code (--image), the code's text (--payload), or a
+registration ID and endorsement key given directly (base64 TPM2B_PUBLIC, as
+tpm2_readpublic -f tss writes it). The identity is checked before anything is sent.
+
+Enrolling is safe to repeat: a device that is already enrolled with the same key is
+reported as already enrolled and nothing changes, whatever the other options say.
+A registration ID enrolled with a different key is refused (exit status 4) and
+nothing changes; --replace overwrites it, and shows the key it replaced.
+
+The result is the enrollment as DPS holds it; --format json prints
+{"outcome": "created|already-enrolled|replaced|updated", "enrollment": {…}} for scripts.
+` + serviceHelp,
+		Example: `  export DPS_CONNECTION_STRING='HostName=…;SharedAccessKeyName=…;SharedAccessKey=…'
+  companion enroll --image device.png --iot-hub factory.azure-devices.net --tag line=4
+  companion enroll --payload 'OOB1:M…' --disabled --format json
+  companion enroll --registration-id dev-0042 --endorsement-key "$(base64 -w0 ek.pub)" --edge`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.checkSources(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return enrollRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Image, "image", "", "read the identity code from this image (PNG, JPEG or GIF; - for standard input)")
+	f.StringVar(&opts.Payload, "payload", "", "the identity code's text, as decoded")
+	f.StringVar(&opts.RegistrationID, "registration-id", "", "the registration ID, with --endorsement-key")
+	f.StringVar(&opts.EndorsementKey, "endorsement-key", "", "the EK as base64 TPM2B_PUBLIC, with --registration-id")
+	f.StringVar(&opts.DeviceID, "device-id", "", "IoT Hub device ID (default: the registration ID)")
+	f.StringVar(&opts.IoTHub, "iot-hub", "", "assign the device to this hub (HOST, e.g. NAME.azure-devices.net) instead of leaving it to DPS's allocation policy")
+	f.BoolVar(&opts.Disabled, "disabled", false, "create the enrollment disabled: the device cannot register until it is enabled")
+	f.BoolVar(&opts.Edge, "edge", false, "the device is an IoT Edge device")
+	f.StringArrayVar(&opts.Tags, "tag", nil, "initial twin tag KEY=VALUE (repeatable)")
+	f.StringVar(&opts.TwinFile, "twin", "", `initial twin from this JSON file: {"tags": {…}, "properties": {"desired": {…}}}`)
+	f.BoolVar(&opts.Replace, "replace", false, "overwrite an existing enrollment for this registration ID, even one with a different key")
+	f.Var(opts.Format, "format", opts.Format.Usage())
+	opts.Service.register(f)
+	return cmd
+}
+
+// checkSources checks that exactly one way of giving the identity was used.
+func (o *EnrollOptions) checkSources() error {
+	n := 0
+	for _, set := range []bool{o.Image != "", o.Payload != "", o.RegistrationID != "" || o.EndorsementKey != ""} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return cli.Usagef("give the device's identity: --image FILE, --payload TEXT, or --registration-id with --endorsement-key")
+	case n > 1:
+		return cli.Usagef("give the device's identity one way only: --image, --payload, or --registration-id with --endorsement-key")
+	case (o.RegistrationID == "") != (o.EndorsementKey == ""):
+		return cli.Usagef("--registration-id and --endorsement-key go together")
+	}
+	return nil
+}
+
+// enrollJSON is the stable JSON shape of `enroll --format json`.
+type enrollJSON struct {
+	Outcome                enroll.Outcome            `json:"outcome"`
+	Enrollment             *dps.IndividualEnrollment `json:"enrollment"`
+	PreviousEndorsementKey string                    `json:"previousEndorsementKey,omitempty"`
+}
+
+func enrollRun(ctx context.Context, opts *EnrollOptions) error {
+	id, err := opts.identity(ctx)
+	if err != nil {
+		return err
+	}
+	settings, err := opts.settings()
+	if err != nil {
+		return err
+	}
+	// Check everything before contacting DPS: a bad code never reaches the service.
+	if _, err := enroll.Enrollment(id, settings); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := opts.Service.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	res, err := enroll.Enroll(ctx, c, id, settings, enroll.Options{Replace: opts.Replace})
+	if errors.Is(err, enroll.ErrConflict) {
+		return &cli.ConflictError{Err: err}
+	}
+	if err != nil {
+		return timeoutHint(err, opts.Service.Timeout)
+	}
+	if opts.Format.Value == cli.FormatJSON {
+		return json.NewEncoder(opts.IO.Out).Encode(enrollJSON{res.Outcome, res.Enrollment, res.PreviousEndorsementKey})
+	}
+	return printEnrollResult(opts.IO, res, id.Label)
+}
+
+// identity returns the device identity from whichever source was given, checked.
+func (o *EnrollOptions) identity(ctx context.Context) (identity.Identity, error) {
+	switch {
+	case o.Payload != "":
+		return identity.Parse(o.Payload)
+	case o.Image != "":
+		return identityFromImage(ctx, o.IO, o.Image)
+	}
+	ek, err := base64.StdEncoding.DecodeString(o.EndorsementKey)
+	if err != nil {
+		return identity.Identity{}, fmt.Errorf("--endorsement-key is not standard base64: give the TPM2B_PUBLIC as `base64 -w0` prints it")
+	}
+	if err := identity.ValidateEK(ek); err != nil {
+		return identity.Identity{}, err
+	}
+	if err := identity.ValidateRegistrationID(o.RegistrationID); err != nil {
+		return identity.Identity{}, err
+	}
+	return identity.Identity{RegistrationID: o.RegistrationID, EndorsementKey: ek}, nil
+}
+
+// identityFromImage decodes the one device identity an image shows.
+func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (identity.Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return identity.Identity{}, err
+	}
+	img, err := loadImage(ios.In, path)
+	if err != nil {
+		return identity.Identity{}, fmt.Errorf("%s: %w", path, err)
+	}
+	results, err := reader.Decode(img)
+	if errors.Is(err, reader.ErrNotFound) {
+		return identity.Identity{}, &cli.NotFoundError{Err: fmt.Errorf("%s: no QR code found: hold the code flat, fill more of the frame, avoid glare", path)}
+	}
+	if err != nil {
+		return identity.Identity{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var found []identity.Identity
+	seen := map[string]bool{}
+	var firstErr error
+	for _, r := range results {
+		id, err := identity.Parse(r.Text)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if !seen[id.RegistrationID] {
+			seen[id.RegistrationID] = true
+			found = append(found, id)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return identity.Identity{}, fmt.Errorf("%s shows %d different device identities: photograph one device at a time", path, len(found))
+	}
+	return identity.Identity{}, &cli.NotFoundError{Err: fmt.Errorf("%s: %w", path, firstErr)}
+}
+
+// settings turns the option flags into enrollment settings, reading the twin file.
+func (o *EnrollOptions) settings() (enroll.Settings, error) {
+	s := enroll.Settings{DeviceID: o.DeviceID, IoTHub: o.IoTHub, Disabled: o.Disabled, Edge: o.Edge}
+	if o.TwinFile != "" {
+		b, err := os.ReadFile(o.TwinFile)
+		if err != nil {
+			return s, fmt.Errorf("--twin: %w", err)
+		}
+		if s.Twin, err = enroll.ParseTwin(b); err != nil {
+			return s, fmt.Errorf("--twin %s: %w", o.TwinFile, err)
+		}
+	}
+	for _, t := range o.Tags {
+		k, v, err := enroll.ParseTag(t)
+		if err != nil {
+			return s, cli.Usagef("--tag: %v", err)
+		}
+		if s.Tags == nil {
+			s.Tags = map[string]string{}
+		}
+		s.Tags[k] = v
+	}
+	return s, nil
+}

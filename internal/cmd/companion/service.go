@@ -1,0 +1,92 @@
+package companion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/sas"
+)
+
+// Environment variables the service commands read.
+const (
+	envConnectionString = "DPS_CONNECTION_STRING"
+	envCAFile           = "DPS_CA_FILE"
+)
+
+// serviceHelp is the part of every service command's help that says how it reaches DPS.
+const serviceHelp = `
+The DPS service connection string (HostName=…;SharedAccessKeyName=…;SharedAccessKey=…,
+from the portal: the DPS instance → Shared access policies) comes from the
+environment variable DPS_CONNECTION_STRING or from a file readable only by you
+(--connection-string-file), never from the command line. TLS is always verified; a
+private CA (the emulator's DIR/ca.pem) is given with --ca-file or DPS_CA_FILE.`
+
+// ServiceFlags are how a command reaches the DPS service API.
+type ServiceFlags struct {
+	ConnectionStringFile string
+	CAFile               string
+	Endpoint             string
+	Timeout              time.Duration
+}
+
+// register adds the flags to fs.
+func (f *ServiceFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.ConnectionStringFile, "connection-string-file", "", "read the DPS service connection string from this 0600 file (default: $"+envConnectionString+")")
+	fs.StringVar(&f.CAFile, "ca-file", os.Getenv(envCAFile), "trust only this PEM CA for the service's TLS certificate (default: $"+envCAFile+", else the system's CAs)")
+	fs.StringVar(&f.Endpoint, "endpoint", "", "send requests to this HOST[:PORT] instead of the connection string's host name")
+	fs.DurationVar(&f.Timeout, "timeout", 2*time.Minute, "give up after this long, retries included")
+}
+
+// client returns a DPS client, and a context bounded by --timeout.
+func (f *ServiceFlags) client(ctx context.Context) (*dps.Client, context.Context, context.CancelFunc, error) {
+	secret, err := cli.Secret(envConnectionString, f.ConnectionStringFile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if secret == nil {
+		return nil, nil, nil, fmt.Errorf("no DPS connection string: set %s or pass --connection-string-file FILE "+
+			"(mode 0600); the emulator writes one to DIR/service-connection-string", envConnectionString)
+	}
+	cs, err := sas.ParseConnectionString(string(secret))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts := dps.Options{Endpoint: f.Endpoint}
+	if f.CAFile != "" {
+		if opts.RootCAs, err = dps.LoadCAFile(f.CAFile); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	c, err := dps.New(cs, opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if f.Timeout <= 0 {
+		return nil, nil, nil, cli.Usagef("--timeout must be positive")
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	return c, ctx, cancel, nil
+}
+
+// notFound marks a DPS not-found error so that it exits with code 3, as "nothing found" does.
+func notFound(err error) error {
+	if errors.Is(err, dps.ErrNotFound) {
+		return &cli.NotFoundError{Err: err}
+	}
+	return err
+}
+
+// timeoutHint turns a deadline hit into advice.
+func timeoutHint(err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: no answer from DPS within --timeout %s: check the network and the endpoint, or allow more time", err, timeout)
+	}
+	return err
+}
