@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // AdminOptions configure the admin handler.
@@ -103,7 +105,7 @@ func (a *adminHandler) seedRegistration(w http.ResponseWriter, r *http.Request, 
 		writeError(w, now, errorf(CodeInvalidArgument, "Registration ID %q is invalid.", truncate(id)))
 		return
 	}
-	var st RegistrationState
+	var st dps.DeviceRegistrationState
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {

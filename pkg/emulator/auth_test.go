@@ -29,6 +29,10 @@ func TestAuthentication(t *testing.T) {
 		{"resource in other case", makeSAS(strings.ToUpper(testHost), PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
 		// Microsoft's Node client passes milliseconds where seconds belong: a far-future expiry.
 		{"expiry in milliseconds", makeSAS(testHost, PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusNotFound},
+		{"expiry in milliseconds, wrong key", makeSAS(testHost, PolicyName, otherKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
+		{"expiry in milliseconds, wrong resource", makeSAS("other.localhost", PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
+		{"token for a path the request is under", makeSAS(testHost+"/enrollments", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
+		{"token for another path", makeSAS(testHost+"/registrations", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

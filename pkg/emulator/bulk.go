@@ -7,24 +7,31 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
-// maxBulkItems is the service's limit on enrollments in one bulk operation.
-const maxBulkItems = 10
+// bulkRequest is the body of POST /enrollments: dps.BulkEnrollmentOperation with its items left
+// as raw JSON, so that an item that cannot be decoded fails on its own, as on the service, instead
+// of failing the whole request.
+type bulkRequest struct {
+	Enrollments []json.RawMessage `json:"enrollments"`
+	Mode        dps.BulkMode      `json:"mode"`
+}
 
-// Bulk operation modes.
-const (
-	modeCreate            = "create"
-	modeUpdate            = "update"
-	modeUpdateIfMatchETag = "updateIfMatchETag"
-	modeDelete            = "delete"
-)
+// bulkResult is the reply to POST /enrollments: dps.BulkEnrollmentOperationResult, except that
+// errors is always present (an empty list when every item succeeded), which the wire type leaves
+// out, so that clients reading the list without a null check work.
+type bulkResult struct {
+	IsSuccessful bool                               `json:"isSuccessful"`
+	Errors       []dps.BulkEnrollmentOperationError `json:"errors"`
+}
 
 // bulkItem is one enrollment of a bulk operation after parsing: the record, the etag the caller
 // sent with it, or the reason it failed before reaching the store.
 type bulkItem struct {
 	id     string
-	rec    *Enrollment
+	rec    *dps.IndividualEnrollment
 	etag   string
 	failed *apiError
 }
@@ -42,17 +49,17 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 		return errorf(CodeMalformedBody, "The request body is not a valid bulk enrollment operation: %s", jsonProblem(err))
 	}
 	switch req.Mode {
-	case modeCreate, modeUpdate, modeUpdateIfMatchETag, modeDelete:
+	case dps.BulkCreate, dps.BulkUpdate, dps.BulkUpdateIfMatchETag, dps.BulkDelete:
 	case "":
 		return errorf(CodeInvalidArgument, "mode is required: create, update, updateIfMatchETag or delete.")
 	default:
-		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", truncate(req.Mode))
+		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", truncate(string(req.Mode)))
 	}
 	if len(req.Enrollments) == 0 {
 		return errorf(CodeInvalidArgument, "enrollments is required and must not be empty.")
 	}
-	if len(req.Enrollments) > maxBulkItems {
-		return errorf(CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", maxBulkItems, len(req.Enrollments))
+	if len(req.Enrollments) > dps.MaxBulkEnrollments {
+		return errorf(CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", dps.MaxBulkEnrollments, len(req.Enrollments))
 	}
 	items := s.parseBulkItems(req)
 	err := s.store.update(r.Context(), func(tx *bolt.Tx, now time.Time) error {
@@ -62,13 +69,13 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 			}
 			var err error
 			switch req.Mode {
-			case modeCreate:
+			case dps.BulkCreate:
 				_, err = putEnrollment(tx, now, it.rec, "", putCreateOnly)
-			case modeUpdate:
+			case dps.BulkUpdate:
 				_, err = putEnrollment(tx, now, it.rec, "", putCreateOrUpdate)
-			case modeUpdateIfMatchETag:
+			case dps.BulkUpdateIfMatchETag:
 				_, err = putEnrollment(tx, now, it.rec, it.etag, putCreateOrUpdate)
-			case modeDelete:
+			case dps.BulkDelete:
 				err = deleteEnrollment(tx, it.id, it.etag)
 			}
 			switch {
@@ -84,11 +91,11 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 	if err != nil {
 		return s.storeError(err, nil)
 	}
-	res := bulkResult{IsSuccessful: true, Errors: []bulkError{}}
+	res := bulkResult{IsSuccessful: true, Errors: []dps.BulkEnrollmentOperationError{}}
 	for _, it := range items {
 		if it.failed != nil {
 			res.IsSuccessful = false
-			res.Errors = append(res.Errors, bulkError{RegistrationID: it.id, ErrorCode: it.failed.Code, ErrorStatus: it.failed.Message})
+			res.Errors = append(res.Errors, dps.BulkEnrollmentOperationError{RegistrationID: it.id, ErrorCode: it.failed.Code, ErrorStatus: it.failed.Message})
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -102,7 +109,10 @@ func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
 	for _, raw := range req.Enrollments {
 		it := &bulkItem{}
 		items = append(items, it)
-		var e Enrollment
+		if it.failed = checkObjectFields(raw); it.failed != nil {
+			continue
+		}
+		var e dps.IndividualEnrollment
 		if err := json.Unmarshal(raw, &e); err != nil {
 			it.failed = errorf(CodeMalformedBody, "The enrollment is not valid JSON of an individual enrollment: %s", jsonProblem(err))
 			continue
@@ -113,22 +123,17 @@ func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
 			continue
 		}
 		seen[it.id] = true
-		if req.Mode == modeDelete {
+		if req.Mode == dps.BulkDelete {
 			if !validRegistrationID(it.id) {
 				it.failed = enrollmentNotFound(it.id)
 			}
 			continue
 		}
-		if req.Mode == modeUpdateIfMatchETag && it.etag == "" {
+		if req.Mode == dps.BulkUpdateIfMatchETag && it.etag == "" {
 			it.failed = errorf(CodeInvalidArgument, "Mode updateIfMatchETag needs the enrollment's etag.")
 			continue
 		}
-		rec, apiErr := s.validateEnrollment(&e, "")
-		if apiErr != nil {
-			it.failed = apiErr
-			continue
-		}
-		it.rec = rec
+		it.rec, it.failed = s.validateEnrollment(&e, "")
 	}
 	return items
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // TestConcurrentClients runs many clients at once against one emulator: each creates, reads,
@@ -43,7 +45,7 @@ func TestConcurrentClients(t *testing.T) {
 					errs <- fmt.Errorf("put %s: %d %s", id, r.status, r.body)
 					continue
 				}
-				var e Enrollment
+				var e dps.IndividualEnrollment
 				_ = json.Unmarshal(r.body, &e)
 				record(e.ETag)
 				if r = env.do(http.MethodGet, "/enrollments/"+id, nil, nil); r.status != http.StatusOK {
@@ -51,7 +53,7 @@ func TestConcurrentClients(t *testing.T) {
 				}
 				if c%2 == 0 {
 					cur := env.do(http.MethodGet, "/enrollments/shared", nil, nil)
-					var s Enrollment
+					var s dps.IndividualEnrollment
 					_ = json.Unmarshal(cur.body, &s)
 					r = env.do(http.MethodPut, "/enrollments/shared", tpmEnrollment(t, "shared"), map[string]string{"If-Match": s.ETag})
 					switch r.status {

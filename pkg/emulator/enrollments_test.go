@@ -24,11 +24,8 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	if created.ReprovisionPolicy == nil || !created.ReprovisionPolicy.UpdateHubAssignment || !created.ReprovisionPolicy.MigrateDeviceData {
 		t.Errorf("reprovisionPolicy %+v, want both true by default", created.ReprovisionPolicy)
 	}
-	if created.ETag == "" || created.CreatedDateTimeUTC == "" || created.CreatedDateTimeUTC != created.LastUpdatedDateTimeUTC {
+	if created.ETag == "" || created.CreatedDateTimeUTC.IsZero() || !created.CreatedDateTimeUTC.Equal(created.LastUpdatedDateTimeUTC) {
 		t.Fatalf("etag/timestamps wrong on create: %+v", created)
-	}
-	if _, err := time.Parse(time.RFC3339Nano, created.CreatedDateTimeUTC); err != nil {
-		t.Fatalf("createdDateTimeUtc %q: %v", created.CreatedDateTimeUTC, err)
 	}
 
 	got := env.do(http.MethodGet, "/enrollments/dev-1", nil, nil)
@@ -45,8 +42,8 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	if upd.ETag == created.ETag || upd.ProvisioningStatus != "disabled" {
 		t.Fatalf("update kept etag or status: %+v", upd)
 	}
-	if upd.CreatedDateTimeUTC != created.CreatedDateTimeUTC || upd.LastUpdatedDateTimeUTC == created.LastUpdatedDateTimeUTC {
-		t.Fatalf("timestamps after update: created %q→%q, updated %q→%q", created.CreatedDateTimeUTC, upd.CreatedDateTimeUTC, created.LastUpdatedDateTimeUTC, upd.LastUpdatedDateTimeUTC)
+	if !upd.CreatedDateTimeUTC.Equal(created.CreatedDateTimeUTC) || upd.LastUpdatedDateTimeUTC.Equal(created.LastUpdatedDateTimeUTC) {
+		t.Fatalf("timestamps after update: created %v→%v, updated %v→%v", created.CreatedDateTimeUTC, upd.CreatedDateTimeUTC, created.LastUpdatedDateTimeUTC, upd.LastUpdatedDateTimeUTC)
 	}
 
 	// A stale If-Match fails; the current one (bare as the Node client sends it, or quoted as the
@@ -104,6 +101,8 @@ func TestEnrollmentValidation(t *testing.T) {
 		e[k] = v
 		return e
 	}
+	signing := append([]byte(nil), ek...)
+	signing[7] |= 0x04 // TPMA_OBJECT sign/encrypt: not an EK, which DPS cannot attest with
 	cases := []struct {
 		name string
 		path string
@@ -111,6 +110,7 @@ func TestEnrollmentValidation(t *testing.T) {
 		code int
 	}{
 		{"EK without its size prefix", "dev", withEK(ek[2:]), CodeInvalidArgument},
+		{"not a restricted decryption key", "dev", withEK(signing), CodeInvalidArgument},
 		{"truncated EK", "dev", withEK(ek[:100]), CodeInvalidArgument},
 		{"EK with trailing bytes", "dev", withEK(append(append([]byte{}, ek...), 0)), CodeInvalidArgument},
 		{"EK not base64", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "tpm", "tpm": map[string]any{"endorsementKey": "not base64!"}}}, CodeInvalidArgument},

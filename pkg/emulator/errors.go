@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // Error codes in the service's error bodies. Azure's IoT services compose them as the HTTP status
@@ -20,7 +22,7 @@ const (
 	CodeInvalidAPIVersion = 400001
 	// CodeInvalidArgument is an invalid field in a request body; the service returns it for an
 	// endorsement key it cannot parse (seen: "Endorsement key is invalid").
-	CodeInvalidArgument = 400004
+	CodeInvalidArgument = dps.CodeInvalidEndorsementKey
 	// CodeMalformedBody is a body that is not the JSON the operation expects.
 	CodeMalformedBody = 400006
 	// CodeUnauthorized is a missing, malformed, expired or wrongly signed SAS token (seen).
@@ -28,9 +30,9 @@ const (
 	// CodeNotFound is a path the service does not serve.
 	CodeNotFound = 404000
 	// CodeEnrollmentNotFound is a registration ID without an individual enrollment (seen).
-	CodeEnrollmentNotFound = 404201
+	CodeEnrollmentNotFound = dps.CodeEnrollmentNotFound
 	// CodeRegistrationNotFound is a registration ID without a device registration state.
-	CodeRegistrationNotFound = 404202
+	CodeRegistrationNotFound = dps.CodeRegistrationNotFound
 	// CodeMethodNotAllowed is a known path with a method the service does not serve there.
 	CodeMethodNotAllowed = 405000
 	// CodeConflict is a create of a record that already exists (bulk mode "create").
@@ -67,16 +69,6 @@ func errorf(code int, format string, args ...any) *apiError {
 	return &apiError{Status: code / 1000, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// errorBody is the service's error document, as the REST specification names it
-// (ProvisioningServiceErrorDetails).
-type errorBody struct {
-	ErrorCode    int               `json:"errorCode"`
-	TrackingID   string            `json:"trackingId"`
-	Message      string            `json:"message"`
-	Info         map[string]string `json:"info,omitempty"`
-	TimestampUTC string            `json:"timestampUtc"`
-}
-
 // writeError sends e as the service does: the status, an x-ms-error-code header and the JSON body.
 func writeError(w http.ResponseWriter, now time.Time, e *apiError) {
 	h := w.Header()
@@ -87,7 +79,7 @@ func writeError(w http.ResponseWriter, now time.Time, e *apiError) {
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
 	w.WriteHeader(e.Status)
-	_ = json.NewEncoder(w).Encode(errorBody{
+	_ = json.NewEncoder(w).Encode(dps.ErrorDetails{
 		ErrorCode:    e.Code,
 		TrackingID:   trackingID(),
 		Message:      e.Message,
@@ -108,5 +100,10 @@ func trackingID() string {
 // timeLayout is the service's timestamp form: UTC with seven fractional digits, as .NET prints it.
 const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
-// formatTime renders t in the service's timestamp form.
+// formatTime renders t in the service's timestamp form, for the fields kept as text.
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// timestamp is t as the service records it in enrollments and registration states: UTC, to the
+// 100 ns tick of .NET's clock. (The dps types marshal it without trailing zeros in the fraction;
+// clients parse either form.)
+func timestamp(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 func TestFaultThrottleEveryN(t *testing.T) {
@@ -153,7 +155,7 @@ func TestAdminSeedsRegistrationStates(t *testing.T) {
 		t.Fatalf("seed: %d %s", w.Code, w.Body)
 	}
 	r := env.do(http.MethodGet, "/registrations/seeded", nil, nil)
-	var st RegistrationState
+	var st dps.DeviceRegistrationState
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &st) != nil || st.AssignedHub != "hub.localhost" || st.RegistrationID != "seeded" {
 		t.Fatalf("seeded state: %d %s", r.status, r.body)
 	}

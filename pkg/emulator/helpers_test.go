@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/identity"
 )
 
 // testHost is the service host name test servers answer to and test tokens are signed for.
@@ -106,9 +107,9 @@ type response struct {
 }
 
 // errBody decodes the reply as a service error body.
-func (r response) errBody(t testing.TB) errorBody {
+func (r response) errBody(t testing.TB) dps.ErrorDetails {
 	t.Helper()
-	var b errorBody
+	var b dps.ErrorDetails
 	if err := json.Unmarshal(r.body, &b); err != nil {
 		t.Fatalf("error body %q: %v", r.body, err)
 	}
@@ -175,12 +176,12 @@ func (e *testEnv) do(method, path string, body any, headers map[string]string) r
 }
 
 // enrollment decodes a reply as an enrollment, failing unless the status is want.
-func (e *testEnv) enrollment(r response, want int) Enrollment {
+func (e *testEnv) enrollment(r response, want int) dps.IndividualEnrollment {
 	e.t.Helper()
 	if r.status != want {
 		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
 	}
-	var en Enrollment
+	var en dps.IndividualEnrollment
 	if err := json.Unmarshal(r.body, &en); err != nil {
 		e.t.Fatalf("decode %s: %v", r.body, err)
 	}
@@ -201,26 +202,9 @@ func testEK(t testing.TB) []byte {
 		if err != nil {
 			panic(err)
 		}
-		ekMod = k.N.FillBytes(make([]byte, 256))
+		ekMod = k.N.FillBytes(make([]byte, identity.ModulusLen))
 	})
-	policy, _ := hex.DecodeString("837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa")
-	var pub bytes.Buffer
-	put16 := func(v uint16) { binary.Write(&pub, binary.BigEndian, v) }
-	put16(0x0001)                                            // RSA
-	put16(0x000B)                                            // SHA-256
-	binary.Write(&pub, binary.BigEndian, uint32(0x000300B2)) // EK attributes
-	put16(uint16(len(policy)))
-	pub.Write(policy)
-	put16(0x0006) // AES
-	put16(128)
-	put16(0x0043) // CFB
-	put16(0x0010) // scheme NULL
-	put16(2048)
-	binary.Write(&pub, binary.BigEndian, uint32(0))
-	put16(256)
-	pub.Write(ekMod)
-	out := binary.BigEndian.AppendUint16(nil, uint16(pub.Len()))
-	return append(out, pub.Bytes()...)
+	return identity.StandardEK(ekMod)
 }
 
 // tpmEnrollment is a minimal TPM individual enrollment body.

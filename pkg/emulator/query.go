@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // Page sizes for enrollment queries: what a page holds when the caller does not say, and the most
@@ -23,18 +25,18 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *
 	if apiErr != nil {
 		return apiErr
 	}
-	var q querySpec
+	var q dps.QuerySpecification
 	if err := json.Unmarshal(body, &q); err != nil {
 		return errorf(CodeMalformedBody, "The request body is not a valid query specification: %s", jsonProblem(err))
 	}
-	if q.Query == nil {
+	if q.Query == "" {
 		return errorf(CodeInvalidArgument, "query is required.")
 	}
-	if !selectsAll(*q.Query) {
-		return errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all enrollments).", truncate(*q.Query))
+	if !selectsAll(q.Query) {
+		return errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all enrollments).", truncate(q.Query))
 	}
 	size := defaultPageSize
-	if v := r.Header.Get("x-ms-max-item-count"); v != "" {
+	if v := r.Header.Get(dps.HeaderMaxItemCount); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
 			return errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", truncate(v))
@@ -42,7 +44,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *
 		size = min(n, maxPageSize)
 	}
 	from := ""
-	if tok := r.Header.Get("x-ms-continuation"); tok != "" {
+	if tok := r.Header.Get(dps.HeaderContinuation); tok != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		if err != nil || !validRegistrationID(string(raw)) {
 			return errorf(CodeInvalidArgument, "x-ms-continuation is not a token this service issued.")
@@ -53,15 +55,15 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *
 	if err != nil {
 		return s.storeError(err, nil)
 	}
-	out := make([]Enrollment, 0, len(page))
+	out := make([]dps.IndividualEnrollment, 0, len(page))
 	for _, e := range page {
 		out = append(out, present(e))
 	}
 	h := w.Header()
-	h.Set("x-ms-item-type", "Enrollment")
-	h.Set("x-ms-max-item-count", strconv.Itoa(size))
+	h.Set(dps.HeaderItemType, "Enrollment")
+	h.Set(dps.HeaderMaxItemCount, strconv.Itoa(size))
 	if next != "" {
-		h.Set("x-ms-continuation", base64.RawURLEncoding.EncodeToString([]byte(next)))
+		h.Set(dps.HeaderContinuation, base64.RawURLEncoding.EncodeToString([]byte(next)))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

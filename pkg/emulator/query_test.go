@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 func TestQueryPaging(t *testing.T) {
@@ -25,7 +27,7 @@ func TestQueryPaging(t *testing.T) {
 		if r.status != http.StatusOK {
 			t.Fatalf("query: %d %s", r.status, r.body)
 		}
-		var page []Enrollment
+		var page []dps.IndividualEnrollment
 		if err := json.Unmarshal(r.body, &page); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +55,7 @@ func TestQueryPaging(t *testing.T) {
 
 	// Without a page size everything fits one page.
 	r := env.do(http.MethodPost, "/enrollments/query", map[string]string{"query": "SELECT * FROM enrollments"}, nil)
-	var page []Enrollment
+	var page []dps.IndividualEnrollment
 	if err := json.Unmarshal(r.body, &page); err != nil || len(page) != n || r.header.Get("x-ms-continuation") != "" {
 		t.Fatalf("unpaged query: %d items, continuation %q, %v", len(page), r.header.Get("x-ms-continuation"), err)
 	}

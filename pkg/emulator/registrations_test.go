@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 func TestRegistrationStates(t *testing.T) {
@@ -13,15 +15,15 @@ func TestRegistrationStates(t *testing.T) {
 		t.Fatalf("missing state: %d %s", r.status, r.body)
 	}
 	env.enrollment(env.do(http.MethodPut, "/enrollments/reg-1", tpmEnrollment(t, "reg-1"), nil), http.StatusOK)
-	st, err := env.store.PutRegistrationState(t.Context(), RegistrationState{
+	st, err := env.store.PutRegistrationState(t.Context(), dps.DeviceRegistrationState{
 		RegistrationID: "reg-1", AssignedHub: "hub.localhost", DeviceID: "reg-1", Status: "assigned", Substatus: "initialAssignment",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r = env.do(http.MethodGet, "/registrations/reg-1", nil, nil)
-	var got RegistrationState
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.ETag != st.ETag || got.Status != "assigned" || got.CreatedDateTimeUTC == "" {
+	var got dps.DeviceRegistrationState
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &got) != nil || got.ETag != st.ETag || got.Status != "assigned" || got.CreatedDateTimeUTC.IsZero() {
 		t.Fatalf("GET state: %d %s", r.status, r.body)
 	}
 	e := env.enrollment(env.do(http.MethodGet, "/enrollments/reg-1", nil, nil), http.StatusOK)
@@ -43,7 +45,7 @@ func TestRegistrationStates(t *testing.T) {
 		t.Fatal("registration state still attached")
 	}
 	// Deleting an enrollment takes its registration state with it.
-	if _, err := env.store.PutRegistrationState(t.Context(), RegistrationState{RegistrationID: "reg-1", Status: "assigned"}); err != nil {
+	if _, err := env.store.PutRegistrationState(t.Context(), dps.DeviceRegistrationState{RegistrationID: "reg-1", Status: "assigned"}); err != nil {
 		t.Fatal(err)
 	}
 	env.do(http.MethodDelete, "/enrollments/reg-1", nil, nil)

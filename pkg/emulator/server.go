@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -10,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/sas"
 )
 
 // Default request body limits. The service accepts individual enrollments of a few kilobytes
@@ -19,8 +23,8 @@ const (
 	DefaultMaxBulkBodyBytes = 1 << 20
 )
 
-// APIVersion is the service API version the emulator's JSON shapes follow.
-const APIVersion = "2021-10-01"
+// APIVersion is the service API version the emulator's JSON shapes follow: pkg/dps's.
+const APIVersion = dps.APIVersion
 
 // supportedAPIVersions are the stable service API versions DPS answers; their enrollment shapes
 // differ from 2021-10-01 only by fields a client may leave out.
@@ -46,8 +50,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Faults, when set, injects throttling, unavailability and latency into the service API.
 	Faults *Faults
-	// ValidateEK checks an endorsement key's TPM2B_PUBLIC bytes; nil uses a structural check.
-	ValidateEK func(tpm2bPublic []byte) error
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 	// MaxBodyBytes and MaxBulkBodyBytes limit request bodies; zero uses the defaults.
@@ -57,15 +59,15 @@ type Options struct {
 // Server is the emulated service as an http.Handler. Serve it over TLS (NewTLSConfig) for
 // clients that insist on HTTPS, which all of Microsoft's do.
 type Server struct {
-	store    *Store
-	identity ServiceIdentity
-	hostName string
-	log      *slog.Logger
-	faults   *Faults
-	ek       func([]byte) error
-	now      func() time.Time
-	maxBody  int64
-	maxBulk  int64
+	store     *Store
+	identity  ServiceIdentity
+	policyKey sas.Key
+	hostName  string
+	log       *slog.Logger
+	faults    *Faults
+	now       func() time.Time
+	maxBody   int64
+	maxBulk   int64
 }
 
 // New returns a Server for opts.
@@ -76,25 +78,26 @@ func New(opts Options) (*Server, error) {
 	if opts.Identity.PolicyKey == "" {
 		return nil, errors.New("emulator: Options.Identity is required (Store.Identity returns it)")
 	}
+	key, err := sas.ParseKey(opts.Identity.PolicyKey)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: Options.Identity.PolicyKey: %w", err)
+	}
 	s := &Server{
-		store:    opts.Store,
-		identity: opts.Identity,
-		hostName: opts.HostName,
-		log:      opts.Logger,
-		faults:   opts.Faults,
-		ek:       opts.ValidateEK,
-		now:      opts.Now,
-		maxBody:  opts.MaxBodyBytes,
-		maxBulk:  opts.MaxBulkBodyBytes,
+		store:     opts.Store,
+		identity:  opts.Identity,
+		policyKey: key,
+		hostName:  opts.HostName,
+		log:       opts.Logger,
+		faults:    opts.Faults,
+		now:       opts.Now,
+		maxBody:   opts.MaxBodyBytes,
+		maxBulk:   opts.MaxBulkBodyBytes,
 	}
 	if s.hostName == "" {
 		s.hostName = "localhost"
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.ek == nil {
-		s.ek = checkEKStructure
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -107,8 +110,6 @@ func New(opts Options) (*Server, error) {
 	}
 	return s, nil
 }
-
-func (s *Server) validateEK(b []byte) error { return s.ek(b) }
 
 // route is one operation of the service API.
 type route struct {

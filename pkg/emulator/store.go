@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // Conditions a store operation reports and the handlers turn into status codes.
@@ -63,11 +65,11 @@ func OpenStore(path string) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // GetEnrollment returns the enrollment for id, with its registration state when one exists.
-func (s *Store) GetEnrollment(ctx context.Context, id string) (*Enrollment, error) {
+func (s *Store) GetEnrollment(ctx context.Context, id string) (*dps.IndividualEnrollment, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var e *Enrollment
+	var e *dps.IndividualEnrollment
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		e, err = getEnrollment(tx, id)
@@ -91,11 +93,11 @@ const (
 
 // PutEnrollment creates or replaces e (already validated). A non-empty ifMatch must match the
 // stored ETag ("*" matches any existing record). It returns the record as stored.
-func (s *Store) PutEnrollment(ctx context.Context, e *Enrollment, ifMatch string) (*Enrollment, error) {
+func (s *Store) PutEnrollment(ctx context.Context, e *dps.IndividualEnrollment, ifMatch string) (*dps.IndividualEnrollment, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out *Enrollment
+	var out *dps.IndividualEnrollment
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
 		out, err = putEnrollment(tx, s.now(), e, ifMatch, putCreateOrUpdate)
@@ -119,12 +121,12 @@ func (s *Store) DeleteEnrollment(ctx context.Context, id, ifMatch string) error 
 // QueryEnrollments returns up to limit enrollments in registration ID order, starting at the
 // registration ID from (inclusive; empty for the beginning), and the ID the next page starts at
 // (empty when there is none).
-func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([]Enrollment, string, error) {
+func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([]dps.IndividualEnrollment, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
 	var (
-		page []Enrollment
+		page []dps.IndividualEnrollment
 		next string
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -138,7 +140,7 @@ func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([
 				next = string(k)
 				return nil
 			}
-			var e Enrollment
+			var e dps.IndividualEnrollment
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("emulator: stored enrollment %q: %w", k, err)
 			}
@@ -153,11 +155,11 @@ func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([
 }
 
 // GetRegistrationState returns the registration state for id.
-func (s *Store) GetRegistrationState(ctx context.Context, id string) (*RegistrationState, error) {
+func (s *Store) GetRegistrationState(ctx context.Context, id string) (*dps.DeviceRegistrationState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *RegistrationState
+	var r *dps.DeviceRegistrationState
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		r, err = getState(tx, id)
@@ -169,12 +171,12 @@ func (s *Store) GetRegistrationState(ctx context.Context, id string) (*Registrat
 // PutRegistrationState records r for its registration ID, keeping the creation time of an earlier
 // state and giving it a fresh ETag and update time. The device registration API writes through it;
 // until that exists, tests do.
-func (s *Store) PutRegistrationState(ctx context.Context, r RegistrationState) (*RegistrationState, error) {
+func (s *Store) PutRegistrationState(ctx context.Context, r dps.DeviceRegistrationState) (*dps.DeviceRegistrationState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		now := formatTime(s.now())
+		now := timestamp(s.now())
 		if old, err := getState(tx, r.RegistrationID); err == nil {
 			r.CreatedDateTimeUTC = old.CreatedDateTimeUTC
 		} else if !errors.Is(err, ErrNotFound) {
@@ -217,20 +219,20 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) 
 	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, s.now()) })
 }
 
-func getEnrollment(tx *bolt.Tx, id string) (*Enrollment, error) {
+func getEnrollment(tx *bolt.Tx, id string) (*dps.IndividualEnrollment, error) {
 	v := tx.Bucket(bucketEnrollments).Get([]byte(id))
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	var e Enrollment
+	var e dps.IndividualEnrollment
 	if err := json.Unmarshal(v, &e); err != nil {
 		return nil, fmt.Errorf("emulator: stored enrollment %q: %w", id, err)
 	}
 	return &e, nil
 }
 
-func putEnrollment(tx *bolt.Tx, now time.Time, e *Enrollment, ifMatch string, mode putMode) (*Enrollment, error) {
-	stamp := formatTime(now)
+func putEnrollment(tx *bolt.Tx, now time.Time, e *dps.IndividualEnrollment, ifMatch string, mode putMode) (*dps.IndividualEnrollment, error) {
+	stamp := timestamp(now)
 	rec := *e
 	rec.RegistrationState = nil
 	old, err := getEnrollment(tx, e.RegistrationID)
@@ -275,12 +277,12 @@ func deleteEnrollment(tx *bolt.Tx, id, ifMatch string) error {
 	return tx.Bucket(bucketRegistrations).Delete([]byte(id))
 }
 
-func getState(tx *bolt.Tx, id string) (*RegistrationState, error) {
+func getState(tx *bolt.Tx, id string) (*dps.DeviceRegistrationState, error) {
 	v := tx.Bucket(bucketRegistrations).Get([]byte(id))
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	var r RegistrationState
+	var r dps.DeviceRegistrationState
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, fmt.Errorf("emulator: stored registration state %q: %w", id, err)
 	}
@@ -288,7 +290,7 @@ func getState(tx *bolt.Tx, id string) (*RegistrationState, error) {
 }
 
 // attachState sets e's read-only registrationState from the registrations bucket.
-func attachState(tx *bolt.Tx, e *Enrollment) error {
+func attachState(tx *bolt.Tx, e *dps.IndividualEnrollment) error {
 	r, err := getState(tx, e.RegistrationID)
 	if errors.Is(err, ErrNotFound) {
 		e.RegistrationState = nil

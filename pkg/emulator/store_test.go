@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // testRecord returns a valid symmetric-key enrollment for id, ready for the store.
-func testRecord(id string) *Enrollment {
-	s := &Server{ek: checkEKStructure}
+func testRecord(id string) *dps.IndividualEnrollment {
+	s := &Server{}
 	body := fmt.Appendf(nil, `{"registrationId":%q,"attestation":{"type":"symmetricKey"}}`, id)
 	e, apiErr := s.decodeEnrollment(body, "")
 	if apiErr != nil {
@@ -34,7 +36,7 @@ func TestStoreReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PutRegistrationState(ctx, RegistrationState{RegistrationID: "keep-me", Status: "assigned"}); err != nil {
+	if _, err := s.PutRegistrationState(ctx, dps.DeviceRegistrationState{RegistrationID: "keep-me", Status: "assigned"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -7,6 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/identity"
 )
 
 // Limits the service applies to enrollment fields.
@@ -19,17 +23,44 @@ const (
 
 // decodeEnrollment parses one enrollment body and validates it as the service does. pathID, when
 // non-empty, is the ID from the URL, which the body must agree with. It never panics on any input.
-func (s *Server) decodeEnrollment(body []byte, pathID string) (*Enrollment, *apiError) {
-	var e Enrollment
+func (s *Server) decodeEnrollment(body []byte, pathID string) (*dps.IndividualEnrollment, *apiError) {
+	if apiErr := checkObjectFields(body); apiErr != nil {
+		return nil, apiErr
+	}
+	var e dps.IndividualEnrollment
 	if err := json.Unmarshal(body, &e); err != nil {
 		return nil, errorf(CodeMalformedBody, "The request body is not a valid individual enrollment: %s", jsonProblem(err))
 	}
 	return s.validateEnrollment(&e, pathID)
 }
 
+// checkObjectFields looks at an enrollment's twin collections before it is decoded: an array or a
+// string where an object belongs is a bad argument (400004), not a body the service cannot read
+// (400006). A body that is not a JSON object is left for the decoder to report.
+func checkObjectFields(body []byte) *apiError {
+	var raw struct {
+		InitialTwin                json.RawMessage `json:"initialTwin"`
+		OptionalDeviceInformation  json.RawMessage `json:"optionalDeviceInformation"`
+		CustomAllocationDefinition json.RawMessage `json:"customAllocationDefinition"`
+	}
+	if json.Unmarshal(body, &raw) != nil {
+		return nil
+	}
+	for name, v := range map[string]json.RawMessage{
+		"initialTwin":                raw.InitialTwin,
+		"optionalDeviceInformation":  raw.OptionalDeviceInformation,
+		"customAllocationDefinition": raw.CustomAllocationDefinition,
+	} {
+		if !objectOrNull(v) {
+			return errorf(CodeInvalidArgument, "%s must be a JSON object.", name)
+		}
+	}
+	return nil
+}
+
 // validateEnrollment checks e field by field, fills the defaults the service fills (status,
 // policies, generated symmetric keys, certificate info) and drops read-only fields.
-func (s *Server) validateEnrollment(e *Enrollment, pathID string) (*Enrollment, *apiError) {
+func (s *Server) validateEnrollment(e *dps.IndividualEnrollment, pathID string) (*dps.IndividualEnrollment, *apiError) {
 	if e.RegistrationID == "" && pathID != "" {
 		e.RegistrationID = pathID
 	}
@@ -45,56 +76,60 @@ func (s *Server) validateEnrollment(e *Enrollment, pathID string) (*Enrollment, 
 	if e.DeviceID != "" && !validDeviceID(e.DeviceID) {
 		return nil, errorf(CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", truncate(e.DeviceID))
 	}
-	if apiErr := s.validateAttestation(e); apiErr != nil {
+	if apiErr := validateAttestation(e); apiErr != nil {
 		return nil, apiErr
 	}
 	switch e.ProvisioningStatus {
 	case "":
-		e.ProvisioningStatus = "enabled"
-	case "enabled", "disabled":
+		e.ProvisioningStatus = dps.StatusEnabled
+	case dps.StatusEnabled, dps.StatusDisabled:
 	default:
-		return nil, errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(e.ProvisioningStatus))
+		return nil, errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(string(e.ProvisioningStatus)))
 	}
 	switch e.AllocationPolicy {
-	case "", "hashed", "geoLatency", "static", "custom":
+	case "", dps.AllocationHashed, dps.AllocationGeoLatency, dps.AllocationStatic, dps.AllocationCustom:
 	default:
-		return nil, errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(e.AllocationPolicy))
+		return nil, errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(string(e.AllocationPolicy)))
 	}
-	for name, raw := range map[string]*json.RawMessage{
-		"initialTwin":                &e.InitialTwin,
-		"optionalDeviceInformation":  &e.OptionalDeviceInformation,
-		"customAllocationDefinition": &e.CustomAllocationDefinition,
-	} {
-		if !objectOrNull(*raw) {
-			return nil, errorf(CodeInvalidArgument, "%s must be a JSON object.", name)
+	if isNull(e.OptionalDeviceInformation) {
+		e.OptionalDeviceInformation = nil
+	}
+	if t := e.InitialTwin; t != nil {
+		if !objectOrNull(t.Tags) || t.Properties != nil && !objectOrNull(t.Properties.Desired) {
+			return nil, errorf(CodeInvalidArgument, "initialTwin.tags and initialTwin.properties.desired must be JSON objects.")
 		}
-		if isNull(*raw) {
-			*raw = nil
+		if isNull(t.Tags) {
+			t.Tags = nil
+		}
+		if t.Properties != nil && isNull(t.Properties.Desired) {
+			t.Properties.Desired = nil
 		}
 	}
 	if e.Capabilities == nil {
-		e.Capabilities = &Capabilities{}
+		e.Capabilities = &dps.Capabilities{}
 	}
 	if e.ReprovisionPolicy == nil {
-		e.ReprovisionPolicy = &ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: true}
+		e.ReprovisionPolicy = &dps.ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: true}
 	}
 	// Read-only fields: the service computes them, whatever the caller sent.
 	e.RegistrationState = nil
 	e.ETag = ""
-	e.CreatedDateTimeUTC = ""
-	e.LastUpdatedDateTimeUTC = ""
+	e.CreatedDateTimeUTC = time.Time{}
+	e.LastUpdatedDateTimeUTC = time.Time{}
 	return e, nil
 }
 
 // validateAttestation checks the attestation mechanism and keeps only the one its type names.
-func (s *Server) validateAttestation(e *Enrollment) *apiError {
+// An endorsement key must be what DPS can attest with: the TPM2B_PUBLIC of an RSA-2048 EK, checked
+// by the same code that checks the EK a device shows in its QR code.
+func validateAttestation(e *dps.IndividualEnrollment) *apiError {
 	a := e.Attestation
 	if a == nil {
 		return errorf(CodeInvalidArgument, "attestation is required.")
 	}
-	switch strings.ToLower(a.Type) {
+	switch strings.ToLower(string(a.Type)) {
 	case "tpm":
-		a.Type, a.X509, a.SymmetricKey = "tpm", nil, nil
+		a.Type, a.X509, a.SymmetricKey = dps.AttestationTPM, nil, nil
 		if a.TPM == nil || a.TPM.EndorsementKey == "" {
 			return errorf(CodeInvalidArgument, "attestation.tpm.endorsementKey is required for TPM attestation.")
 		}
@@ -102,8 +137,9 @@ func (s *Server) validateAttestation(e *Enrollment) *apiError {
 		if err != nil {
 			return errorf(CodeInvalidArgument, "Endorsement key is invalid: not base64.")
 		}
-		if err := s.validateEK(ek); err != nil {
-			return errorf(CodeInvalidArgument, "Endorsement key is invalid: %s. Send the EK's TPM2B_PUBLIC, size prefix included, in base64.", err)
+		if err := identity.ValidateEK(ek); err != nil {
+			reason := strings.TrimPrefix(err.Error(), identity.ErrBadEK.Error()+": ")
+			return errorf(CodeInvalidArgument, "Endorsement key is invalid: %s.", reason)
 		}
 		if a.TPM.StorageRootKey != "" {
 			if _, err := base64.StdEncoding.DecodeString(a.TPM.StorageRootKey); err != nil {
@@ -111,12 +147,12 @@ func (s *Server) validateAttestation(e *Enrollment) *apiError {
 			}
 		}
 	case "x509":
-		a.Type, a.TPM, a.SymmetricKey = "x509", nil, nil
+		a.Type, a.TPM, a.SymmetricKey = dps.AttestationX509, nil, nil
 		return validateX509(a.X509)
 	case "symmetrickey":
-		a.Type, a.TPM, a.X509 = "symmetricKey", nil, nil
+		a.Type, a.TPM, a.X509 = dps.AttestationSymmetricKey, nil, nil
 		if a.SymmetricKey == nil {
-			a.SymmetricKey = &SymmetricKeyAttestation{}
+			a.SymmetricKey = &dps.SymmetricKeyAttestation{}
 		}
 		for _, k := range []*string{&a.SymmetricKey.PrimaryKey, &a.SymmetricKey.SecondaryKey} {
 			if *k == "" {
@@ -131,7 +167,7 @@ func (s *Server) validateAttestation(e *Enrollment) *apiError {
 	case "":
 		return errorf(CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
 	default:
-		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", truncate(a.Type))
+		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", truncate(string(a.Type)))
 	}
 	return nil
 }

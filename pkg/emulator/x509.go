@@ -9,25 +9,27 @@ import (
 	"encoding/pem"
 	"fmt"
 	"strings"
+
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // validateX509 checks an X.509 attestation: a client certificate or a CA reference, every
 // certificate parseable, and records each certificate's info as the service reports it.
-func validateX509(a *X509Attestation) *apiError {
+func validateX509(a *dps.X509Attestation) *apiError {
 	if a == nil || (a.ClientCertificates == nil && a.SigningCertificates == nil && a.CAReferences == nil) {
 		return errorf(CodeInvalidArgument, "attestation.x509 needs clientCertificates, signingCertificates or caReferences.")
 	}
 	if a.CAReferences != nil && a.CAReferences.Primary == "" {
 		return errorf(CodeInvalidArgument, "attestation.x509.caReferences.primary is required.")
 	}
-	for _, set := range []*X509Certificates{a.ClientCertificates, a.SigningCertificates} {
+	for _, set := range []*dps.X509Certificates{a.ClientCertificates, a.SigningCertificates} {
 		if set == nil {
 			continue
 		}
 		if set.Primary == nil {
 			return errorf(CodeInvalidArgument, "attestation.x509 certificates need a primary certificate.")
 		}
-		for _, c := range []*X509CertificateWithInfo{set.Primary, set.Secondary} {
+		for _, c := range []*dps.X509CertificateWithInfo{set.Primary, set.Secondary} {
 			if c == nil {
 				continue
 			}
@@ -72,16 +74,16 @@ func parseCertificate(s string) (*x509.Certificate, error) {
 }
 
 // certificateInfo is what the service reports about an accepted certificate.
-func certificateInfo(c *x509.Certificate) *X509CertificateInfo {
+func certificateInfo(c *x509.Certificate) *dps.X509CertificateInfo {
 	s1 := sha1.Sum(c.Raw)
 	s256 := sha256.Sum256(c.Raw)
-	return &X509CertificateInfo{
+	return &dps.X509CertificateInfo{
 		SubjectName:      c.Subject.String(),
 		SHA1Thumbprint:   strings.ToUpper(hex.EncodeToString(s1[:])),
 		SHA256Thumbprint: strings.ToUpper(hex.EncodeToString(s256[:])),
 		IssuerName:       c.Issuer.String(),
-		NotBeforeUTC:     formatTime(c.NotBefore),
-		NotAfterUTC:      formatTime(c.NotAfter),
+		NotBeforeUTC:     c.NotBefore.UTC(),
+		NotAfterUTC:      c.NotAfter.UTC(),
 		SerialNumber:     strings.ToUpper(c.SerialNumber.Text(16)),
 		Version:          c.Version,
 	}
@@ -89,20 +91,20 @@ func certificateInfo(c *x509.Certificate) *X509CertificateInfo {
 
 // keepCertificates restores, in an update, certificates the caller sent back as info only (the
 // form the service returns them in), when the thumbprint names the certificate already stored.
-func keepCertificates(rec, old *Enrollment) {
+func keepCertificates(rec, old *dps.IndividualEnrollment) {
 	nw, od := x509Of(rec), x509Of(old)
 	if nw == nil || od == nil {
 		return
 	}
 	stored := map[string]string{}
-	for _, set := range []*X509Certificates{od.ClientCertificates, od.SigningCertificates} {
+	for _, set := range []*dps.X509Certificates{od.ClientCertificates, od.SigningCertificates} {
 		for _, c := range certsOf(set) {
 			if c.Certificate != "" && c.Info != nil {
 				stored[c.Info.SHA256Thumbprint] = c.Certificate
 			}
 		}
 	}
-	for _, set := range []*X509Certificates{nw.ClientCertificates, nw.SigningCertificates} {
+	for _, set := range []*dps.X509Certificates{nw.ClientCertificates, nw.SigningCertificates} {
 		for _, c := range certsOf(set) {
 			if c.Certificate == "" && c.Info != nil {
 				if pem, ok := stored[c.Info.SHA256Thumbprint]; ok {
@@ -114,7 +116,7 @@ func keepCertificates(rec, old *Enrollment) {
 }
 
 // present returns the enrollment as the service shows it: certificates replaced by their info.
-func present(e Enrollment) Enrollment {
+func present(e dps.IndividualEnrollment) dps.IndividualEnrollment {
 	a := x509Of(&e)
 	if a == nil {
 		return e
@@ -123,13 +125,13 @@ func present(e Enrollment) Enrollment {
 	x := *a
 	cp.X509 = &x
 	e.Attestation = &cp
-	for _, set := range []**X509Certificates{&x.ClientCertificates, &x.SigningCertificates} {
+	for _, set := range []**dps.X509Certificates{&x.ClientCertificates, &x.SigningCertificates} {
 		if *set == nil {
 			continue
 		}
 		s := **set
 		*set = &s
-		for _, c := range []**X509CertificateWithInfo{&s.Primary, &s.Secondary} {
+		for _, c := range []**dps.X509CertificateWithInfo{&s.Primary, &s.Secondary} {
 			if *c != nil {
 				v := **c
 				v.Certificate = ""
@@ -140,19 +142,19 @@ func present(e Enrollment) Enrollment {
 	return e
 }
 
-func x509Of(e *Enrollment) *X509Attestation {
+func x509Of(e *dps.IndividualEnrollment) *dps.X509Attestation {
 	if e == nil || e.Attestation == nil {
 		return nil
 	}
 	return e.Attestation.X509
 }
 
-func certsOf(set *X509Certificates) []*X509CertificateWithInfo {
+func certsOf(set *dps.X509Certificates) []*dps.X509CertificateWithInfo {
 	if set == nil {
 		return nil
 	}
-	var out []*X509CertificateWithInfo
-	for _, c := range []*X509CertificateWithInfo{set.Primary, set.Secondary} {
+	var out []*dps.X509CertificateWithInfo
+	for _, c := range []*dps.X509CertificateWithInfo{set.Primary, set.Secondary} {
 		if c != nil {
 			out = append(out, c)
 		}
