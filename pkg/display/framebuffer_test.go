@@ -3,36 +3,21 @@ package display
 import (
 	"errors"
 	"image"
-	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/qrtest"
 )
 
-// decodeRaw turns a raw frame back into an image using only the mode's bitfields, as a
-// screen would show it: the independent reading of what Framebuffer.Draw wrote.
-func decodeRaw(tb testing.TB, raw []byte, m FBMode) *image.RGBA {
-	tb.Helper()
-	if len(raw) != m.Height*m.Stride {
-		tb.Fatalf("raw frame is %d bytes, want %d lines of %d", len(raw), m.Height, m.Stride)
+// rawFormat is m as qrtest reads raw frames: the same geometry and bitfields, so the frame
+// is read back from the mode alone, independently of how Framebuffer.Draw wrote it.
+func rawFormat(m FBMode) qrtest.RawFormat {
+	return qrtest.RawFormat{
+		Width: m.Width, Height: m.Height, BitsPerPixel: m.BitsPerPixel, Stride: m.Stride,
+		Red: qrtest.Channel(m.Red), Green: qrtest.Channel(m.Green), Blue: qrtest.Channel(m.Blue),
 	}
-	bpp := m.BitsPerPixel / 8
-	img := image.NewRGBA(image.Rect(0, 0, m.Width, m.Height))
-	channel := func(v uint32, bf Bitfield) uint8 {
-		c := v >> bf.Offset & (1<<bf.Length - 1)
-		return uint8(c * 255 / (1<<bf.Length - 1))
-	}
-	for y := 0; y < m.Height; y++ {
-		for x := 0; x < m.Width; x++ {
-			var v uint32
-			for i := bpp - 1; i >= 0; i-- {
-				v = v<<8 | uint32(raw[y*m.Stride+x*bpp+i])
-			}
-			img.SetRGBA(x, y, color.RGBA{channel(v, m.Red), channel(v, m.Green), channel(v, m.Blue), 0xff})
-		}
-	}
-	return img
 }
 
 func mustParseMode(tb testing.TB, s string) FBMode {
@@ -75,7 +60,7 @@ func TestFramebufferRawFrameDecodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img := decodeRaw(t, raw, tc.mode)
+			img := qrtest.RawImage(t, raw, rawFormat(tc.mode))
 			// The frame must look like the image every output shares, not merely scan.
 			want, err := Render(testScreen(t, tc.payload), tc.mode.Width, tc.mode.Height)
 			if err != nil {
@@ -84,7 +69,7 @@ func TestFramebufferRawFrameDecodes(t *testing.T) {
 			if p, ok := firstDifference(img, want, tc.mode); !ok {
 				t.Fatalf("pixel %v is %v in the frame, %v in Render's image", p, img.At(p.X, p.Y), want.At(p.X, p.Y))
 			}
-			assertDecodes(t, writePNG(t, img, tc.name+".png"), tc.payload)
+			qrtest.AssertDecodes(t, qrtest.WritePNG(t, img, tc.name+".png"), tc.payload)
 		})
 	}
 }

@@ -3,6 +3,8 @@ package display
 import (
 	"image"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/qrtest"
 )
 
 // The code must be as large as the screen allows: one module less per side is a code a
@@ -26,7 +28,7 @@ func TestPlanImageCodeAsLargeAsFits(t *testing.T) {
 			t.Fatalf("%d×%d: %v", tc.width, tc.height, err)
 		}
 		if l.scale != tc.wantScale {
-			t.Errorf("%s at %d×%d: %d px per module, want %d", short(tc.payload), tc.width, tc.height, l.scale, tc.wantScale)
+			t.Errorf("%s at %d×%d: %d px per module, want %d", qrtest.Short(tc.payload), tc.width, tc.height, l.scale, tc.wantScale)
 		}
 		code := image.Rect(0, 0, s.side()*l.scale, s.side()*l.scale).Add(l.code)
 		screen := image.Rect(0, 0, tc.width, tc.height)

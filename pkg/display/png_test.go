@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/qrtest"
 )
 
 func TestRenderPNGDecodes(t *testing.T) {
@@ -41,8 +43,8 @@ func TestRenderPNGDecodes(t *testing.T) {
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			keep(t, path)
-			assertDecodes(t, path, tc.payload)
+			qrtest.Keep(t, path)
+			qrtest.AssertDecodes(t, path, tc.payload)
 		})
 	}
 }

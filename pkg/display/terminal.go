@@ -30,12 +30,27 @@ var halfBlocks = [2][2]string{
 	{"▀", "█"}, // top dark
 }
 
-// RenderTerminal draws s on a terminal of the given size: the screen is cleared, then the
-// title, the code with its quiet zone, the registration ID and the status are drawn centred,
-// with cursor addressing, in one write. The code is always in explicit colours; the text is
-// in the terminal's own. When the terminal is too small it returns a *TooSmallError (which
-// matches ErrTooSmall) and writes nothing.
+// RenderTerminal draws s inline, where the cursor is, as a command's output: the title, the
+// code with its quiet zone and the registration ID and status, one line after another at the
+// left margin, with nothing cleared and no cursor addressing, so what the terminal showed
+// before stays above it. It needs one row more than the lines it writes: the row the cursor
+// ends on, where the shell's prompt goes, would otherwise scroll the title away. The code is
+// always in explicit colours; the text is in the terminal's own. When the terminal is too
+// small it returns a *TooSmallError (which matches ErrTooSmall) and writes nothing.
 func RenderTerminal(w io.Writer, s Screen, size TermSize) error {
+	return renderTerminal(w, s, size, false)
+}
+
+// RenderTerminalFullScreen draws s on a terminal given over to it, such as the console at
+// first boot: the screen is cleared, then the same lines as RenderTerminal are drawn centred,
+// with cursor addressing. Errors are as for RenderTerminal.
+func RenderTerminalFullScreen(w io.Writer, s Screen, size TermSize) error {
+	return renderTerminal(w, s, size, true)
+}
+
+// renderTerminal lays s out for a terminal of the given size and writes it in one write,
+// centred on a cleared screen when fullScreen is set and inline otherwise.
+func renderTerminal(w io.Writer, s Screen, size TermSize, fullScreen bool) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -43,40 +58,50 @@ func RenderTerminal(w io.Writer, s Screen, size TermSize) error {
 	codeRows := (side + 1) / 2
 	top, bottom := s.terminalText(max(size.Cols, side))
 	need := TermSize{Cols: side, Rows: len(top) + codeRows + len(bottom)}
+	if !fullScreen {
+		need.Rows++ // the row the cursor ends on
+	}
 	if size.Cols < need.Cols || size.Rows < need.Rows {
 		return &TooSmallError{Output: "terminal", NeedWidth: need.Cols, NeedHeight: need.Rows, HaveWidth: size.Cols, HaveHeight: size.Rows}
 	}
 
 	var b bytes.Buffer
-	// Reset attributes, home the cursor and clear the screen.
-	b.WriteString("\x1b[0m\x1b[H\x1b[2J")
+	b.WriteString("\x1b[0m") // start from the terminal's own colours
+	if fullScreen {
+		b.WriteString("\x1b[H\x1b[2J") // home the cursor and clear the screen
+	}
 	row := (size.Rows-need.Rows)/2 + 1 // rows and columns are 1-based in cursor addressing
-	text := func(lines []string, bold bool) {
-		for _, l := range lines {
-			fmt.Fprintf(&b, "\x1b[%d;%dH", row, (size.Cols-len([]rune(l)))/2+1)
-			if bold {
-				b.WriteString("\x1b[1m" + l + "\x1b[0m")
-			} else {
-				b.WriteString(l)
-			}
+	// line writes one line of the given width: centred by cursor addressing on a full
+	// screen, or at the left margin and ended by a newline inline.
+	line := func(width int, text string) {
+		if fullScreen {
+			fmt.Fprintf(&b, "\x1b[%d;%dH%s", row, (size.Cols-width)/2+1, text)
 			row++
+			return
 		}
+		b.WriteString(text + "\n")
 	}
 	// The title is bold and above the code; the rest is below.
-	text(top, true)
-	col := (size.Cols-side)/2 + 1
+	for _, l := range top {
+		line(len([]rune(l)), "\x1b[1m"+l+"\x1b[0m")
+	}
+	var code strings.Builder
 	for y := 0; y < codeRows; y++ {
-		fmt.Fprintf(&b, "\x1b[%d;%dH%s", row, col, codeColours)
+		code.Reset()
+		code.WriteString(codeColours)
 		for x := 0; x < side; x++ {
 			// Past the last module row (side is odd), dark() reports light: more quiet zone.
-			b.WriteString(halfBlocks[bit(s.dark(x, 2*y))][bit(s.dark(x, 2*y+1))])
+			code.WriteString(halfBlocks[bit(s.dark(x, 2*y))][bit(s.dark(x, 2*y+1))])
 		}
-		b.WriteString("\x1b[0m")
-		row++
+		// Reset before the newline: a terminal that scrolls fills the new row with the
+		// current background, which would put a white bar beside the code.
+		code.WriteString("\x1b[0m")
+		line(side, code.String())
 	}
-	text(bottom, false)
-	_, err := w.Write(b.Bytes())
-	if err != nil {
+	for _, l := range bottom {
+		line(len([]rune(l)), l)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("display: write to terminal: %w", err)
 	}
 	return nil
