@@ -23,7 +23,8 @@ step "oob-agent identity"
 bin/oob-agent identity --tpm "$SWTPM_SPEC"
 
 step "oob-agent show (terminal)"
-# Without a terminal (CI, a pipe), draw at a size that fits the code.
+# Drawn inline, below the steps above (--fullscreen would clear them). Without a terminal
+# (CI, a pipe), draw at a size that fits the code.
 [[ -t 1 ]] || export COLUMNS=100 LINES=46
 bin/oob-agent show --tpm "$SWTPM_SPEC" --label DEMO-1 ||
 	echo "(the terminal is too small for the code; the PNG below carries the same code)"

@@ -32,6 +32,7 @@ type ShowOptions struct {
 	File          string
 	FBDevice      string
 	FBMode        string
+	FullScreen    bool
 	PayloadFormat string
 	Title         string
 	Status        string
@@ -52,11 +53,15 @@ of version 12 at error-correction level M. --payload-format legacy writes the
 original sample's JSON instead, for older companions (a larger, denser code).
 
 Outputs:
-  terminal     half-block characters, dark on light whatever the terminal's colours
+  terminal     half-block characters, dark on light whatever the terminal's colours,
+               printed after what the terminal already shows; --fullscreen clears
+               the terminal and centres the code instead (for a console given over
+               to the agent)
   framebuffer  the Linux framebuffer (--fb, default /dev/fb0), the code as large as fits;
                --fb-mode WIDTHxHEIGHTxBPP[:STRIDE] draws into a plain file instead
   png          a PNG image (--file PATH, or - for standard output)`,
 		Example: `  oob-agent show
+  oob-agent show --fullscreen
   oob-agent show --output framebuffer
   oob-agent show --tpm tcp://127.0.0.1:2321 --output png --file qr.png --label "LINE 3"`,
 		Args: cobra.NoArgs,
@@ -69,6 +74,9 @@ Outputs:
 				}
 			default:
 				return cli.Usagef("unknown output %q: use terminal, framebuffer or png", opts.Output)
+			}
+			if opts.FullScreen && opts.Output != outputTerminal {
+				return cli.Usagef("--fullscreen is for --output terminal; %s output always fills its screen", opts.Output)
 			}
 			if _, err := identity.ParseFormat(opts.PayloadFormat); err != nil {
 				return &cli.UsageError{Err: err}
@@ -86,6 +94,7 @@ Outputs:
 	f.StringVar(&opts.File, "file", "", "PNG file to write with --output png (- for standard output)")
 	f.StringVar(&opts.FBDevice, "fb", "/dev/fb0", "framebuffer device for --output framebuffer")
 	f.StringVar(&opts.FBMode, "fb-mode", "", "framebuffer geometry WIDTHxHEIGHTxBPP[:STRIDE], for a plain file standing in for a device")
+	f.BoolVar(&opts.FullScreen, "fullscreen", false, "with --output terminal: clear the terminal and centre the code on it")
 	f.StringVar(&opts.PayloadFormat, "payload-format", "v1", "QR payload format: v1 (compact) or legacy (the original sample's JSON)")
 	f.StringVar(&opts.Title, "title", "Scan to enroll this device", "title shown above the code")
 	f.StringVar(&opts.Status, "status", "Waiting for enrollment", "status line shown below the code")
@@ -133,7 +142,11 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		if c, r, ok := opts.IO.TermSize(); ok {
 			size = display.TermSize{Cols: c, Rows: r}
 		}
-		return display.RenderTerminal(opts.IO.Out, screen, size)
+		render := display.RenderTerminal
+		if opts.FullScreen {
+			render = display.RenderTerminalFullScreen
+		}
+		return render(opts.IO.Out, screen, size)
 	case outputPNG:
 		summary.Target = opts.File
 		if err := writePNG(opts, screen); err != nil {
