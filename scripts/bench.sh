@@ -3,6 +3,8 @@
 #   - time from `oob-agent show` start to the QR written (swtpm, EK persisted)
 #   - QR version of the default payload, beside the original sample's JSON
 #   - QR decoding on ../shared/corpus/qr: ours beside zbarimg and ZXingReader
+#   - DPS: enrollments per second through our client against the emulator, and the emulator's
+#     own request throughput (TLS on loopback)
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
 set -euo pipefail
@@ -59,6 +61,19 @@ if [[ -d ../shared/corpus/qr ]]; then
 else
 	echo "skipped: ../shared/corpus/qr is absent"
 fi
+
+echo
+echo "== DPS enrollments against the emulator (TLS on loopback, every write fsynced)"
+# per-second figures from the benchmarks' own metrics, or from ns/op for the parallel ones
+go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pkg/dps ./pkg/enroll ./pkg/emulator 2>&1 |
+	awk '
+	function row(what, n, unit) { printf "%-42s %7.0f %s\n", what, n, unit }
+	/^BenchmarkEnrollOneAtATime/ { row("client, one at a time (PUT)", $(NF-1), "enrollments/s") }
+	/^BenchmarkEnrollBulk/       { row("client, bulk (100 per call, 10 per request)", $(NF-1), "enrollments/s") }
+	/^BenchmarkEnrollNewDevice/  { row("companion enroll flow (GET, create, GET)", $(NF-1), "devices/s") }
+	/^BenchmarkPutEnrollment/    { row("emulator, parallel PUT", 1e9 / $3, "requests/s") }
+	/^BenchmarkGetEnrollment/    { row("emulator, parallel GET", 1e9 / $3, "requests/s") }
+	/^(FAIL|---)/ { print }'
 
 echo
 echo "== Go benchmarks"
