@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 )
 
@@ -34,8 +35,8 @@ func agentIdentityJSON(t *testing.T, spec string, extra ...string) agentIdentity
 // The EK the agent reports is, byte for byte, what tpm2-tools reads at 0x81010001, and the
 // registration ID is what an independent pipeline (openssl, base32) computes from it.
 func TestIdentityMatchesTPM2Tools(t *testing.T) {
-	readpublic := tool(t, "tpm2_readpublic", "tpm2-tools")
-	tool(t, "openssl", "openssl")
+	readpublic := qrtest.Tool(t, "tpm2_readpublic", "tpm2-tools")
+	qrtest.Tool(t, "openssl", "openssl")
 	spec, tcti := swtpmtest.Start(t)
 
 	id := agentIdentityJSON(t, spec)

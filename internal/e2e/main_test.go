@@ -67,18 +67,3 @@ func runCode(t *testing.T, env []string, name string, args ...string) (string, s
 	err := cmd.Run()
 	return out.String(), errOut.String(), err
 }
-
-// tool returns the path of an external tool, skipping the test when it is absent unless
-// OOB_E2E is set, in which case its absence is a failure naming the package to install.
-func tool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("OOB_E2E") != "" {
-		t.Fatalf("%s is not installed: install the Debian package %s (make test does this as root)", name, pkg)
-	}
-	t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	return ""
-}

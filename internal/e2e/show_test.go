@@ -1,45 +1,27 @@
 package e2e
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 )
 
-// zbar decodes a picture with zbarimg and returns the text of its single code.
-func zbar(t *testing.T, png string) string {
-	t.Helper()
-	out, err := exec.Command(tool(t, "zbarimg", "zbar-tools"), "--raw", "-q", "-Sbinary", png).Output()
-	if err != nil {
-		t.Fatalf("zbarimg found no code in %s: %v", png, err)
-	}
-	return strings.TrimSuffix(string(out), "\n")
-}
+// zbar and zxing decode a picture with the reference readers and return the code's text.
+func zbar(t *testing.T, png string) string  { return qrtest.Decode(t, reference("zbarimg"), png) }
+func zxing(t *testing.T, png string) string { return qrtest.Decode(t, reference("ZXingReader"), png) }
 
-// zxing decodes a picture with ZXingReader (zxing-cpp) and returns the text of its code.
-func zxing(t *testing.T, png string) string {
-	t.Helper()
-	out, err := exec.Command(tool(t, "ZXingReader", "zxing-cpp-tools"), "-fast", "-format", "QRCode", png).Output()
-	if err != nil {
-		t.Fatalf("ZXingReader failed on %s: %v\n%s", png, err, out)
-	}
-	// The Bytes line is the code's exact content in hex; the Text line is quoted and escaped.
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "Bytes:"); ok {
-			b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(v), " ", ""))
-			if err != nil {
-				t.Fatalf("ZXingReader printed unreadable bytes %q: %v", v, err)
-			}
-			return string(b)
+func reference(name string) qrtest.Decoder {
+	for _, d := range qrtest.Decoders() {
+		if d.Name == name {
+			return d
 		}
 	}
-	t.Fatalf("ZXingReader found no code in %s:\n%s", png, out)
-	return ""
+	panic("no reference decoder " + name)
 }
 
 type decoded struct {

@@ -24,7 +24,7 @@ func showInTmux(t *testing.T, spec string, cols, rows int, extra ...string) (qrt
 		script += ` "$` + v + `"`
 		env = append(env, v+"="+a)
 	}
-	tm := qrtest.StartTmux(t, tool(t, "tmux", "tmux"), cols, rows, script, env...)
+	tm := qrtest.StartTmux(t, qrtest.Tool(t, "tmux", "tmux"), cols, rows, script, env...)
 	return tm.Wait(30 * time.Second)
 }
 
