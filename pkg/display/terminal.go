@@ -36,7 +36,9 @@ var halfBlocks = [2][2]string{
 // before stays above it. It needs one row more than the lines it writes: the row the cursor
 // ends on, where the shell's prompt goes, would otherwise scroll the title away. The code is
 // always in explicit colours; the text is in the terminal's own. When the terminal is too
-// small it returns a *TooSmallError (which matches ErrTooSmall) and writes nothing.
+// small it returns a *TooSmallError (which matches ErrTooSmall) and writes nothing. A zero size
+// means the size is unknown (output to a pipe or a file): the screen is written as it is, for
+// whatever will display it.
 func RenderTerminal(w io.Writer, s Screen, size TermSize) error {
 	return renderTerminal(w, s, size, false)
 }
@@ -61,7 +63,8 @@ func renderTerminal(w io.Writer, s Screen, size TermSize, fullScreen bool) error
 	if !fullScreen {
 		need.Rows++ // the row the cursor ends on
 	}
-	if size.Cols < need.Cols || size.Rows < need.Rows {
+	unknown := size == TermSize{}
+	if (fullScreen || !unknown) && (size.Cols < need.Cols || size.Rows < need.Rows) {
 		return &TooSmallError{Output: "terminal", NeedWidth: need.Cols, NeedHeight: need.Rows, HaveWidth: size.Cols, HaveHeight: size.Rows}
 	}
 

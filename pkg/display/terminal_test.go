@@ -137,3 +137,20 @@ func TestRenderTerminalStripsControls(t *testing.T) {
 		}
 	}
 }
+
+// Written to a pipe or a file, the size is unknown: inline output is written whole and still
+// decodes; a full screen cannot be laid out without a size.
+func TestRenderTerminalUnknownSize(t *testing.T) {
+	s := testScreen(t, longPayload)
+	var buf bytes.Buffer
+	if err := RenderTerminal(&buf, s, TermSize{}); err != nil {
+		t.Fatalf("inline with no known size: %v", err)
+	}
+	grid := qrtest.ParseTerminal(t, buf.String(), 80, 45)
+	assertTextShown(t, grid, s)
+	qrtest.AssertDecodes(t, qrtest.WritePNG(t, grid.Image(4), "piped.png"), longPayload)
+
+	if err := RenderTerminalFullScreen(&buf, s, TermSize{}); !errors.Is(err, ErrTooSmall) {
+		t.Fatalf("full screen with no known size = %v, want ErrTooSmall", err)
+	}
+}
