@@ -1,4 +1,4 @@
-# Build, test, benchmark and demonstrate oob-agent, companion and (later) dps-emulator.
+# Build, test, benchmark and demonstrate oob-agent, companion and dps-emulator.
 # `make test` and `make demo` work on a fresh machine: they install what they need
 # (Debian packages, as root) or stop with a message naming it.
 
@@ -12,7 +12,7 @@ AGENT_ARCHES := amd64 arm64 arm
 
 all: build
 
-build: $(BIN)/oob-agent $(BIN)/companion agent-cross
+build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator agent-cross
 
 # The agent ships to devices: static, no cgo.
 $(BIN)/oob-agent: FORCE
@@ -20,6 +20,9 @@ $(BIN)/oob-agent: FORCE
 
 $(BIN)/companion: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
+
+$(BIN)/dps-emulator: FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/dps-emulator
 
 agent-cross:
 	@for arch in $(AGENT_ARCHES); do \
@@ -42,7 +45,7 @@ test: deps-test build
 bench: deps-bench build
 	scripts/bench.sh
 
-demo: deps-demo $(BIN)/oob-agent $(BIN)/companion
+demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator
 	scripts/demo.sh
 
 clean:

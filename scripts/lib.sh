@@ -48,6 +48,28 @@ start_swtpm() {
 	SWTPM_TCTI="swtpm:host=127.0.0.1,port=$port"
 }
 
+# start_emulator DIR starts $BIN/dps-emulator (bin/ unless set) with its data in DIR on a free loopback port and
+# waits for its ready line. It sets EMULATOR_PID and exports DPS_CONNECTION_STRING and
+# DPS_CA_FILE for the companion (the connection string never goes on a command line).
+start_emulator() {
+	local dir=$1 deadline=$((SECONDS + 30))
+	mkdir -p "$dir"
+	"${BIN:-bin}"/dps-emulator --data "$dir" --listen 127.0.0.1:0 --admin-listen off \
+		>"$dir/emulator.out" 2>"$dir/emulator.log" &
+	EMULATOR_PID=$!
+	until grep -q '^dps-emulator ready' "$dir/emulator.out" 2>/dev/null; do
+		if ! kill -0 "$EMULATOR_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+			echo "dps-emulator did not start:" >&2
+			cat "$dir/emulator.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	DPS_CONNECTION_STRING=$(cat "$dir/service-connection-string")
+	DPS_CA_FILE=$dir/ca.pem
+	export DPS_CONNECTION_STRING DPS_CA_FILE
+}
+
 # now_ms prints a monotonic-enough wall clock in milliseconds.
 now_ms() { date +%s%3N; }
 

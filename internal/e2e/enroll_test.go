@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 )
 
@@ -298,4 +299,22 @@ func readVectors(t *testing.T) []vector {
 		t.Fatalf("only %d identity vectors; the test needs 3", len(out))
 	}
 	return out
+}
+
+// `make demo` runs scripts/demo.sh: from a software TPM to an enrollment in the emulator, with
+// the binaries of this test run.
+func TestDemo(t *testing.T) {
+	qrtest.Tool(t, "swtpm", "swtpm")
+	cmd := exec.Command("bash", "scripts/demo.sh")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "OOB_BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"valid device identity", "dps-emulator ready", "Enrolled ", "Already enrolled", "REGISTRATION ID"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out)
+		}
+	}
 }
