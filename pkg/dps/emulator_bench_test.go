@@ -2,38 +2,15 @@ package dps_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
 	"testing"
 
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/identity"
 )
 
 // benchEnrollment returns a TPM enrollment for id; every one shares an EK, which DPS allows.
-func benchEnrollment(b *testing.B, id string) dps.IndividualEnrollment {
-	benchEKOnce(b)
-	return dps.IndividualEnrollment{
-		RegistrationID: id,
-		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: benchEK}},
-	}
-}
-
-var benchEK string
-
-func benchEKOnce(b *testing.B) {
-	if benchEK != "" {
-		return
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchEK = base64.StdEncoding.EncodeToString(identity.StandardEK(k.N.FillBytes(make([]byte, 256))))
-}
+func benchEnrollment(b *testing.B, id string) dps.IndividualEnrollment { return *tpmEnrollment(b, id) }
 
 // BenchmarkEnrollOneAtATime creates enrollments one request at a time through the client, over
 // TLS to the emulator on loopback, as `companion enroll` does for each device.

@@ -1,11 +1,10 @@
 package dps
 
-// This file holds a minimal stand-in for the DPS service API, enough to exercise the client over
-// real TLS. It is deliberately small; once the emulator (pkg/emulator) serves the same API these
-// tests should run against it instead, and this fake should go.
+// This file holds a minimal stand-in for the DPS service API over TLS, for the few tests that need
+// an answer the emulator (pkg/emulator) never gives or need to see the requests as sent. Everything
+// else is tested against the emulator itself (emulator_test.go).
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,18 +44,17 @@ type seen struct {
 	body                []byte
 }
 
-// fakeDPS is the fake service: enrollments and registration states in memory, SAS checked with
+// fakeDPS is the fake service: enrollments in memory, SAS checked with
 // pkg/sas, and knobs to inject faults per request.
 type fakeDPS struct {
 	t   *testing.T
 	key sas.Key
 
-	mu            sync.Mutex
-	enrollments   map[string]IndividualEnrollment
-	registrations map[string]DeviceRegistrationState
-	etag          int
-	faults        []fault // consumed one per request, in order
-	requests      []seen
+	mu          sync.Mutex
+	enrollments map[string]IndividualEnrollment
+	etag        int
+	faults      []fault // consumed one per request, in order
+	requests    []seen
 	// faultOn, when set, picks which requests get the next fault (by method and path).
 	faultOn func(r *http.Request) bool
 }
@@ -67,7 +65,7 @@ func newFakeDPS(t *testing.T) (*fakeDPS, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeDPS{t: t, key: key, enrollments: map[string]IndividualEnrollment{}, registrations: map[string]DeviceRegistrationState{}}
+	f := &fakeDPS{t: t, key: key, enrollments: map[string]IndividualEnrollment{}}
 	srv := httptest.NewUnstartedServer(f)
 	// Refused handshakes are what the TLS tests expect; their log lines are noise.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -122,14 +120,8 @@ func (f *fakeDPS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); {
-	case len(seg) == 2 && seg[0] == "enrollments" && seg[1] == "query" && r.Method == http.MethodPost:
-		f.query(w, r)
 	case len(seg) == 2 && seg[0] == "enrollments":
 		f.enrollment(w, r, seg[1], body)
-	case len(seg) == 1 && seg[0] == "enrollments" && r.Method == http.MethodPost:
-		f.bulk(w, body)
-	case len(seg) == 2 && seg[0] == "registrations":
-		f.registration(w, r, seg[1])
 	default:
 		writeErr(w, 404, 404001, "no such route")
 	}
@@ -177,75 +169,6 @@ func (f *fakeDPS) enrollment(w http.ResponseWriter, r *http.Request, id string, 
 	}
 }
 
-// bulk creates (or deletes) each enrollment; a create of an existing one is a per-item 409.
-func (f *fakeDPS) bulk(w http.ResponseWriter, body []byte) {
-	var op BulkEnrollmentOperation
-	if err := json.Unmarshal(body, &op); err != nil || len(op.Enrollments) > MaxBulkEnrollments {
-		writeErr(w, 400, 400000, "bad bulk operation")
-		return
-	}
-	res := BulkEnrollmentOperationResult{IsSuccessful: true}
-	for _, e := range op.Enrollments {
-		_, exists := f.enrollments[e.RegistrationID]
-		switch {
-		case op.Mode == BulkCreate && exists:
-			res.IsSuccessful = false
-			res.Errors = append(res.Errors, BulkEnrollmentOperationError{RegistrationID: e.RegistrationID, ErrorCode: 409201, ErrorStatus: "Conflict"})
-		case op.Mode == BulkDelete:
-			delete(f.enrollments, e.RegistrationID)
-		default:
-			f.etag++
-			e.ETag = strconv.Quote(strconv.Itoa(f.etag))
-			f.enrollments[e.RegistrationID] = e
-		}
-	}
-	writeJSON(w, 200, res)
-}
-
-// query pages through the enrollments sorted by ID; the continuation token is the next index.
-func (f *fakeDPS) query(w http.ResponseWriter, r *http.Request) {
-	size, err := strconv.Atoi(r.Header.Get(HeaderMaxItemCount))
-	if err != nil || size <= 0 {
-		size = 1000
-	}
-	start := 0
-	if c := r.Header.Get(HeaderContinuation); c != "" {
-		if start, err = strconv.Atoi(c); err != nil {
-			writeErr(w, 400, 400000, "bad continuation")
-			return
-		}
-	}
-	ids := make([]string, 0, len(f.enrollments))
-	for id := range f.enrollments {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	page := []IndividualEnrollment{}
-	for _, id := range ids[min(start, len(ids)):min(start+size, len(ids))] {
-		page = append(page, f.enrollments[id])
-	}
-	if start+size < len(ids) {
-		w.Header().Set(HeaderContinuation, strconv.Itoa(start+size))
-	}
-	w.Header().Set(HeaderItemType, "Enrollment")
-	writeJSON(w, 200, page)
-}
-
-func (f *fakeDPS) registration(w http.ResponseWriter, r *http.Request, id string) {
-	st, ok := f.registrations[id]
-	if !ok {
-		writeErr(w, 404, 404202, "Registration not found")
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, 200, st)
-	case http.MethodDelete:
-		delete(f.registrations, id)
-		w.WriteHeader(204)
-	}
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -256,38 +179,19 @@ func writeErr(w http.ResponseWriter, status, code int, msg string) {
 	writeJSON(w, status, ErrorDetails{ErrorCode: code, TrackingID: fmt.Sprintf("track-%d", code), Message: msg, TimestampUTC: "2024-03-05T10:15:30.1234567Z"})
 }
 
-// sleeps records the waits a client asked for, without waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.d)
-}
-
 // newTestClient returns a client for the fake over TLS, trusting only the fake's certificate,
 // with sleeps recorded instead of taken.
-func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) (*Client, *sleeps) {
+func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) (*Client, *Sleeps) {
 	t.Helper()
 	cs, err := sas.ParseConnectionString(fakeConnStr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl := &sleeps{}
+	sl := &Sleeps{}
 	opts := Options{
 		RootCAs:  certPool(t, srv),
 		Endpoint: srv.URL,
-		Sleep:    sl.sleep,
+		Sleep:    sl.Sleep,
 	}
 	if mod != nil {
 		mod(&opts)

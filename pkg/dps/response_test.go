@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// The tests in this file run on the fake's server: the emulator never sends a bad or oversized
+// body, nor a non-JSON error, and does not tell which Authorization headers it received.
+
 func TestBadResponses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -35,7 +38,7 @@ func TestBadResponses(t *testing.T) {
 			if !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), "check the endpoint") {
 				t.Fatalf("err = %v, want ErrBadResponse with advice", err)
 			}
-			if len(sl.all()) != 0 {
+			if len(sl.All()) != 0 {
 				t.Error("a bad response was retried")
 			}
 		})
