@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -19,6 +17,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/sas"
 )
 
 // nodeStep is one JSON line printed by scripts/conformance/service.js.
@@ -51,7 +53,8 @@ func requireE2E(t *testing.T, what, install string, ok bool) {
 // TestNodeSDKConformance runs Microsoft's Node.js service client (azure-iot-provisioning-service)
 // against the emulator binary and checks what it saw: statuses, error classes, error bodies,
 // ETags, paging, and that its view of an enrollment and a registration state is the one the
-// emulator gives any other client. The Node client connects to its connection string's HostName
+// emulator gives any other client. Our own client (pkg/dps) and the Node client then read each
+// other's enrollments and registration states and must agree field by field. The Node client connects to its connection string's HostName
 // on port 443 only, so the emulator listens on 127.0.0.1:443 (root is needed, as in CI).
 func TestNodeSDKConformance(t *testing.T) {
 	_, nodeErr := exec.LookPath("node")
@@ -83,10 +86,31 @@ func TestNodeSDKConformance(t *testing.T) {
 	token, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
 	seeded := seedRegistration(t, p.admin, strings.TrimSpace(string(token)), "conf-tpm")
 
+	// Our client makes an enrollment with everything a technician sets, for the Node client to
+	// read; both have a registration state.
 	ek := base64.StdEncoding.EncodeToString(testEK(t))
+	ours := newDPSClient(t, dir)
+	madeByGo, err := ours.CreateOrUpdateEnrollment(t.Context(), &dps.IndividualEnrollment{
+		RegistrationID:     "conf-go",
+		DeviceID:           "conf-go-device",
+		Attestation:        &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: ek}},
+		Capabilities:       &dps.Capabilities{IoTEdge: true},
+		ProvisioningStatus: dps.StatusDisabled,
+		InitialTwin: &dps.InitialTwin{
+			Tags:       json.RawMessage(`{"made":"go","line":{"n":4,"bays":[1,2]}}`),
+			Properties: &dps.InitialTwinProperties{Desired: json.RawMessage(`{"interval":60}`)},
+		},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"conf-go", "conf-node"} {
+		seedRegistration(t, p.admin, strings.TrimSpace(string(token)), id)
+	}
+
 	cmd := exec.Command("node", "service.js", dir)
 	cmd.Dir = scriptDir
-	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+filepath.Join(dir, "ca.pem"), "EK_BASE64="+ek, "CONFORMANCE_PREFIX=conf")
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+filepath.Join(dir, "ca.pem"), "EK_BASE64="+ek, "CONFORMANCE_PREFIX=conf", "GO_ENROLLMENT_ID=conf-go")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -199,7 +223,7 @@ func TestNodeSDKConformance(t *testing.T) {
 			t.Fatalf("page %d continuation %q", i, s.Headers["x-ms-continuation"])
 		}
 	}
-	if want := []string{"conf-sym-1", "conf-sym-2", "conf-tpm"}; !reflect.DeepEqual(seen, want) {
+	if want := []string{"conf-go", "conf-sym-1", "conf-sym-2", "conf-tpm"}; !reflect.DeepEqual(seen, want) {
 		t.Fatalf("query saw %v, want %v", seen, want)
 	}
 
@@ -218,6 +242,212 @@ func TestNodeSDKConformance(t *testing.T) {
 	status, body := c.do(http.MethodGet, "/enrollments/conf-sym-2", "")
 	if status != http.StatusOK || !jsonEqual(body, sym2) {
 		t.Fatalf("conf-sym-2 differs between clients:\nnode: %s\ngo:   %s", sym2, body)
+	}
+
+	// What the Node client made and changed, our client reads the same, field by field.
+	nodeMade := okStep("node-get", http.StatusOK)
+	if updated := decode(okStep("node-update", http.StatusOK)); updated.ETag != decode(nodeMade).ETag {
+		t.Fatalf("node-get etag %q, the update returned %q", decode(nodeMade).ETag, updated.ETag)
+	}
+	readByGo, err := ours.GetEnrollment(t.Context(), "conf-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := enrollmentView{RegistrationID: "conf-node", DeviceID: "conf-node-device", EndorsementKey: ek, ProvisioningStatus: "disabled", IoTEdge: true,
+		Tags: map[string]any{"made": "node", "line": map[string]any{"n": 3.0, "bays": []any{7.0, 8.0}}}, Desired: map[string]any{"interval": 15.0, "mode": "eco"}}
+	compareViews(t, "conf-node", "node", nodeView(t, nodeMade.Result), "go", ourView(readByGo), want)
+	readState, err := ours.GetRegistrationState(t.Context(), "conf-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareStates(t, "conf-node registration", nodeStateView(t, okStep("node-registration", http.StatusOK).Result), ourStateView(readState))
+
+	// What our client made, the Node client reads the same; and it is still what we made.
+	readByGo, err = ours.GetEnrollment(t.Context(), "conf-go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = enrollmentView{RegistrationID: "conf-go", DeviceID: "conf-go-device", EndorsementKey: ek, ProvisioningStatus: "disabled", IoTEdge: true,
+		Tags: map[string]any{"made": "go", "line": map[string]any{"n": 4.0, "bays": []any{1.0, 2.0}}}, Desired: map[string]any{"interval": 60.0}}
+	compareViews(t, "conf-go", "node", nodeView(t, okStep("go-get", http.StatusOK).Result), "go", ourView(readByGo), want)
+	made := ourView(madeByGo)
+	made.State = ourView(readByGo).State // the create's answer predates the seeded registration
+	compareViews(t, "conf-go", "as created", made, "as read", ourView(readByGo), want)
+	readState, err = ours.GetRegistrationState(t.Context(), "conf-go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareStates(t, "conf-go registration", nodeStateView(t, okStep("go-registration", http.StatusOK).Result), ourStateView(readState))
+}
+
+// newDPSClient is our pkg/dps client for the emulator in dir, from the files it wrote there.
+func newDPSClient(t *testing.T, dir string) *dps.Client {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "service-connection-string"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := sas.ParseConnectionString(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := dps.LoadCAFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dps.New(cs, dps.Options{RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// enrollmentView is what two clients must agree on about an enrollment. Twin collections are
+// decoded JSON values; timestamps are instants, so 7 and 3 fractional digits of one time agree.
+type enrollmentView struct {
+	RegistrationID, DeviceID, EndorsementKey, ProvisioningStatus, ETag string
+	IoTEdge                                                            bool
+	Tags, Desired                                                      any
+	Created, Updated                                                   time.Time
+	State                                                              stateView
+}
+
+// stateView is what two clients must agree on about a registration state.
+type stateView struct {
+	RegistrationID, DeviceID, AssignedHub, Status, Substatus, ETag string
+	Created, Updated                                               time.Time
+}
+
+// ourView reads an enrollment as pkg/dps decoded it.
+func ourView(e *dps.IndividualEnrollment) enrollmentView {
+	v := enrollmentView{RegistrationID: e.RegistrationID, DeviceID: e.DeviceID, ProvisioningStatus: string(e.ProvisioningStatus),
+		ETag: e.ETag, Created: e.CreatedDateTimeUTC, Updated: e.LastUpdatedDateTimeUTC}
+	if e.Attestation != nil && e.Attestation.TPM != nil {
+		v.EndorsementKey = e.Attestation.TPM.EndorsementKey
+	}
+	if e.Capabilities != nil {
+		v.IoTEdge = e.Capabilities.IoTEdge
+	}
+	if tw := e.InitialTwin; tw != nil {
+		_ = json.Unmarshal(tw.Tags, &v.Tags)
+		if tw.Properties != nil {
+			_ = json.Unmarshal(tw.Properties.Desired, &v.Desired)
+		}
+	}
+	if e.RegistrationState != nil {
+		v.State = ourStateView(e.RegistrationState)
+	}
+	return v
+}
+
+func ourStateView(s *dps.DeviceRegistrationState) stateView {
+	return stateView{RegistrationID: s.RegistrationID, DeviceID: s.DeviceID, AssignedHub: s.AssignedHub, Status: string(s.Status),
+		Substatus: string(s.Substatus), ETag: s.ETag, Created: s.CreatedDateTimeUTC, Updated: s.LastUpdatedDateTimeUTC}
+}
+
+// nodeView reads an enrollment as the Node client printed it, member by member, without pkg/dps.
+func nodeView(t *testing.T, raw json.RawMessage) enrollmentView {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("node enrollment %s: %v", raw, err)
+	}
+	iotEdge, _ := member(doc, "capabilities", "iotEdge").(bool)
+	v := enrollmentView{
+		RegistrationID: text(doc, "registrationId"), DeviceID: text(doc, "deviceId"),
+		EndorsementKey: text(doc, "attestation", "tpm", "endorsementKey"), ProvisioningStatus: text(doc, "provisioningStatus"),
+		ETag: text(doc, "etag"), IoTEdge: iotEdge,
+		Tags: member(doc, "initialTwin", "tags"), Desired: member(doc, "initialTwin", "properties", "desired"),
+		Created: instant(t, doc, "createdDateTimeUtc"), Updated: instant(t, doc, "lastUpdatedDateTimeUtc"),
+	}
+	if st, ok := doc["registrationState"].(map[string]any); ok {
+		v.State = nodeState(t, st)
+	}
+	return v
+}
+
+func nodeStateView(t *testing.T, raw json.RawMessage) stateView {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("node registration state %s: %v", raw, err)
+	}
+	return nodeState(t, doc)
+}
+
+func nodeState(t *testing.T, doc map[string]any) stateView {
+	return stateView{RegistrationID: text(doc, "registrationId"), DeviceID: text(doc, "deviceId"), AssignedHub: text(doc, "assignedHub"),
+		Status: text(doc, "status"), Substatus: text(doc, "substatus"), ETag: text(doc, "etag"),
+		Created: instant(t, doc, "createdDateTimeUtc"), Updated: instant(t, doc, "lastUpdatedDateTimeUtc")}
+}
+
+// member follows path through nested JSON objects; nil when any step is missing.
+func member(doc any, path ...string) any {
+	for _, k := range path {
+		m, _ := doc.(map[string]any)
+		doc = m[k]
+	}
+	return doc
+}
+
+func text(doc any, path ...string) string {
+	s, _ := member(doc, path...).(string)
+	return s
+}
+
+// instant parses a timestamp member; a missing one is the zero time, a malformed one a failure.
+func instant(t *testing.T, doc any, path ...string) time.Time {
+	t.Helper()
+	s := text(doc, path...)
+	if s == "" {
+		return time.Time{}
+	}
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Errorf("%v = %q: %v", path, s, err)
+	}
+	return tm
+}
+
+// compareViews reports every field on which two views of one enrollment differ, and every field
+// of want (the values the test set) that they do not have; both views must carry an ETag, both
+// timestamps and a registration state.
+func compareViews(t *testing.T, what, aName string, a enrollmentView, bName string, b, want enrollmentView) {
+	t.Helper()
+	differ(t, what, aName, a, bName, b)
+	if a.ETag == "" || a.Created.IsZero() || a.Updated.IsZero() || a.State.ETag == "" {
+		t.Errorf("%s: %s view lacks its etag, timestamps or registration state: %+v", what, aName, a)
+	}
+	want.ETag, want.Created, want.Updated, want.State = a.ETag, a.Created, a.Updated, a.State
+	differ(t, what, "set", want, aName, a)
+}
+
+func compareStates(t *testing.T, what string, node, ours stateView) {
+	t.Helper()
+	differ(t, what, "node", node, "go", ours)
+	if node.Status != "assigned" || node.AssignedHub != "hub.localhost" || node.ETag == "" || node.Created.IsZero() {
+		t.Errorf("%s: not the seeded state: %+v", what, node)
+	}
+}
+
+// differ reports each field of two values of one struct type that is not the same in both;
+// timestamps are compared as instants and nested structs field by field.
+func differ(t *testing.T, what, aName string, a any, bName string, b any) {
+	t.Helper()
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		name := what + ": " + va.Type().Field(i).Name
+		fa, fb := va.Field(i).Interface(), vb.Field(i).Interface()
+		switch ta, isTime := fa.(time.Time); {
+		case isTime:
+			if !ta.Equal(fb.(time.Time)) {
+				t.Errorf("%s differs: %s %v, %s %v", name, aName, fa, bName, fb)
+			}
+		case va.Field(i).Kind() == reflect.Struct:
+			differ(t, name, aName, fa, bName, fb)
+		case !reflect.DeepEqual(fa, fb):
+			t.Errorf("%s differs: %s %#v, %s %#v", name, aName, fa, bName, fb)
+		}
 	}
 }
 
@@ -255,15 +485,5 @@ func testEK(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy, _ := hex.DecodeString("837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa")
-	var pub bytes.Buffer
-	for _, v := range []any{uint16(0x0001), uint16(0x000B), uint32(0x000300B2), uint16(len(policy)), policy,
-		uint16(0x0006), uint16(128), uint16(0x0043), uint16(0x0010), uint16(2048), uint32(0), uint16(256), k.N.FillBytes(make([]byte, 256))} {
-		if b, ok := v.([]byte); ok {
-			pub.Write(b)
-		} else {
-			_ = binary.Write(&pub, binary.BigEndian, v)
-		}
-	}
-	return append(binary.BigEndian.AppendUint16(nil, uint16(pub.Len())), pub.Bytes()...)
+	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 }

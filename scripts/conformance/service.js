@@ -5,7 +5,9 @@
 //
 // Usage: NODE_EXTRA_CA_CERTS=DIR/ca.pem node service.js DIR
 // The connection string is read from DIR/service-connection-string, never from the command line.
-// EK_BASE64, when set, is the endorsement key (TPM2B_PUBLIC, base64) of the TPM enrollment.
+// EK_BASE64, when set, is the endorsement key (TPM2B_PUBLIC, base64) of the TPM enrollments.
+// GO_ENROLLMENT_ID, when set, names an enrollment another client made: the script reads it and its
+// registration state (steps go-get, go-registration) for the caller to compare field by field.
 
 const fs = require('fs');
 const path = require('path');
@@ -20,6 +22,7 @@ const connectionString = fs.readFileSync(path.join(dir, 'service-connection-stri
 const client = ProvisioningServiceClient.fromConnectionString(connectionString);
 const prefix = process.env.CONFORMANCE_PREFIX || 'conf';
 const ek = process.env.EK_BASE64;
+const goId = process.env.GO_ENROLLMENT_ID;
 
 function emit(step, fields) {
   process.stdout.write(JSON.stringify(Object.assign({ step }, fields)) + '\n');
@@ -128,6 +131,32 @@ async function main() {
     await step('delete-with-etag', () => client.deleteIndividualEnrollment(tpmId, current.etag));
   }
   await step('get-after-delete', () => client.getIndividualEnrollment(tpmId));
+
+  // An enrollment this client makes and changes, left in place with everything a technician
+  // sets, read back here (node-get) and by the caller's client; the caller seeds its
+  // registration state before the script runs.
+  const nodeId = prefix + '-node';
+  const made = await step('node-create', () => client.createOrUpdateIndividualEnrollment({
+    registrationId: nodeId,
+    deviceId: nodeId + '-device',
+    attestation,
+    capabilities: { iotEdge: true },
+    initialTwin: {
+      tags: { made: 'node', line: { n: 3, bays: [7, 8] } },
+      properties: { desired: { interval: 15, mode: 'eco' } },
+    },
+  }));
+  if (made) {
+    await step('node-update', () => client.createOrUpdateIndividualEnrollment(
+      Object.assign({}, made, { provisioningStatus: 'disabled' })));
+  }
+  await step('node-get', () => client.getIndividualEnrollment(nodeId));
+  await step('node-registration', () => client.getDeviceRegistrationState(nodeId));
+
+  if (goId) {
+    await step('go-get', () => client.getIndividualEnrollment(goId));
+    await step('go-registration', () => client.getDeviceRegistrationState(goId));
+  }
 }
 
 main().catch((err) => {
