@@ -4,7 +4,8 @@
 // Server is the service API as an http.Handler (api-version 2021-10-01 shapes; older stable
 // versions accepted): individual enrollments (PUT/GET/DELETE /enrollments/{id}, bulk POST
 // /enrollments, POST /enrollments/query, POST /enrollments/{id}/attestationmechanism) and
-// registration states (GET/DELETE /registrations/{id}). Store keeps everything in one bbolt file.
+// registration states (GET/DELETE /registrations/{id}), in pkg/dps's wire types, with tokens
+// checked by pkg/sas and endorsement keys by pkg/identity. Store keeps everything in one bbolt file.
 // AdminHandler is the loopback-only control API for faults and seeded registration states.
 // Errors carry the service's body {"errorCode","trackingId","message","timestampUtc"}; errors.go
 // lists the codes.
