@@ -5,6 +5,9 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -111,4 +114,14 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// CertificateError reports whether err is a TLS certificate verification failure: never worth
+// retrying, and the user needs to hear about it (a private CA not passed, a wrong host name).
+func CertificateError(err error) bool {
+	var v *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &v) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
