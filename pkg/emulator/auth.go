@@ -17,15 +17,14 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	if h == "" {
 		return errorf(CodeUnauthorized, "The Authorization header is missing: send a SharedAccessSignature token for policy %s.", s.identity.PolicyName)
 	}
-	token, key := millisecondExpiry(h, s.policyKey)
 	v := sas.Verifier{
-		Key:      key,
+		Key:      s.policyKey,
 		KeyName:  s.identity.PolicyName,
 		Resource: s.hostName + r.URL.Path,
 		Skew:     -1,
 		Now:      s.now,
 	}
-	_, err := v.Verify(r.Context(), token)
+	_, err := v.Verify(r.Context(), h)
 	switch {
 	case err == nil:
 		return nil

@@ -155,14 +155,20 @@ func ParseToken(s string) (*Token, error) {
 	if err != nil {
 		return nil, tokenErr(ErrMalformed, "se is not a number of seconds since 1970")
 	}
-	t.Expiry = time.Unix(se, 0)
+	t.Expiry = time.Unix(min(se, maxExpiry), 0)
 	return &t, nil
 }
 
+// maxExpiry (the last second of year 9999) is where a token's expiry is capped. Microsoft's Node
+// service client signs Date.now(), in milliseconds, as se: a date tens of thousands of years
+// away, which DPS takes as it is, so such a token is read as valid until the cap.
+const maxExpiry = 253402300799
+
 // parseSeconds accepts only decimal digits: strconv alone would also take a sign, which no client
-// sends and which would let two spellings share one meaning.
+// sends and which would let two spellings share one meaning. Sixteen digits hold a millisecond
+// clock with room to spare.
 func parseSeconds(s string) (int64, error) {
-	if s == "" || len(s) > 12 {
+	if s == "" || len(s) > 16 {
 		return 0, fmt.Errorf("bad length")
 	}
 	for i := 0; i < len(s); i++ {

@@ -68,6 +68,7 @@ func TestParseToken(t *testing.T) {
 		{"lower-case escapes", "SharedAccessSignature sr=s%2fregistrations%2fd&sig=" + sig + "&se=1", "s/registrations/d", "", nil},
 		{"raw slashes", "SharedAccessSignature sr=s/registrations/d&sig=" + sig + "&se=1", "s/registrations/d", "", nil},
 		{"raw base64 sig", "SharedAccessSignature sr=a&sig=H6WFyONeCIMVWZ3j6DiTPAOZxf8phJxubW3Vv6xDE/A=&se=1", "a", "", nil},
+		{"millisecond se (Node service client)", "SharedAccessSignature sr=a.b&sig=" + sig + "&se=1763812345678&skn=p", "a.b", "p", nil},
 		{"no prefix", "sr=a.b&sig=" + sig + "&se=1", "", "", ErrMalformed},
 		{"bearer", "Bearer abc", "", "", ErrMalformed},
 		{"missing sig", "SharedAccessSignature sr=a.b&se=1", "", "", ErrMalformed},

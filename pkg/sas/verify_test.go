@@ -2,6 +2,7 @@ package sas
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -116,5 +117,30 @@ func TestResourceCovers(t *testing.T) {
 		if got := ResourceCovers(tt.granted, tt.requested); got != tt.want {
 			t.Errorf("ResourceCovers(%q, %q) = %v, want %v", tt.granted, tt.requested, got, tt.want)
 		}
+	}
+}
+
+// Microsoft's Node service client signs a millisecond clock as se; DPS accepts the token, and so
+// must a verifier, over the se exactly as sent.
+func TestVerifyMillisecondExpiry(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t)
+	const sr, se = "my-dps.azure-devices-provisioning.net", "1763812345678"
+	mac, err := key.Sign(ctx, StringToSign(sr, se))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "SharedAccessSignature sr=" + sr + "&sig=" + Escape(base64.StdEncoding.EncodeToString(mac)) + "&se=" + se + "&skn=provisioningserviceowner"
+	v := Verifier{Key: key, KeyName: "provisioningserviceowner", Resource: sr, Now: fixedNow(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))}
+	tok, err := v.Verify(ctx, token)
+	if err != nil {
+		t.Fatalf("a millisecond-expiry token was refused: %v", err)
+	}
+	if tok.Expiry.Year() != 9999 {
+		t.Errorf("expiry %v, want the cap at year 9999", tok.Expiry)
+	}
+	tampered := strings.Replace(token, "se="+se, "se=1763812345679", 1)
+	if _, err := v.Verify(ctx, tampered); !errors.Is(err, ErrSignature) {
+		t.Errorf("a changed millisecond expiry: %v, want ErrSignature", err)
 	}
 }
