@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/retry"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -90,7 +91,7 @@ func New(cs sas.ConnectionString, opts Options) (*Client, error) {
 		cs:            cs,
 		base:          base,
 		http:          hc,
-		retry:         opts.Retry.withDefaults(),
+		retry:         opts.Retry.WithDefaults(),
 		userAgent:     opts.UserAgent,
 		log:           opts.Logger,
 		maxBody:       opts.MaxResponseBytes,
@@ -111,7 +112,7 @@ func New(cs sas.ConnectionString, opts Options) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepTimer
+		c.sleep = retry.Sleep
 	}
 	if c.tokenLifetime <= 0 {
 		c.tokenLifetime = time.Hour

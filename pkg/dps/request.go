@@ -3,8 +3,6 @@ package dps
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/retry"
 )
 
 // call describes one API request.
@@ -48,23 +48,18 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 		case err == nil:
 			apiErr := decodeError(resp.status, resp.header, resp.body)
 			apiErr.Op, apiErr.ID = k.op, k.id
-			if !retryable(resp.status) {
+			if !retry.Transient(resp.status) {
 				return nil, apiErr
 			}
 			lastErr = apiErr
-			d, ok := retryAfter(resp.header, c.now())
-			if ok {
-				wait = min(d, c.retry.MaxRetryAfter)
-			} else {
-				wait = c.retry.backoff(attempt)
-			}
+			wait = c.retry.Wait(attempt, resp.header, c.now())
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("dps: %s: %w", k.op, ctx.Err())
-		case errors.Is(err, ErrBadResponse) || !k.idempotent || isCertificateError(err):
+		case errors.Is(err, ErrBadResponse) || !k.idempotent || retry.CertificateError(err):
 			return nil, err
 		default:
 			lastErr = err
-			wait = c.retry.backoff(attempt)
+			wait = c.retry.Backoff(attempt)
 		}
 		if attempt >= c.retry.MaxAttempts {
 			c.log.Warn("dps: giving up", "op", k.op, "attempts", attempt, "err", lastErr)
@@ -112,7 +107,7 @@ func (c *Client) once(ctx context.Context, k call) (*response, error) {
 		req.Header.Set(name, v)
 	}
 	res, err := c.http.Do(req)
-	if err != nil && isCertificateError(err) {
+	if err != nil && retry.CertificateError(err) {
 		return nil, fmt.Errorf("dps: %s: the server at %s presented a certificate this client does not trust "+
 			"(for the emulator, trust its CA file; behind a TLS-inspecting proxy, trust the proxy's CA): %w", k.op, c.base.Host, err)
 	}
@@ -158,13 +153,4 @@ func marshal(op string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("dps: %s: encoding the request: %w", op, err)
 	}
 	return b, nil
-}
-
-// isCertificateError reports whether err is a failed TLS verification, which retrying cannot fix.
-func isCertificateError(err error) bool {
-	var v *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return errors.As(err, &v) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }

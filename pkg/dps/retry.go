@@ -1,102 +1,11 @@
 package dps
 
-import (
-	"context"
-	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
-	"time"
-)
+import "github.com/oobtpm/oob/pkg/retry"
 
 // RetryPolicy bounds retries of throttled (429) and failed (5xx) requests, and of network errors
 // for requests that are safe to repeat. Zero fields take DefaultRetryPolicy's values.
-type RetryPolicy struct {
-	// MaxAttempts counts the first attempt; 1 disables retries.
-	MaxAttempts int
-	// BaseDelay is the first backoff; each later one doubles, up to MaxDelay, with jitter.
-	BaseDelay time.Duration
-	MaxDelay  time.Duration
-	// MaxRetryAfter caps a server's Retry-After, so a broken header cannot park the client.
-	MaxRetryAfter time.Duration
-}
+type RetryPolicy = retry.Policy
 
 // DefaultRetryPolicy is five attempts, backing off from half a second to 30 s, honouring a
 // Retry-After of up to five minutes (DPS's own clients clamp to the same range).
-var DefaultRetryPolicy = RetryPolicy{
-	MaxAttempts:   5,
-	BaseDelay:     500 * time.Millisecond,
-	MaxDelay:      30 * time.Second,
-	MaxRetryAfter: 5 * time.Minute,
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	d := DefaultRetryPolicy
-	if p.MaxAttempts > 0 {
-		d.MaxAttempts = p.MaxAttempts
-	}
-	if p.BaseDelay > 0 {
-		d.BaseDelay = p.BaseDelay
-	}
-	if p.MaxDelay > 0 {
-		d.MaxDelay = p.MaxDelay
-	}
-	if p.MaxRetryAfter > 0 {
-		d.MaxRetryAfter = p.MaxRetryAfter
-	}
-	return d
-}
-
-// backoff returns the wait before attempt n+1 (n ≥ 1): exponential, capped, with "equal jitter"
-// (half fixed, half random) so that many clients throttled together do not retry together.
-func (p RetryPolicy) backoff(n int) time.Duration {
-	d := p.BaseDelay
-	for i := 1; i < n && d < p.MaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxDelay)
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-// retryable reports whether a response status is transient.
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date. ok is false when the
-// header is absent or unreadable, and the caller falls back to its own backoff.
-func retryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		if s > int64(24*time.Hour/time.Second) {
-			s = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-// sleepTimer waits for d or until ctx is done.
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var DefaultRetryPolicy = retry.Default
