@@ -3,10 +3,9 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/cmd/agent"
@@ -15,9 +14,5 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ios := cli.System()
-	err := agent.NewRootCmd(ios, version).ExecuteContext(ctx)
-	stop()
-	os.Exit(cli.ExitCode(err, ios.ErrOut))
+	os.Exit(cli.Main(func(ios *cli.IOStreams) *cobra.Command { return agent.NewRootCmd(ios, version) }))
 }

@@ -7,26 +7,19 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 )
 
-// NewRootCmd returns the oob-agent command with its subcommands.
-func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "oob-agent",
-		Short: "Show this device's TPM identity as a QR code and onboard it into Azure IoT Hub",
-		Long: `oob-agent runs on the device at first boot. It reads the TPM's endorsement key (EK),
+// rootLong is the program's help.
+const rootLong = `oob-agent runs on the device at first boot. It reads the TPM's endorsement key (EK),
 derives the Azure DPS registration ID, and shows both as a QR code that a technician's
 companion scans to create the device's DPS enrollment.
 
 The TPM is /dev/tpmrm0 unless --tpm says otherwise (tcp://HOST:PORT for swtpm).
 Hierarchy passwords, when the TPM has them, come from the environment
 (OOB_ENDORSEMENT_AUTH, OOB_OWNER_AUTH) or from 0600 files
-(--endorsement-auth-file, --owner-auth-file), never from the command line.`,
-		Version:       version,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
+(--endorsement-auth-file, --owner-auth-file), never from the command line.`
+
+// NewRootCmd returns the oob-agent command with its subcommands.
+func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
+	root := cli.NewRoot(ios, "oob-agent", "Show this device's TPM identity as a QR code and onboard it into Azure IoT Hub", rootLong, version)
 	root.AddCommand(NewCmdIdentity(ios, nil))
 	root.AddCommand(NewCmdShow(ios, nil))
 	return root

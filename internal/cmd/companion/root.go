@@ -8,21 +8,14 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 )
 
+// rootLong is the program's help.
+const rootLong = `companion is the technician's tool. It reads the QR codes that oob-agent shows on
+each device's screen, checks the identity they carry (EK structure and template,
+registration ID recomputed), and creates the device's DPS individual enrollment.`
+
 // NewRootCmd returns the companion command with its subcommands.
 func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "companion",
-		Short: "Read devices' TPM identity codes and enroll them in Azure DPS",
-		Long: `companion is the technician's tool. It reads the QR codes that oob-agent shows on
-each device's screen, checks the identity they carry (EK structure and template,
-registration ID recomputed), and creates the device's DPS individual enrollment.`,
-		Version:       version,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
-	root.SetOut(ios.Out)
-	root.SetErr(ios.ErrOut)
+	root := cli.NewRoot(ios, "companion", "Read devices' TPM identity codes and enroll them in Azure DPS", rootLong, version)
 	root.AddCommand(NewCmdDecode(ios, nil))
 	root.AddCommand(NewCmdEnroll(ios, nil))
 	root.AddCommand(NewCmdEnrollment(ios))
