@@ -40,6 +40,15 @@ var (
 	ErrMalformedResponse = errors.New("tpm: malformed TPM response")
 	// ErrEKCertificate means the EK certificate NV index holds something that is not a certificate.
 	ErrEKCertificate = errors.New("tpm: unreadable EK certificate")
+	// ErrBadBlob means a DPS authenticationKey blob does not have the layout DPS sends.
+	ErrBadBlob = errors.New("tpm: malformed DPS authenticationKey")
+	// ErrBlobNotForThisTPM means the TPM refused a well-formed DPS authenticationKey: it was made
+	// for another TPM's endorsement key or storage root key, or damaged on the way.
+	ErrBlobNotForThisTPM = errors.New("tpm: DPS authenticationKey not for this TPM")
+	// ErrNoDPSKey means no DPS key has been imported yet: the device has not registered.
+	ErrNoDPSKey = errors.New("tpm: no DPS key imported")
+	// ErrDPSHandleTaken means something other than an HMAC key is persisted at DPSKeyHandle.
+	ErrDPSHandleTaken = errors.New("tpm: DPS key handle holds another object")
 )
 
 // Hierarchy names used in Error.Hierarchy and in messages.

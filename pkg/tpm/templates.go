@@ -11,6 +11,9 @@ const (
 	SRKHandle uint32 = 0x81000001
 	// EKCertIndex is the NV index of the RSA EK certificate (DER).
 	EKCertIndex uint32 = 0x01C00002
+	// DPSKeyHandle is the persistent handle of the HMAC key imported from DPS, where Microsoft's
+	// device SDKs keep it too.
+	DPSKeyHandle uint32 = 0x81000100
 )
 
 // ekPolicy is the EK's authPolicy: PolicySecret(TPM_RH_ENDORSEMENT), so using the EK needs the
