@@ -3,6 +3,7 @@
 package tpm
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -79,4 +80,51 @@ func TestSimulatorDPSHandleTaken(t *testing.T) {
 		t.Errorf("the object at 0x81000100 was replaced")
 	}
 	checkNothingLoaded(t, dev)
+}
+
+// failingTransport is the simulator answering TPM2_ActivateCredential with TPM_RC_FAILURE, as
+// libtpms does when the blob's seed does not decrypt, and TPM2_GetRandom too when failureMode is
+// set, as a TPM really in failure mode does.
+type failingTransport struct {
+	simTransport
+	failureMode bool
+}
+
+func (f failingTransport) Send(cmd []byte) ([]byte, error) {
+	cc := tpm2.TPMCC(binary.BigEndian.Uint32(cmd[6:10]))
+	if cc == tpm2.TPMCCActivateCredential || (f.failureMode && cc == tpm2.TPMCCGetRandom) {
+		return rc(tpm2.TPMRCFailure), nil
+	}
+	return f.simTransport.Send(cmd)
+}
+
+// TestSimulatorDPSKeyFailureMode checks that TPM_RC_FAILURE is blamed on the blob only when the
+// TPM still works: telling the user of a broken TPM to register again would send them in circles.
+func TestSimulatorDPSKeyFailureMode(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		failureMode bool
+		blob        bool
+	}{
+		{name: "TPM still working", blob: true},
+		{name: "TPM in failure mode", failureMode: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t)
+			id, err := s.open(Config{}).Identity(ctxT(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, err := Open(ctxT(t), Config{Transport: failingTransport{simTransport{s}, tc.failureMode}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = dev.ImportDPSKey(ctxT(t), buildBlob(t, id.EndorsementKey, id.StorageRootKey, newHMACKey(t)))
+			t.Log(err)
+			if !errors.Is(err, tpm2.TPMRCFailure) || errors.Is(err, ErrBlobNotForThisTPM) != tc.blob {
+				t.Errorf("got %v; want TPM_RC_FAILURE, blamed on the blob: %v", err, tc.blob)
+			}
+			checkNothingLoaded(t, dev)
+		})
+	}
 }
