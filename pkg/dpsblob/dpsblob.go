@@ -172,7 +172,8 @@ func parsePublic(b []byte) (*tpm2.TPMTPublic, error) {
 }
 
 // Bytes returns the blob in its wire form, with item (6) always present (empty when
-// EncryptedURI is nil).
+// EncryptedURI is nil). Each item must fit its 2-byte size prefix, as those of a parsed or built
+// blob do.
 func (b *Blob) Bytes() []byte {
 	var out []byte
 	for _, it := range [][]byte{b.CredentialBlob, b.CredentialSecret, b.Duplicate, b.DuplicateSeed, tpm2.Marshal(b.Public), b.EncryptedURI} {
