@@ -1,5 +1,6 @@
-// Package tpm opens a TPM 2.0 and reads, or creates, the identity DPS attests: the endorsement
-// key, the storage root key and the EK certificate.
+// Package tpm opens a TPM 2.0 and reads, or creates, the identity DPS attests (the endorsement
+// key, the storage root key and the EK certificate), then imports the HMAC key DPS sends and signs
+// with it.
 package tpm
 
 import (
