@@ -13,6 +13,7 @@ const (
 	ExitUsage    = 2 // bad flags or arguments
 	ExitNotFound = 3 // nothing valid was found (e.g. no identity code in the images)
 	ExitConflict = 4 // refused to overwrite what exists (e.g. a device enrolled with another key)
+	ExitDisabled = 5 // the device's enrollment exists but is disabled
 )
 
 // UsageError reports a mistake in the command line.
@@ -40,6 +41,7 @@ func ExitCode(err error, errOut io.Writer) int {
 	}
 	var ue *UsageError
 	var ce *ConflictError
+	var de *DisabledError
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintf(errOut, "error: %v\n(see --help)\n", err)
@@ -50,6 +52,9 @@ func ExitCode(err error, errOut io.Writer) int {
 	case errors.As(err, &ce):
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return ExitConflict
+	case errors.As(err, &de):
+		fmt.Fprintf(errOut, "error: %v\n", err)
+		return ExitDisabled
 	case errors.Is(err, ErrSilent):
 		return ExitError
 	default:
@@ -73,3 +78,9 @@ type ConflictError struct{ Err error }
 
 func (e *ConflictError) Error() string { return e.Err.Error() }
 func (e *ConflictError) Unwrap() error { return e.Err }
+
+// DisabledError marks an error as "the enrollment is disabled"; it exits with ExitDisabled.
+type DisabledError struct{ Err error }
+
+func (e *DisabledError) Error() string { return e.Err.Error() }
+func (e *DisabledError) Unwrap() error { return e.Err }

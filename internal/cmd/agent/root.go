@@ -22,5 +22,6 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root := cli.NewRoot(ios, "oob-agent", "Show this device's TPM identity as a QR code and onboard it into Azure IoT Hub", rootLong, version)
 	root.AddCommand(NewCmdIdentity(ios, nil))
 	root.AddCommand(NewCmdShow(ios, nil))
+	root.AddCommand(NewCmdRegister(ios, nil))
 	return root
 }
