@@ -3,9 +3,12 @@ module github.com/oobtpm/oob
 go 1.26.8
 
 require (
+	github.com/amenzhinsky/iothub v0.9.1
+	github.com/eclipse/paho.mqtt.golang v1.3.5
 	github.com/google/go-tpm v0.9.8
 	github.com/google/go-tpm-tools v0.4.10
 	github.com/makiuchi-d/gozxing v0.1.2-0.20230218072048-d8563176fedd
+	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
@@ -16,7 +19,11 @@ require (
 )
 
 require (
+	github.com/Azure/go-amqp v0.18.1 // indirect
+	github.com/gorilla/websocket v1.5.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/rs/xid v1.4.0 // indirect
+	golang.org/x/net v0.33.0 // indirect
 	golang.org/x/text v0.35.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 )
