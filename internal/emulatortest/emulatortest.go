@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/emulator"
@@ -27,18 +28,41 @@ type Emulator struct {
 	Faults *emulator.Faults
 	// Store is the emulator's state, for seeding what the service API cannot create.
 	Store *emulator.Store
+	// Endpoint is where devices reach the device registration API: localhost and the port.
+	Endpoint string
+	// IDScope is the ID scope devices register under.
+	IDScope string
 
 	srv *httptest.Server
+}
+
+// Options adjust the emulator; the zero value is the emulator's defaults.
+type Options struct {
+	// AssignDelay, RetryAfter and HubHostName are the device registration API's
+	// (emulator.Options).
+	AssignDelay time.Duration
+	RetryAfter  time.Duration
+	HubHostName string
+	// Now, when set, is the emulator's clock, which a test may share with a client whose waits it
+	// fakes.
+	Now func() time.Time
 }
 
 // Start runs an emulator with a fresh data directory until the test ends.
 func Start(t testing.TB) *Emulator {
 	t.Helper()
-	return StartIn(t, t.TempDir())
+	return StartWith(t, t.TempDir(), Options{})
 }
 
 // StartIn runs an emulator on the data directory dir until the test ends or Stop is called.
 func StartIn(t testing.TB, dir string) *Emulator {
+	t.Helper()
+	return StartWith(t, dir, Options{})
+}
+
+// StartWith runs an emulator with opts on the data directory dir until the test ends or Stop is
+// called.
+func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	t.Helper()
 	store, err := emulator.OpenStore(filepath.Join(dir, emulator.StoreFile))
 	if err != nil {
@@ -60,12 +84,16 @@ func StartIn(t testing.TB, dir string) *Emulator {
 	if err != nil {
 		t.Fatalf("emulator faults: %v", err)
 	}
-	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), Faults: faults, Store: store}
+	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), Faults: faults, Store: store, IDScope: id.IDScope}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.TLS = emulator.TLSConfig(cert)
 	e.srv.StartTLS()
 	host := emulator.ServiceHostName("localhost", e.srv.Listener.Addr())
-	h, err := emulator.New(emulator.Options{Store: store, Identity: id, HostName: host, Faults: faults})
+	e.Endpoint = host
+	h, err := emulator.New(emulator.Options{
+		Store: store, Identity: id, HostName: host, Faults: faults, Now: opts.Now,
+		AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, HubHostName: opts.HubHostName,
+	})
 	if err != nil {
 		e.Stop()
 		t.Fatalf("emulator: %v", err)

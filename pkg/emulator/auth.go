@@ -24,20 +24,26 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		Skew:     -1,
 		Now:      s.now,
 	}
-	_, err := v.Verify(r.Context(), h)
-	switch {
-	case err == nil:
+	return s.verifyToken(r, &v, map[error]*apiError{
+		sas.ErrMalformed: errorf(CodeUnauthorized, "The Authorization header is not a well-formed SharedAccessSignature token."),
+		sas.ErrKeyName:   errorf(CodeUnauthorized, "The token's policy (skn) is not an access policy of this service."),
+		sas.ErrResource:  errorf(CodeUnauthorized, "The token's resource (sr) is not this service's host name."),
+		sas.ErrSignature: errorf(CodeUnauthorized, "The token's signature does not match: check the connection string's key."),
+		sas.ErrExpired:   errorf(CodeUnauthorized, "The token has expired; create a new one."),
+	})
+}
+
+// verifyToken checks the request's Authorization with v and returns nil, the refusal for the kind
+// of failure (each of pkg/sas's token error kinds has one), or an internal error.
+func (s *Server) verifyToken(r *http.Request, v *sas.Verifier, refusals map[error]*apiError) *apiError {
+	_, err := v.Verify(r.Context(), r.Header.Get("Authorization"))
+	if err == nil {
 		return nil
-	case errors.Is(err, sas.ErrMalformed):
-		return errorf(CodeUnauthorized, "The Authorization header is not a well-formed SharedAccessSignature token.")
-	case errors.Is(err, sas.ErrKeyName):
-		return errorf(CodeUnauthorized, "The token's policy (skn) is not an access policy of this service.")
-	case errors.Is(err, sas.ErrResource):
-		return errorf(CodeUnauthorized, "The token's resource (sr) is not this service's host name.")
-	case errors.Is(err, sas.ErrSignature):
-		return errorf(CodeUnauthorized, "The token's signature does not match: check the connection string's key.")
-	case errors.Is(err, sas.ErrExpired):
-		return errorf(CodeUnauthorized, "The token has expired; create a new one.")
+	}
+	for _, kind := range []error{sas.ErrMalformed, sas.ErrKeyName, sas.ErrResource, sas.ErrSignature, sas.ErrExpired} {
+		if errors.Is(err, kind) {
+			return refusals[kind]
+		}
 	}
 	s.log.Error("token verification failed", "err", err)
 	return errorf(CodeInternal, "The service could not check the token; retry later.")

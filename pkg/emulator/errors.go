@@ -45,6 +45,9 @@ const (
 	CodeUnsupportedMediaType = 415001
 	// CodeThrottled is a request refused by throttling.
 	CodeThrottled = 429001
+	// CodeOperationNotFound is a registration operation the service does not know (for that
+	// device).
+	CodeOperationNotFound = 404203
 	// CodeInternal is a failure inside the emulator (the store, usually).
 	CodeInternal = 500001
 	// CodeUnavailable is a request refused because the service is (made) unavailable.
@@ -58,6 +61,9 @@ type apiError struct {
 	Message string
 	// RetryAfter, when positive, is sent as a Retry-After header (whole seconds).
 	RetryAfter time.Duration
+	// Body, when set, is sent instead of the error details: DPS's TPM challenge is a 401 with a
+	// body of its own.
+	Body any
 }
 
 func (e *apiError) Error() string {
@@ -79,6 +85,10 @@ func writeError(w http.ResponseWriter, now time.Time, e *apiError) {
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
 	w.WriteHeader(e.Status)
+	if e.Body != nil {
+		_ = json.NewEncoder(w).Encode(e.Body)
+		return
+	}
 	_ = json.NewEncoder(w).Encode(dps.ErrorDetails{
 		ErrorCode:    e.Code,
 		TrackingID:   trackingID(),

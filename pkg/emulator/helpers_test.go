@@ -123,6 +123,26 @@ func (r response) errBody(t testing.TB) dps.ErrorDetails {
 // value removes a header).
 func (e *testEnv) do(method, path string, body any, headers map[string]string) response {
 	e.t.Helper()
+	if _, ok := headers["api-version"]; !ok {
+		if bytes.ContainsRune([]byte(path), '?') {
+			path += "&api-version=" + APIVersion
+		} else {
+			path += "?api-version=" + APIVersion
+		}
+	}
+	h := map[string]string{"Authorization": e.token()}
+	for k, v := range headers {
+		if k != "api-version" {
+			h[k] = v
+		}
+	}
+	return e.send(e.client, method, path, body, h)
+}
+
+// send sends a request through client to the path (query included) with the given headers (an
+// empty value sends none) and reads the reply whole.
+func (e *testEnv) send(client *http.Client, method, path string, body any, headers map[string]string) response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -137,33 +157,21 @@ func (e *testEnv) do(method, path string, body any, headers map[string]string) r
 		}
 		rd = bytes.NewReader(data)
 	}
-	u := e.ts.URL + path
-	if _, ok := headers["api-version"]; !ok {
-		if bytes.ContainsRune([]byte(path), '?') {
-			u += "&api-version=" + APIVersion
-		} else {
-			u += "?api-version=" + APIVersion
-		}
-	}
-	req, err := http.NewRequest(method, u, rd)
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", e.token())
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	for k, v := range headers {
-		if k == "api-version" {
-			continue
-		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)
 		}
 	}
-	res, err := e.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -205,6 +213,16 @@ func testEK(t testing.TB) []byte {
 		ekMod = k.N.FillBytes(make([]byte, identity.ModulusLen))
 	})
 	return identity.StandardEK(ekMod)
+}
+
+// identityEKWithModulus returns another well-formed EK, with a fresh modulus.
+func identityEKWithModulus(t testing.TB) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 }
 
 // tpmEnrollment is a minimal TPM individual enrollment body.

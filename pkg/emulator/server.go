@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -26,8 +27,9 @@ const (
 // APIVersion is the service API version the emulator's JSON shapes follow: pkg/dps's.
 const APIVersion = dps.APIVersion
 
-// supportedAPIVersions are the stable service API versions DPS answers; their enrollment shapes
-// differ from 2021-10-01 only by fields a client may leave out.
+// supportedAPIVersions are the stable API versions DPS answers; their enrollment shapes differ from
+// 2021-10-01 only by fields a client may leave out, and the device API's shapes are the same in
+// all of them (devices send 2019-03-31 or 2021-06-01).
 var supportedAPIVersions = map[string]bool{
 	"2017-11-15": true,
 	"2018-04-01": true,
@@ -54,7 +56,23 @@ type Options struct {
 	Now func() time.Time
 	// MaxBodyBytes and MaxBulkBodyBytes limit request bodies; zero uses the defaults.
 	MaxBodyBytes, MaxBulkBodyBytes int64
+
+	// AssignDelay is how long a device registration stays "assigning" before DPS decides it (at the
+	// device's first poll from then on); zero decides it at the first poll.
+	AssignDelay time.Duration
+	// RetryAfter is the Retry-After (rounded up to whole seconds) of device answers the device is
+	// to poll again after; zero means DefaultRetryAfter.
+	RetryAfter time.Duration
+	// HubHostName is the IoT hub devices are assigned to when their enrollment names none; empty
+	// means DefaultHubHostName.
+	HubHostName string
 }
+
+// Defaults of the device registration API.
+const (
+	DefaultRetryAfter  = time.Second
+	DefaultHubHostName = "localhost"
+)
 
 // Server is the emulated service as an http.Handler. Serve it over TLS (NewTLSConfig) for
 // clients that insist on HTTPS, which all of Microsoft's do.
@@ -68,6 +86,10 @@ type Server struct {
 	now       func() time.Time
 	maxBody   int64
 	maxBulk   int64
+
+	assignDelay time.Duration
+	retryAfter  time.Duration
+	hubHostName string
 }
 
 // New returns a Server for opts.
@@ -92,6 +114,16 @@ func New(opts Options) (*Server, error) {
 		now:       opts.Now,
 		maxBody:   opts.MaxBodyBytes,
 		maxBulk:   opts.MaxBulkBodyBytes,
+
+		assignDelay: max(opts.AssignDelay, 0),
+		retryAfter:  opts.RetryAfter,
+		hubHostName: opts.HubHostName,
+	}
+	if s.retryAfter <= 0 {
+		s.retryAfter = DefaultRetryAfter
+	}
+	if s.hubHostName == "" {
+		s.hubHostName = DefaultHubHostName
 	}
 	if s.hostName == "" {
 		s.hostName = "localhost"
@@ -111,15 +143,19 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// route is one operation of the service API.
+// route is one operation of the service API (handler) or of the device API (device).
 type route struct {
 	name    string
 	handler func(w http.ResponseWriter, r *http.Request, id string) *apiError
 	id      string
+	device  func(w http.ResponseWriter, r *http.Request, p devicePath) *apiError
+	dev     devicePath
 }
 
-// ServeHTTP serves the service API: faults first (a throttled request is refused before anything
-// else is looked at), then routing, api-version, authentication and the operation itself.
+// ServeHTTP serves the service and device APIs: faults first (a throttled request is refused
+// before anything else is looked at), then routing, api-version, authentication and the
+// operation itself. Service operations are authenticated here with the service's policy key;
+// device operations authenticate the device themselves, after checking the ID scope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -136,13 +172,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, apiErr := s.match(r)
 	if apiErr == nil {
 		name = rt.name
-		apiErr = s.checkAPIVersion(r)
+		apiErr = s.checkAPIVersion(r, rt.device != nil)
 	}
-	if apiErr == nil {
-		apiErr = s.authenticate(r)
-	}
-	if apiErr == nil {
-		apiErr = rt.handler(rec, r, rt.id)
+	switch {
+	case apiErr != nil:
+	case rt.device != nil:
+		if apiErr = s.checkIDScope(rt.dev.idScope); apiErr == nil {
+			apiErr = rt.device(rec, r, rt.dev)
+		}
+	default:
+		if apiErr = s.authenticate(r); apiErr == nil {
+			apiErr = rt.handler(rec, r, rt.id)
+		}
 	}
 	if apiErr != nil {
 		writeError(rec, s.now(), apiErr)
@@ -189,6 +230,16 @@ func (s *Server) match(r *http.Request) (route, *apiError) {
 			return route{name: "registrations.delete", handler: s.handleDeleteRegistration, id: segs[1]}, nil
 		}
 		return route{}, allow(http.MethodGet, http.MethodDelete)
+	case len(segs) == 4 && segs[1] == "registrations" && segs[3] == "register":
+		if r.Method == http.MethodPut {
+			return route{name: "device.register", device: s.handleRegister, dev: devicePath{idScope: segs[0], registrationID: segs[2]}}, nil
+		}
+		return route{}, allow(http.MethodPut)
+	case len(segs) == 5 && segs[1] == "registrations" && segs[3] == "operations":
+		if r.Method == http.MethodGet {
+			return route{name: "device.operation", device: s.handleOperation, dev: devicePath{idScope: segs[0], registrationID: segs[2], operationID: segs[4]}}, nil
+		}
+		return route{}, allow(http.MethodGet)
 	case len(segs) >= 1 && strings.EqualFold(segs[0], "enrollmentGroups"):
 		return route{}, errorf(CodeNotFound, "Enrollment groups are not served by this emulator; use individual enrollments.")
 	}
@@ -214,13 +265,19 @@ func pathSegments(u *url.URL) ([]string, bool) {
 	return segs, true
 }
 
-func (s *Server) checkAPIVersion(r *http.Request) *apiError {
+// checkAPIVersion refuses a missing or unknown api-version; the message names the version the
+// service's (or, for device, the device API's) current clients send.
+func (s *Server) checkAPIVersion(r *http.Request, device bool) *apiError {
+	current := APIVersion
+	if device {
+		current = provision.APIVersion
+	}
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		return errorf(CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", APIVersion)
+		return errorf(CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", current)
 	}
 	if !supportedAPIVersions[v] {
-		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", truncate(v), APIVersion)
+		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", truncate(v), current)
 	}
 	return nil
 }

@@ -29,10 +29,19 @@ var (
 	bucketEnrollments   = []byte("enrollments")
 	bucketRegistrations = []byte("registrations")
 	bucketMeta          = []byte("meta")
+	// bucketOperations holds device registration operations, keyed by registration ID, NUL and
+	// operation ID.
+	bucketOperations = []byte("operations")
+	// bucketDevices holds what the device registration API knows of each device: its TPM
+	// challenge key and its hub assignment, keyed by registration ID.
+	bucketDevices = []byte("devices")
+	// bucketHubDevices maps lower-case hub host name, NUL and device ID to the registration ID
+	// assigned there.
+	bucketHubDevices = []byte("hubDevices")
 )
 
-// Store is the emulator's durable state: enrollments, registration states and the service's own
-// identity, in one bbolt file. Every change is one bbolt transaction, fsynced before it returns,
+// Store is the emulator's durable state: enrollments, registration states, device registration
+// operations, devices' assignments and the service's own identity, in one bbolt file. Every change is one bbolt transaction, fsynced before it returns,
 // so a crash at any moment leaves either the old or the new state. It is safe for concurrent use.
 type Store struct {
 	db  *bolt.DB
@@ -47,7 +56,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("emulator: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta} {
+		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta, bucketOperations, bucketDevices, bucketHubDevices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -169,26 +178,34 @@ func (s *Store) GetRegistrationState(ctx context.Context, id string) (*dps.Devic
 }
 
 // PutRegistrationState records r for its registration ID, keeping the creation time of an earlier
-// state and giving it a fresh ETag and update time. The device registration API writes through it;
-// until that exists, tests do.
+// state and giving it a fresh ETag and update time. The device registration API writes states
+// itself; the admin endpoint and tests seed them through this.
 func (s *Store) PutRegistrationState(ctx context.Context, r dps.DeviceRegistrationState) (*dps.DeviceRegistrationState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var out *dps.DeviceRegistrationState
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		now := timestamp(s.now())
-		if old, err := getState(tx, r.RegistrationID); err == nil {
-			r.CreatedDateTimeUTC = old.CreatedDateTimeUTC
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		} else {
-			r.CreatedDateTimeUTC = now
-		}
-		r.LastUpdatedDateTimeUTC = now
-		r.ETag = newETag()
-		return putJSON(tx.Bucket(bucketRegistrations), r.RegistrationID, r)
+		var err error
+		out, err = putState(tx, s.now(), r)
+		return err
 	})
-	if err != nil {
+	return out, err
+}
+
+// putState writes r as PutRegistrationState describes.
+func putState(tx *bolt.Tx, now time.Time, r dps.DeviceRegistrationState) (*dps.DeviceRegistrationState, error) {
+	stamp := timestamp(now)
+	if old, err := getState(tx, r.RegistrationID); err == nil {
+		r.CreatedDateTimeUTC = old.CreatedDateTimeUTC
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	} else {
+		r.CreatedDateTimeUTC = stamp
+	}
+	r.LastUpdatedDateTimeUTC = stamp
+	r.ETag = newETag()
+	if err := putJSON(tx.Bucket(bucketRegistrations), r.RegistrationID, r); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -139,9 +139,11 @@ func (ca *CA) ServerCertificate(extraNames ...string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// TLSConfig returns a server TLS configuration presenting cert, TLS 1.2 or later.
+// TLSConfig returns a server TLS configuration presenting cert, TLS 1.2 or later. It asks for a
+// client certificate without requiring or verifying one: X.509 devices authenticate with it (the
+// device API compares it with the enrolled one), every other client goes on without.
 func TLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert}
 }
 
 // CertPool returns a pool holding the CA, for clients.

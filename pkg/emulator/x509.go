@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -76,11 +75,10 @@ func parseCertificate(s string) (*x509.Certificate, error) {
 // certificateInfo is what the service reports about an accepted certificate.
 func certificateInfo(c *x509.Certificate) *dps.X509CertificateInfo {
 	s1 := sha1.Sum(c.Raw)
-	s256 := sha256.Sum256(c.Raw)
 	return &dps.X509CertificateInfo{
 		SubjectName:      c.Subject.String(),
 		SHA1Thumbprint:   strings.ToUpper(hex.EncodeToString(s1[:])),
-		SHA256Thumbprint: strings.ToUpper(hex.EncodeToString(s256[:])),
+		SHA256Thumbprint: thumbprint(c),
 		IssuerName:       c.Issuer.String(),
 		NotBeforeUTC:     c.NotBefore.UTC(),
 		NotAfterUTC:      c.NotAfter.UTC(),
