@@ -13,11 +13,18 @@ var ekPolicy = [32]byte{
 // StandardEK returns the TPM2B_PUBLIC of the EK a TPM makes from the TCG default RSA-2048 EK
 // template (TCG EK Credential Profile, template L-1) when it yields this modulus. Every other
 // field of such a key is fixed, which is why a v1 code carries only the modulus.
+func StandardEK(modulus []byte) []byte {
+	return tpm2.Marshal(tpm2.New2B(StandardEKTemplate(modulus)))
+}
+
+// StandardEKTemplate is the TCG default RSA-2048 EK template (EK Credential Profile, L-1) with
+// unique as its RSA unique field: 256 zero bytes to ask a TPM for its EK, or a modulus to
+// describe the EK it made.
 //
 // The template is spelled out here rather than taken from go-tpm so that the bytes a v1 code
 // stands for cannot change under us with a dependency update; a test checks the two agree.
-func StandardEK(modulus []byte) []byte {
-	pub := tpm2.TPMTPublic{
+func StandardEKTemplate(unique []byte) tpm2.TPMTPublic {
+	return tpm2.TPMTPublic{
 		Type:    tpm2.TPMAlgRSA,
 		NameAlg: tpm2.TPMAlgSHA256,
 		// 0x000300B2: fixedTPM, fixedParent, sensitiveDataOrigin, adminWithPolicy,
@@ -41,7 +48,6 @@ func StandardEK(modulus []byte) []byte {
 			KeyBits:  2048,
 			Exponent: 0,
 		}),
-		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: modulus}),
+		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: unique}),
 	}
-	return tpm2.Marshal(tpm2.New2B(pub))
 }

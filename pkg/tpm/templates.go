@@ -1,6 +1,10 @@
 package tpm
 
-import "github.com/google/go-tpm/tpm2"
+import (
+	"github.com/google/go-tpm/tpm2"
+
+	"github.com/oobtpm/oob/pkg/identity"
+)
 
 // The standard places of the identity in a TPM (TCG EK Credential Profile and Provisioning
 // Guidance), which DPS clients and tpm2-tools also use.
@@ -16,13 +20,6 @@ const (
 	DPSKeyHandle uint32 = 0x81000100
 )
 
-// ekPolicy is the EK's authPolicy: PolicySecret(TPM_RH_ENDORSEMENT), so using the EK needs the
-// endorsement hierarchy's authorization rather than a password of its own.
-var ekPolicy = []byte{
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-}
-
 // aes128CFB is the symmetric algorithm of both storage keys, as the TCG templates require.
 func aes128CFB() tpm2.TPMTSymDefObject {
 	return tpm2.TPMTSymDefObject{
@@ -36,27 +33,7 @@ func aes128CFB() tpm2.TPMTSymDefObject {
 // 0x000300B2). Its unique field is 256 zero bytes rather than empty: the manufacturer's EK
 // certificate is issued for the key L-1 yields, and the two choices give different keys, so
 // only L-1 recreates the certified EK on a TPM that lost its persistent copy.
-func ekTemplate() tpm2.TPMTPublic {
-	return tpm2.TPMTPublic{
-		Type:    tpm2.TPMAlgRSA,
-		NameAlg: tpm2.TPMAlgSHA256,
-		ObjectAttributes: tpm2.TPMAObject{
-			FixedTPM:            true,
-			FixedParent:         true,
-			SensitiveDataOrigin: true,
-			AdminWithPolicy:     true,
-			Restricted:          true,
-			Decrypt:             true,
-		},
-		AuthPolicy: tpm2.TPM2BDigest{Buffer: ekPolicy},
-		Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgRSA, &tpm2.TPMSRSAParms{
-			Symmetric: aes128CFB(),
-			Scheme:    tpm2.TPMTRSAScheme{Scheme: tpm2.TPMAlgNull},
-			KeyBits:   2048,
-		}),
-		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgRSA, &tpm2.TPM2BPublicKeyRSA{Buffer: make([]byte, 256)}),
-	}
-}
+func ekTemplate() tpm2.TPMTPublic { return identity.StandardEKTemplate(make([]byte, 256)) }
 
 // srkTemplate returns the TCG Provisioning Guidance RSA-2048 SRK template (attributes
 // 0x00030472): usable with an empty password (userWithAuth) and exempt from dictionary-attack
