@@ -14,6 +14,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/hub"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 	"github.com/oobtpm/oob/pkg/tpm"
@@ -38,6 +39,8 @@ type RegisterOptions struct {
 	PayloadFile    string
 	Timeout        time.Duration
 
+	HubAddress string
+
 	X509Cert, X509Key string
 	SymmetricKeyFile  string
 	GroupKey          bool
@@ -49,7 +52,9 @@ func NewCmdRegister(ios *cli.IOStreams, runF func(context.Context, *RegisterOpti
 	cmd := &cobra.Command{
 		Use:   "register --id-scope SCOPE",
 		Short: "Register this device with DPS and report where it was assigned",
-		Long: `Register the device with the Device Provisioning Service and wait for its decision.
+		Long: `Register the device with the Device Provisioning Service, wait for its decision, and
+once assigned connect to the IoT hub as the device and report a "provisioning"
+property in its twin: the proof that the device can work.
 
 With the TPM (the default), DPS answers the first request with a key only this TPM can
 import; the agent imports it, signs its requests inside the TPM, and once assigned
@@ -84,6 +89,7 @@ environment (OOB_SYMMETRIC_KEY), never from the command line.`,
 	f.StringVar(&opts.IDScope, "id-scope", os.Getenv(envIDScope), "the DPS instance's ID scope (default: $"+envIDScope+")")
 	f.StringVar(&opts.Endpoint, "endpoint", provision.GlobalEndpoint, "DPS device endpoint: HOST[:PORT] or https URL")
 	f.StringVar(&opts.CAFile, "ca-file", "", "trust only this PEM CA for DPS's and the hub's TLS certificates (a private DPS such as the emulator)")
+	f.StringVar(&opts.HubAddress, "hub-address", "", "dial the assigned hub at this HOST:PORT instead of HUB:8883 (its certificate must still name HUB)")
 	f.StringVar(&opts.RegistrationID, "registration-id", "", "registration ID (default: derived from the EK; an X.509 certificate's common name)")
 	f.StringVar(&opts.PayloadFile, "payload", "", "send this JSON file's object to DPS's custom allocation webhook")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up after this long, DPS's waits included")
@@ -177,16 +183,44 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	out.Status, out.RegistrationID = res.Status, res.RegistrationID
 	out.AssignedHub, out.DeviceID, out.Substatus = res.AssignedHub, res.DeviceID, res.Substatus
 	out.ErrorCode, out.ErrorMessage, out.Payload = res.ErrorCode, res.ErrorMessage, res.Payload
+	var hubErr error
+	if res.Assigned() {
+		hubErr = connectHub(ctx, opts, cfg, res)
+		out.HubConnected = hubErr == nil
+	}
 	if err := printRegistration(opts, out); err != nil {
 		return err
 	}
 	switch res.Status {
 	case provision.StatusAssigned:
-		return nil
+		return hubErr
 	case provision.StatusDisabled:
 		return &cli.DisabledError{Err: fmt.Errorf("the enrollment of %s is disabled: enable it (companion enrollment enable %s), then run again", res.RegistrationID, res.RegistrationID)}
 	}
 	return fmt.Errorf("DPS could not assign %s: error %d: %s", res.RegistrationID, res.ErrorCode, res.ErrorMessage)
+}
+
+// connectHub connects to the assigned hub as the device, with the credentials it registered
+// with (a TPM signs with the hub key DPS delivered), and reports the provisioning in its twin.
+func connectHub(ctx context.Context, opts *RegisterOptions, cfg provision.Config, res *provision.Result) error {
+	hc := hub.Config{HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: opts.HubAddress, RootCAs: cfg.RootCAs}
+	switch {
+	case cfg.TPM != nil:
+		hc.Signer = cfg.TPM
+	case cfg.SymmetricKey != nil:
+		hc.Key = *cfg.SymmetricKey
+	default:
+		hc.Certificate = cfg.Certificate
+	}
+	conn, err := hub.Connect(ctx, hc)
+	if err != nil {
+		return fmt.Errorf("DPS assigned %s to %s, but connecting to the hub failed: %w", res.RegistrationID, res.AssignedHub, err)
+	}
+	defer conn.Close()
+	if _, _, err := hub.ReportProvisioning(ctx, conn, hub.ProvisioningInfo{RegistrationID: res.RegistrationID}); err != nil {
+		return fmt.Errorf("connected to %s, but reporting the provisioning in the twin failed: %w", res.AssignedHub, err)
+	}
+	return nil
 }
 
 // attestation completes cfg with the chosen attestation, opening the TPM when it is the TPM's.
