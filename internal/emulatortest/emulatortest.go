@@ -5,6 +5,7 @@ package emulatortest
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,6 +25,8 @@ type Emulator struct {
 	ConnectionString sas.ConnectionString
 	// RootCAs trusts the emulator's CA and nothing else.
 	RootCAs *x509.CertPool
+	// CA is the emulator's CA, which also issues X.509 device certificates.
+	CA *emulator.CA
 	// Faults changes injected throttling, unavailability and latency while it runs.
 	Faults *emulator.Faults
 	// Store is the emulator's state, for seeding what the service API cannot create.
@@ -84,7 +87,7 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	if err != nil {
 		t.Fatalf("emulator faults: %v", err)
 	}
-	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), Faults: faults, Store: store, IDScope: id.IDScope}
+	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), CA: ca, Faults: faults, Store: store, IDScope: id.IDScope}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.TLS = emulator.TLSConfig(cert)
 	e.srv.StartTLS()
@@ -119,6 +122,16 @@ func (e *Emulator) Stop() {
 		e.Store.Close()
 		e.Store = nil
 	}
+}
+
+// DeviceCertificate issues an X.509 device certificate with common name cn from the emulator's CA.
+func (e *Emulator) DeviceCertificate(t testing.TB, cn string) *tls.Certificate {
+	t.Helper()
+	c, err := e.CA.DeviceCertificate(cn)
+	if err != nil {
+		t.Fatalf("device certificate: %v", err)
+	}
+	return &c
 }
 
 // Client returns a client of this emulator with opts; RootCAs is set to the emulator's CA.

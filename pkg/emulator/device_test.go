@@ -3,18 +3,12 @@ package emulator
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -384,34 +378,22 @@ func TestDeviceRegisterTPM(t *testing.T) {
 	}
 }
 
-// selfSigned makes a device certificate with common name cn.
-func selfSigned(t testing.TB, cn string) (tls.Certificate, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// deviceCertificate issues a device certificate with common name cn from the emulator's CA.
+func (e *testEnv) deviceCertificate(cn string) tls.Certificate {
+	e.t.Helper()
+	c, err := e.ca.DeviceCertificate(cn)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return c
 }
 
 func TestDeviceRegisterX509(t *testing.T) {
 	env := newTestEnv(t, nil)
-	cert, certPEM := selfSigned(t, "x509-1")
+	cert := env.deviceCertificate("x509-1")
 	env.enrollment(env.do(http.MethodPut, "/enrollments/x509-1", map[string]any{
 		"registrationId": "x509-1",
-		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": certPEM}}}},
+		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": CertificatePEM(cert)}}}},
 	}, nil), http.StatusOK)
 	body := provision.DeviceRegistration{RegistrationID: "x509-1"}
 	path := env.devicePath("x509-1", "register")
@@ -422,12 +404,12 @@ func TestDeviceRegisterX509(t *testing.T) {
 		t.Fatalf("assigned: %+v", got)
 	}
 	hd, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "x509-1")
-	if err != nil || hd.PrimaryThumbprint != thumbprint(mustLeaf(t, cert)) {
+	if err != nil || hd.PrimaryThumbprint != thumbprint(cert.Leaf) {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
 
-	impostor, _ := selfSigned(t, "x509-1")
-	wrongCN, _ := selfSigned(t, "x509-2")
+	impostor := env.deviceCertificate("x509-1")
+	wrongCN := env.deviceCertificate("x509-2")
 	for name, c := range map[string]*tls.Certificate{"no certificate": nil, "another certificate": &impostor, "another common name": &wrongCN} {
 		if r := env.device(http.MethodPut, path, body, "", c); r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != CodeUnauthorized {
 			t.Errorf("%s: %d %s", name, r.status, r.body)
@@ -437,13 +419,4 @@ func TestDeviceRegisterX509(t *testing.T) {
 	if r := env.device(http.MethodGet, env.devicePath("x509-1", "operations", op.OperationID), nil, "", &impostor); r.status != http.StatusUnauthorized {
 		t.Fatalf("poll with another certificate: %d", r.status)
 	}
-}
-
-func mustLeaf(t testing.TB, c tls.Certificate) *x509.Certificate {
-	t.Helper()
-	leaf, err := x509.ParseCertificate(c.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leaf
 }

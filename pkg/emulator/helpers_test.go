@@ -36,6 +36,7 @@ type testEnv struct {
 	faults *Faults
 	ts     *httptest.Server
 	client *http.Client
+	ca     *CA
 }
 
 // newTestEnv starts an emulator with its own store in a temporary directory. opt, when set,
@@ -80,7 +81,7 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}, MaxIdleConnsPerHost: 64},
 		Timeout:   30 * time.Second,
 	}
-	return &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ts: ts, client: client}
+	return &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ts: ts, client: client, ca: ca}
 }
 
 // token returns a valid service SAS token for the environment.

@@ -106,20 +106,11 @@ func parseCA(certPEM, keyPEM []byte) (*CA, error) {
 // ServerCertificate issues a TLS server certificate for localhost, 127.0.0.1 and ::1 and the
 // extra names given (DNS names or IP addresses), valid for a year.
 func (ca *CA) ServerCertificate(extraNames ...string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		Subject:     pkix.Name{CommonName: "localhost"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	for _, n := range extraNames {
 		if ip := net.ParseIP(n); ip != nil {
@@ -128,15 +119,55 @@ func (ca *CA) ServerCertificate(extraNames ...string) (tls.Certificate, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	cert, err := ca.issue(tmpl)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("emulator: issue server certificate: %w", err)
+	}
+	cert.Certificate = append(cert.Certificate, ca.Cert.Raw)
+	return cert, nil
+}
+
+// DeviceCertificate issues an X.509 device certificate (client authentication) with common name
+// commonName, valid for a year: what an X.509 device presents to register, and what its
+// individual enrollment holds. Each call makes a new key, so two certificates for one name are
+// two different devices.
+func (ca *CA) DeviceCertificate(commonName string) (tls.Certificate, error) {
+	cert, err := ca.issue(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("emulator: issue device certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// issue signs tmpl (subject, names and extended key usage set) for a fresh P-256 key, valid for a
+// year from an hour ago, for digital signatures.
+func (ca *CA) issue(tmpl *x509.Certificate) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	now := time.Now()
+	tmpl.SerialNumber = randomSerial()
+	tmpl.NotBefore = now.Add(-time.Hour)
+	tmpl.NotAfter = now.AddDate(1, 0, 0)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return tls.Certificate{}, err
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// CertificatePEM returns a certificate's leaf as PEM, the form an enrollment takes it in.
+func CertificatePEM(c tls.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}))
 }
 
 // TLSConfig returns a server TLS configuration presenting cert, TLS 1.2 or later. It asks for a
