@@ -1,5 +1,6 @@
-// Command dps-emulator is a local stand-in for the Azure IoT Hub Device Provisioning Service's
-// service API, over TLS with its own CA and durable state; see run.go for its start-up contract.
+// Command dps-emulator is a local stand-in for the Azure IoT Hub Device Provisioning Service: its
+// service API and its device registration API, over TLS with its own CA and durable state; see
+// run.go for its start-up contract and flags.
 package main
 
 import (

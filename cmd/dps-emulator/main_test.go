@@ -294,7 +294,7 @@ func TestAdminEndpointOfTheProcess(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"--data"}, {"--data", t.TempDir(), "extra"}, {"--data", t.TempDir(), "--throttle-probability", "2"}, {"--nope"}} {
+	for _, args := range [][]string{{}, {"--data"}, {"--data", t.TempDir(), "extra"}, {"--data", t.TempDir(), "--throttle-probability", "2"}, {"--data", t.TempDir(), "--assign-delay", "-1s"}, {"--nope"}} {
 		cmd := exec.Command(emulatorBinary(t), args...)
 		err := cmd.Run()
 		var exit *exec.ExitError

@@ -20,7 +20,8 @@ import (
 
 // Start-up contract (scripts and CI rely on it):
 //
-//	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hostname NAME] [fault flags]
+//	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hostname NAME]
+//	             [--hub-hostname NAME] [--assign-delay D] [--device-retry-after D] [fault flags]
 //
 // creates DIR when absent and writes there, before it reports ready: ca.pem (the CA clients
 // trust; ca-key.pem beside it, 0600), service-connection-string (0600; HostName is --hostname,
@@ -31,12 +32,21 @@ import (
 //
 // and logs one line per request to stderr (never keys or Authorization headers). SIGINT or
 // SIGTERM shut it down cleanly, exit status 0.
+//
+// The same listener serves the device registration API under the ID scope: devices register with
+// --hostname:port as their provisioning endpoint and the id-scope file's scope, attesting with a
+// TPM, a symmetric key or an X.509 client certificate (asked for, never required, in the TLS
+// handshake). A registration stays "assigning" for --assign-delay, polled at the interval
+// --device-retry-after asks for, then is assigned to the enrollment's hub or, when it names none,
+// to --hub-hostname. Fault flags apply to device requests as to service ones.
 
 // Defaults. 8443 needs no privileges; run with --listen 127.0.0.1:443 for clients that only speak
 // to port 443 (Microsoft's Node SDK).
 const (
 	defaultListen      = "127.0.0.1:8443"
 	defaultAdminListen = "127.0.0.1:8444"
+	// defaultAssignDelay keeps a registration assigning for one poll, as the service usually does.
+	defaultAssignDelay = 500 * time.Millisecond
 	shutdownGrace      = 5 * time.Second
 )
 
@@ -53,6 +63,9 @@ type config struct {
 	hostName    string
 	tlsNames    []string
 	faults      emulator.FaultConfig
+	hubHostName string
+	assignDelay time.Duration
+	retryAfter  time.Duration
 }
 
 // parseFlags reads the command line into a config.
@@ -68,6 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.tlsNames = append(c.tlsNames, s)
 		return nil
 	})
+	fs.StringVar(&c.hubHostName, "hub-hostname", emulator.DefaultHubHostName, "IoT hub devices are assigned to when their enrollment names none")
+	fs.DurationVar(&c.assignDelay, "assign-delay", defaultAssignDelay, "how long a device registration stays assigning before it is decided")
+	fs.DurationVar(&c.retryAfter, "device-retry-after", emulator.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds)")
 	fs.IntVar(&c.faults.ThrottleEvery, "throttle-every", 0, "answer every Nth request with 429")
 	fs.Float64Var(&c.faults.ThrottleProbability, "throttle-probability", 0, "answer each request with 429 with this probability (0-1)")
 	durationVar(fs, &c.faults.ThrottleFor, "throttle-for", "answer every request with 429 for this long after start")
@@ -85,6 +101,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.dataDir == "" {
 		return c, &usageError{msg: "--data DIR is required"}
+	}
+	if c.assignDelay < 0 || c.retryAfter < 0 {
+		return c, &usageError{msg: "--assign-delay and --device-retry-after must not be negative"}
 	}
 	if err := c.faults.Validate(); err != nil {
 		return c, &usageError{msg: err.Error()}
@@ -146,6 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hostName := emulator.ServiceHostName(c.hostName, ln.Addr())
 	srv, err := emulator.New(emulator.Options{
 		Store: store, Identity: id, HostName: hostName, Logger: log, Faults: faults,
+		HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: c.retryAfter,
 	})
 	if err != nil {
 		return err
