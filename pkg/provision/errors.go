@@ -63,9 +63,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// notEnrolled explains a refusal of the device's identity.
+// notEnrolled explains a refusal of the device's identity. DPS's answer stays reachable with
+// errors.As, for its tracking ID.
 func notEnrolled(id string, e *Error) error {
 	return fmt.Errorf("%w: DPS has no enrollment for registration ID %q with this device's key: "+
 		"have it enrolled (companion enroll), or check that it was enrolled with this device's key "+
-		"and that the ID scope is right (%v)", ErrNotEnrolled, id, e)
+		"and that the ID scope is right (%w)", ErrNotEnrolled, id, e)
 }
