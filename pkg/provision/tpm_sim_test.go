@@ -1,0 +1,132 @@
+//go:build cgo
+
+package provision_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"testing"
+
+	"github.com/google/go-tpm-tools/simulator"
+	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/provision"
+	"github.com/oobtpm/oob/pkg/tpm"
+)
+
+// simTPM is the go-tpm-tools simulator behind pkg/tpm, as provision.TPM: a blank TPM whose EK
+// and SRK pkg/tpm creates, and which imports DPS's keys and signs with them inside the TPM.
+type simTPM struct {
+	t        *tpm.TPM
+	ek, srk  []byte
+	imported int
+}
+
+func newSimTPM(t *testing.T) *simTPM {
+	t.Helper()
+	s, err := simulator.Get()
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	dev, err := tpm.Open(t.Context(), tpm.Config{Transport: transport.FromReadWriteCloser(s)})
+	if err != nil {
+		s.Close()
+		t.Fatalf("open the simulator: %v", err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	st := &simTPM{t: dev}
+	if st.ek, err = dev.EndorsementKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st.srk, err = dev.StorageRootKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (s *simTPM) EndorsementKey() []byte { return s.ek }
+func (s *simTPM) StorageRootKey() []byte { return s.srk }
+func (s *simTPM) ImportKey(ctx context.Context, blob []byte) error {
+	s.imported++
+	return s.t.ImportDPSKey(ctx, blob)
+}
+func (s *simTPM) Sign(ctx context.Context, data []byte) ([]byte, error) {
+	return s.t.SignHMAC(ctx, data)
+}
+
+// tpmEnrollment is the enrollment the companion makes from the device's identity.
+func tpmEnrollment(id string, ek []byte) *dps.IndividualEnrollment {
+	return &dps.IndividualEnrollment{
+		RegistrationID: id,
+		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
+	}
+}
+
+func TestRegisterTPM(t *testing.T) {
+	e := start(t, emulatortest.Options{})
+	dev := newSimTPM(t)
+	id := identity.DeriveRegistrationID(dev.ek)
+	e.enroll(t, tpmEnrollment(id, dev.ek))
+
+	cfg := e.config()
+	cfg.TPM = dev
+	res, err := provision.Register(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Assigned() || !res.HubKeyImported || res.RegistrationID != id || res.DeviceID != id || dev.imported != 2 {
+		t.Fatalf("result %+v after %d imports", res, dev.imported)
+	}
+	// The key the TPM now signs with is the one the hub knows the device by.
+	hd, err := e.emu.Store.HubDevice(t.Context(), res.AssignedHub, res.DeviceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("localhost/devices/" + id + "\n1893456000")
+	got, err := dev.Sign(t.Context(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := hd.PrimaryKey.Sign(t.Context(), data)
+	if string(got) != string(want) {
+		t.Fatal("the TPM's hub key is not the one the hub holds")
+	}
+	if st, err := e.svc.GetRegistrationState(t.Context(), id); err != nil || st.Status != dps.RegistrationAssigned {
+		t.Fatalf("registration state: %+v %v", st, err)
+	}
+
+	// Registering again: a new challenge and a new hub key, on the same hub.
+	res, err = provision.Register(t.Context(), cfg)
+	if err != nil || !res.Assigned() || res.Substatus != string(dps.SubstatusReprovisionedToInitialAssignment) || dev.imported != 4 {
+		t.Fatalf("again: %+v %v after %d imports", res, err, dev.imported)
+	}
+
+	// The same registration ID enrolled with another EK: refused without a challenge.
+	other := tpmEnrollment(id, otherEK(t))
+	got2, err := e.svc.GetEnrollment(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateOrUpdateEnrollment(t.Context(), other, got2.ETag); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := provision.Register(t.Context(), cfg); !errors.Is(err, provision.ErrNotEnrolled) || dev.imported != 4 {
+		t.Fatalf("another EK enrolled: %+v, %v", res, err)
+	}
+}
+
+// otherEK is a well-formed EK of no TPM here.
+func otherEK(t *testing.T) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
+}
