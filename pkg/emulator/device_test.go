@@ -366,7 +366,7 @@ func TestDeviceRegisterTPM(t *testing.T) {
 
 	// Another EK, or no enrollment: 401 without a challenge.
 	other := tpmEnrollment(t, "tpm-2")
-	other["attestation"].(map[string]any)["tpm"].(map[string]any)["endorsementKey"] = base64.StdEncoding.EncodeToString(identityEKWithModulus(t))
+	other["attestation"].(map[string]any)["tpm"].(map[string]any)["endorsementKey"] = base64.StdEncoding.EncodeToString(newEK(t))
 	env.enrollment(env.do(http.MethodPut, "/enrollments/tpm-2", other, nil), http.StatusOK)
 	for _, id := range []string{"tpm-2", "tpm-3"} {
 		b := body

@@ -199,25 +199,19 @@ func (e *testEnv) enrollment(r response, want int) dps.IndividualEnrollment {
 
 var (
 	ekOnce sync.Once
-	ekMod  []byte
+	ek     []byte
 )
 
 // testEK returns a well-formed RSA-2048 EK TPM2B_PUBLIC (TCG default template), size prefix
-// included, with a real modulus.
+// included, with a real modulus: the same one throughout a test run.
 func testEK(t testing.TB) []byte {
 	t.Helper()
-	ekOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		ekMod = k.N.FillBytes(make([]byte, identity.ModulusLen))
-	})
-	return identity.StandardEK(ekMod)
+	ekOnce.Do(func() { ek = newEK(t) })
+	return ek
 }
 
-// identityEKWithModulus returns another well-formed EK, with a fresh modulus.
-func identityEKWithModulus(t testing.TB) []byte {
+// newEK returns a well-formed EK with a fresh modulus.
+func newEK(t testing.TB) []byte {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
