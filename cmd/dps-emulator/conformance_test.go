@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -37,19 +38,6 @@ type nodeStep struct {
 	} `json:"error"`
 }
 
-// requireE2E skips the test when what it needs is missing, unless OOB_E2E=1 asks for it to run,
-// in which case the test fails naming what to install.
-func requireE2E(t *testing.T, what, install string, ok bool) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("OOB_E2E") == "1" {
-		t.Fatalf("%s is missing: install %s", what, install)
-	}
-	t.Skipf("%s is missing (set OOB_E2E=1 to make this a failure)", what)
-}
-
 // TestNodeSDKConformance runs Microsoft's Node.js service client (azure-iot-provisioning-service)
 // against the emulator binary and checks what it saw: statuses, error classes, error bodies,
 // ETags, paging, and that its view of an enrollment and a registration state is the one the
@@ -57,25 +45,14 @@ func requireE2E(t *testing.T, what, install string, ok bool) {
 // other's enrollments and registration states and must agree field by field. The Node client connects to its connection string's HostName
 // on port 443 only, so the emulator listens on 127.0.0.1:443 (root is needed, as in CI).
 func TestNodeSDKConformance(t *testing.T) {
-	_, nodeErr := exec.LookPath("node")
-	requireE2E(t, "node", "the Debian package nodejs", nodeErr == nil)
-	_, npmErr := exec.LookPath("npm")
-	requireE2E(t, "npm", "the Debian package npm", npmErr == nil)
-	probe, err := net.Listen("tcp", "127.0.0.1:443")
-	requireE2E(t, "port 127.0.0.1:443", "nothing: run as root with the port free", err == nil)
-	probe.Close()
-
 	scriptDir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "conformance"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(scriptDir, "node_modules", "azure-iot-provisioning-service")); err != nil {
-		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-		cmd.Dir = scriptDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", scriptDir, err, out)
-		}
-	}
+	nodetest.Install(t, scriptDir)
+	probe, err := net.Listen("tcp", "127.0.0.1:443")
+	nodetest.Require(t, "port 127.0.0.1:443", "nothing: run as root with the port free", err == nil)
+	probe.Close()
 
 	dir := t.TempDir()
 	p := startEmulator(t, dir, "--listen", "127.0.0.1:443")
