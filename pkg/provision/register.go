@@ -30,6 +30,7 @@ func Register(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.http.CloseIdleConnections()
 	op, err := r.submit(ctx)
 	if err != nil {
 		return nil, err
@@ -215,8 +216,14 @@ func (r *registration) send(ctx context.Context, op, method, path string) (*resp
 
 // once sends one attempt, with a fresh token when the device signs one.
 func (r *registration) once(ctx context.Context, method, path string) (*response, error) {
+	// path is escaped segment by segment; Path gets it unescaped and RawPath keeps the escaping,
+	// so that an escaped '/' in an operation ID stays one segment.
 	u := *r.base
-	u.Path = r.base.Path + path
+	u.RawPath = r.base.EscapedPath() + path
+	var err error
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		return nil, err
+	}
 	u.RawQuery = url.Values{"api-version": {APIVersion}}.Encode()
 	var body io.Reader
 	if method == http.MethodPut {
