@@ -420,3 +420,71 @@ func TestDeviceRegisterX509(t *testing.T) {
 		t.Fatalf("poll with another certificate: %d", r.status)
 	}
 }
+
+// What a registration needs between requests survives a restart: the TPM challenge key, the
+// operation and the device's hub identity.
+func TestDeviceRegistrationSurvivesRestart(t *testing.T) {
+	env := newTestEnv(t, nil)
+	env.enrollment(env.do(http.MethodPut, "/enrollments/tpm-r", tpmEnrollment(t, "tpm-r"), nil), http.StatusOK)
+	ek := testEK(t)
+	body := provision.DeviceRegistration{RegistrationID: "tpm-r", TPM: &provision.TPMAttestation{
+		EndorsementKey: base64.StdEncoding.EncodeToString(ek),
+		StorageRootKey: base64.StdEncoding.EncodeToString(testSRK(t)),
+	}}
+	path := env.devicePath("tpm-r", "register")
+	if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("challenge: %d %s", r.status, r.body)
+	}
+	key, err := env.store.challengeKey(t.Context(), "tpm-r", ek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := env.deviceToken("tpm-r", key)
+
+	env.restart()
+	op := operationStatus(t, env.device(http.MethodPut, path, body, tok, nil), http.StatusAccepted)
+	env.restart()
+	if got := operationStatus(t, env.device(http.MethodGet, env.devicePath("tpm-r", "operations", op.OperationID), nil, tok, nil), http.StatusOK); got.Status != "assigned" {
+		t.Fatalf("after restarts: %+v", got)
+	}
+	env.restart()
+	if _, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "tpm-r"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeviceOperationsPrunedAndDecidedOnce(t *testing.T) {
+	env := newTestEnv(t, nil)
+	key := env.symmetricEnrollment("many-1", nil)
+	tok := env.deviceToken("many-1", key)
+	var ids []string
+	for range maxOperationsPerDevice + 2 {
+		op := operationStatus(t, env.device(http.MethodPut, env.devicePath("many-1", "register"), provision.DeviceRegistration{RegistrationID: "many-1"}, tok, nil), http.StatusAccepted)
+		ids = append(ids, op.OperationID)
+	}
+	for i, id := range ids {
+		r := env.device(http.MethodGet, env.devicePath("many-1", "operations", id), nil, tok, nil)
+		if kept := i >= len(ids)-maxOperationsPerDevice; kept != (r.status == http.StatusOK) {
+			t.Fatalf("operation %d of %d: %d", i+1, len(ids), r.status)
+		}
+	}
+
+	// Concurrent polls of an operation that is due: one decision, seen by all.
+	op := operationStatus(t, env.device(http.MethodPut, env.devicePath("many-1", "register"), provision.DeviceRegistration{RegistrationID: "many-1"}, tok, nil), http.StatusAccepted)
+	replies := make(chan response, 8)
+	var wg sync.WaitGroup
+	for range cap(replies) {
+		wg.Go(func() {
+			replies <- env.device(http.MethodGet, env.devicePath("many-1", "operations", op.OperationID), nil, tok, nil)
+		})
+	}
+	wg.Wait()
+	close(replies)
+	etags := map[string]bool{}
+	for r := range replies {
+		etags[operationStatus(t, r, http.StatusOK).RegistrationState.ETag] = true
+	}
+	if len(etags) != 1 {
+		t.Fatalf("decided more than once: %v", etags)
+	}
+}

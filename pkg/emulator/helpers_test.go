@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,10 @@ type testEnv struct {
 	ts     *httptest.Server
 	client *http.Client
 	ca     *CA
+	// opts built srv; path is the store's file; served is the Server ts passes requests to.
+	opts   Options
+	path   string
+	served atomic.Pointer[Server]
 }
 
 // newTestEnv starts an emulator with its own store in a temporary directory. opt, when set,
@@ -48,7 +53,6 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
 	id, err := store.Identity(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -73,15 +77,42 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(srv)
-	ts.TLS = TLSConfig(cert)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	client := &http.Client{
+	e := &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, StoreFile)}
+	e.served.Store(srv)
+	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.served.Load().ServeHTTP(w, r)
+	}))
+	e.ts.TLS = TLSConfig(cert)
+	e.ts.StartTLS()
+	t.Cleanup(func() {
+		e.ts.Close()
+		e.store.Close()
+	})
+	e.client = &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}, MaxIdleConnsPerHost: 64},
 		Timeout:   30 * time.Second,
 	}
-	return &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ts: ts, client: client, ca: ca}
+	return e
+}
+
+// restart closes the store and serves a new Server on the reopened store, as a restarted process
+// would, on the same address.
+func (e *testEnv) restart() {
+	e.t.Helper()
+	if err := e.store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	store, err := OpenStore(e.path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.opts.Store = store
+	srv, err := New(e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store, e.srv = store, srv
+	e.served.Store(srv)
 }
 
 // token returns a valid service SAS token for the environment.
