@@ -1,6 +1,7 @@
 // Package mssim serves the Microsoft TPM simulator's TCP protocol in front of swtpm, for tests:
 // clients that speak only that protocol (Microsoft's tss.js under the Node device SDK, go-tpm's
-// tcp transport) get a TPM whose commands go to swtpm's raw TCP server. No program imports it.
+// tcp transport) get a TPM whose commands go to swtpm's raw TCP server. No program under cmd/
+// imports it; mssim-proxy (its cmd folder) wraps it for scripts.
 //
 // The simulator listens on two ports: TPM commands on one, platform signals on the next. On the
 // command port a client sends TPM_REMOTE_HANDSHAKE (15, client version) and gets the server
