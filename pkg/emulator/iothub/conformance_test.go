@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/pkg/emulator"
 	"github.com/oobtpm/oob/pkg/emulator/iothub"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -37,22 +38,11 @@ func TestNodeDeviceClient(t *testing.T) {
 	if os.Getenv("OOB_E2E") == "" {
 		t.Skip("set OOB_E2E=1 to run Microsoft's Node.js device client against the hub")
 	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is missing: install the Debian packages nodejs and npm", tool)
-		}
-	}
 	scriptDir, err := filepath.Abs(filepath.Join("..", "..", "..", "scripts", "hubconformance"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(scriptDir, "node_modules", "azure-iot-device-mqtt")); err != nil {
-		cmd := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-		cmd.Dir = scriptDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", scriptDir, err, out)
-		}
-	}
+	nodetest.Install(t, scriptDir)
 
 	dir := t.TempDir()
 	ca, err := emulator.LoadOrCreateCA(dir)
