@@ -23,8 +23,8 @@ import (
 // simTPM is the go-tpm-tools simulator behind pkg/tpm, as provision.TPM: a blank TPM whose EK
 // and SRK pkg/tpm creates, and which imports DPS's keys and signs with them inside the TPM.
 type simTPM struct {
-	t        *tpm.TPM
-	ek, srk  []byte
+	*tpm.Attestation
+	ek       []byte
 	imported int
 }
 
@@ -40,24 +40,17 @@ func newSimTPM(t *testing.T) *simTPM {
 		t.Fatalf("open the simulator: %v", err)
 	}
 	t.Cleanup(func() { dev.Close() })
-	st := &simTPM{t: dev}
-	if st.ek, err = dev.EndorsementKey(t.Context()); err != nil {
+	a, err := dev.Attestation(t.Context())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st.srk, err = dev.StorageRootKey(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return &simTPM{Attestation: a, ek: a.EndorsementKey()}
 }
 
-func (s *simTPM) EndorsementKey() []byte { return s.ek }
-func (s *simTPM) StorageRootKey() []byte { return s.srk }
+// ImportKey counts the imports: the challenge, then the hub key.
 func (s *simTPM) ImportKey(ctx context.Context, blob []byte) error {
 	s.imported++
-	return s.t.ImportDPSKey(ctx, blob)
-}
-func (s *simTPM) Sign(ctx context.Context, data []byte) ([]byte, error) {
-	return s.t.SignHMAC(ctx, data)
+	return s.Attestation.ImportKey(ctx, blob)
 }
 
 // tpmEnrollment is the enrollment the companion makes from the device's identity.

@@ -17,7 +17,6 @@ import (
 	"github.com/oobtpm/oob/pkg/hub"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
-	"github.com/oobtpm/oob/pkg/tpm"
 )
 
 // Environment variables `register` reads.
@@ -263,7 +262,7 @@ func (o *RegisterOptions) attestation(ctx context.Context, cfg *provision.Config
 	if err != nil {
 		return nil, err
 	}
-	dt, err := newDPSTPM(ctx, t)
+	dt, err := t.Attestation(ctx)
 	if err != nil {
 		t.Close()
 		return nil, err
@@ -271,34 +270,6 @@ func (o *RegisterOptions) attestation(ctx context.Context, cfg *provision.Config
 	cfg.TPM = dt
 	out.Attestation = "tpm"
 	return func() { t.Close() }, nil
-}
-
-// dpsTPM is the TPM as registration uses it: its keys read once, DPS's keys imported into the
-// DPS key slot, and tokens signed there.
-type dpsTPM struct {
-	t       *tpm.TPM
-	ek, srk []byte
-}
-
-func newDPSTPM(ctx context.Context, t *tpm.TPM) (*dpsTPM, error) {
-	ek, err := t.EndorsementKey(ctx)
-	if err != nil {
-		return nil, err
-	}
-	srk, err := t.StorageRootKey(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &dpsTPM{t: t, ek: ek, srk: srk}, nil
-}
-
-func (d *dpsTPM) EndorsementKey() []byte { return d.ek }
-func (d *dpsTPM) StorageRootKey() []byte { return d.srk }
-func (d *dpsTPM) ImportKey(ctx context.Context, blob []byte) error {
-	return d.t.ImportDPSKey(ctx, blob)
-}
-func (d *dpsTPM) Sign(ctx context.Context, data []byte) ([]byte, error) {
-	return d.t.SignHMAC(ctx, data)
 }
 
 func printRegistration(opts *RegisterOptions, out registerJSON) error {
