@@ -49,12 +49,13 @@ start_swtpm() {
 }
 
 # start_emulator DIR starts $BIN/dps-emulator (bin/ unless set) with its data in DIR on a free loopback port and
-# waits for its ready line. It sets EMULATOR_PID and exports DPS_CONNECTION_STRING and
-# DPS_CA_FILE for the companion (the connection string never goes on a command line).
+# waits for its ready line. It sets EMULATOR_PID, EMULATOR_ADDR (DPS's host:port), EMULATOR_HUB
+# (the IoT hub's host:port) and ID_SCOPE, and exports DPS_CONNECTION_STRING and DPS_CA_FILE for
+# the companion (the connection string never goes on a command line).
 start_emulator() {
 	local dir=$1 deadline=$((SECONDS + 30))
 	mkdir -p "$dir"
-	"${BIN:-bin}"/dps-emulator --data "$dir" --listen 127.0.0.1:0 --admin-listen off \
+	"${BIN:-bin}"/dps-emulator --data "$dir" --listen 127.0.0.1:0 --admin-listen off --hub-listen 127.0.0.1:0 \
 		>"$dir/emulator.out" 2>"$dir/emulator.log" &
 	EMULATOR_PID=$!
 	until grep -q '^dps-emulator ready' "$dir/emulator.out" 2>/dev/null; do
@@ -65,6 +66,11 @@ start_emulator() {
 		fi
 		sleep 0.05
 	done
+	local ready
+	ready=$(head -1 "$dir/emulator.out")
+	EMULATOR_ADDR=$(sed -E 's|^dps-emulator ready on https://([^ ]+) .*|\1|' <<<"$ready")
+	EMULATOR_HUB=$(sed -E 's|.*; hub mqtts://([^)]+)\)$|\1|' <<<"$ready")
+	ID_SCOPE=$(cat "$dir/id-scope")
 	DPS_CONNECTION_STRING=$(cat "$dir/service-connection-string")
 	DPS_CA_FILE=$dir/ca.pem
 	export DPS_CONNECTION_STRING DPS_CA_FILE

@@ -58,17 +58,18 @@ type proc struct {
 	cmd    *exec.Cmd
 	addr   string // host:port of the service API
 	admin  string
+	hub    string
 	stdout *bytes.Buffer
 	stderr *syncBuffer
 	done   chan error
 }
 
-var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin http://(\S+)\)$`)
+var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin http://(\S+); hub mqtts://(\S+)\)$`)
 
 // startEmulator runs the binary on dir and waits for its ready line.
 func startEmulator(t *testing.T, dir string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)
+	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--hub-listen", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(emulatorBinary(t), args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -104,7 +105,7 @@ func startEmulator(t *testing.T, dir string, extra ...string) *proc {
 		if m == nil || m[2] != dir {
 			t.Fatalf("ready line %q does not follow the contract", line)
 		}
-		p.addr, p.admin = m[1], m[3]
+		p.addr, p.admin, p.hub = m[1], m[3], m[4]
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no ready line; stderr:\n%s", p.stderr)
 	}

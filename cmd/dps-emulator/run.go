@@ -16,19 +16,21 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/emulator/iothub"
 )
 
 // Start-up contract (scripts and CI rely on it):
 //
-//	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hostname NAME]
-//	             [--hub-hostname NAME] [--assign-delay D] [--device-retry-after D] [fault flags]
+//	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hub-listen ADDR]
+//	             [--hostname NAME] [--hub-hostname NAME] [--assign-delay D]
+//	             [--device-retry-after D] [fault flags]
 //
 // creates DIR when absent and writes there, before it reports ready: ca.pem (the CA clients
 // trust; ca-key.pem beside it, 0600), service-connection-string (0600; HostName is --hostname,
 // with the port unless it is 443), id-scope ("0ne" + 8 hex digits, stable across restarts),
 // admin-token (0600) and emulator.db (the state). Then it prints exactly one line to stdout:
 //
-//	dps-emulator ready on https://ADDR (data DIR; admin http://ADDR)
+//	dps-emulator ready on https://ADDR (data DIR; admin http://ADDR; hub mqtts://ADDR)
 //
 // and logs one line per request to stderr (never keys or Authorization headers). SIGINT or
 // SIGTERM shut it down cleanly, exit status 0.
@@ -39,12 +41,20 @@ import (
 // handshake). A registration stays "assigning" for --assign-delay, polled at the interval
 // --device-retry-after asks for, then is assigned to the enrollment's hub or, when it names none,
 // to --hub-hostname. Fault flags apply to device requests as to service ones.
+//
+// The IoT hubs devices are assigned to are emulated too: IoT Hub's MQTT endpoint over TLS on
+// --hub-listen (8883, IoT Hub's port, by default; "off" disables it), for every hub host name at
+// once, each with a certificate for its own name issued by the emulator's CA. Only devices DPS
+// assigned may connect, as the device ID DPS assigned, with the credentials they registered with
+// (a TPM device signs with the hub key DPS delivered to its TPM). Host names must resolve to this
+// machine (localhost does), or clients must dial the hub's address while naming the hub.
 
 // Defaults. 8443 needs no privileges; run with --listen 127.0.0.1:443 for clients that only speak
 // to port 443 (Microsoft's Node SDK).
 const (
 	defaultListen      = "127.0.0.1:8443"
 	defaultAdminListen = "127.0.0.1:8444"
+	defaultHubListen   = "127.0.0.1:8883"
 	// defaultAssignDelay keeps a registration assigning for one poll, as the service usually does.
 	defaultAssignDelay = 500 * time.Millisecond
 	shutdownGrace      = 5 * time.Second
@@ -60,6 +70,7 @@ type config struct {
 	dataDir     string
 	listen      string
 	adminListen string
+	hubListen   string
 	hostName    string
 	tlsNames    []string
 	faults      emulator.FaultConfig
@@ -76,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dataDir, "data", "", "data directory (required): state, CA, connection string, ID scope, admin token")
 	fs.StringVar(&c.listen, "listen", defaultListen, "address of the HTTPS service API (port 0 picks a free port)")
 	fs.StringVar(&c.adminListen, "admin-listen", defaultAdminListen, `address of the loopback-only admin API (HTTP); "off" disables it`)
+	fs.StringVar(&c.hubListen, "hub-listen", defaultHubListen, `address of the emulated IoT hubs' MQTT endpoint (TLS); "off" disables it`)
 	fs.StringVar(&c.hostName, "hostname", "localhost", "host name clients use (connection string HostName, SAS resource); also put in the server certificate")
 	fs.Func("tls-name", "extra DNS name or IP address for the server certificate (repeatable)", func(s string) error {
 		c.tlsNames = append(c.tlsNames, s)
@@ -180,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- servers[0].Serve(tls.NewListener(ln, servers[0].TLSConfig)) }()
 
 	adminNote := "admin off"
@@ -200,13 +212,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		adminNote = "admin http://" + aln.Addr().String()
 	}
 
+	hubNote := "hub off"
+	if c.hubListen != "off" && c.hubListen != "" {
+		certs, err := newHubCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
+		if err != nil {
+			return err
+		}
+		hub, err := iothub.New(iothub.Config{
+			Registry: hubRegistry{store},
+			TLS:      &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12},
+			Logger:   log,
+		})
+		if err != nil {
+			return err
+		}
+		hln, err := net.Listen("tcp", c.hubListen)
+		if err != nil {
+			return fmt.Errorf("listen on %s for the IoT hub: %w", c.hubListen, err)
+		}
+		defer hub.Close()
+		go func() { errc <- hub.Serve(hln) }()
+		hubNote = "hub mqtts://" + hln.Addr().String()
+	}
+
 	log.Info("serving", "listen", ln.Addr().String(), "hostname", hostName, "idScope", id.IDScope, "data", dir)
-	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s)\n", ln.Addr(), dir, adminNote)
+	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s; %s)\n", ln.Addr(), dir, adminNote, hubNote)
 
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
+		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, iothub.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}

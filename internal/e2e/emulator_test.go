@@ -16,12 +16,14 @@ import (
 // emulator is a dps-emulator process started by a test.
 type emulator struct {
 	dir   string
+	addr  string // the service and device API's host:port
 	admin string // the admin API's base URL
+	hub   string // the IoT hub's host:port
 	// env reaches the emulator from the companion: the connection string and the CA.
 	env []string
 }
 
-var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data .*; admin (http://\S+)\)$`)
+var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data .*; admin (http://\S+); hub mqtts://(\S+)\)$`)
 
 // startEmulator runs the dps-emulator binary on free loopback ports until the test ends, and
 // waits for its ready line.
@@ -29,7 +31,7 @@ func startEmulator(t *testing.T) *emulator {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(filepath.Join(bin, "dps-emulator"), "--data", dir,
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--hub-listen", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +63,7 @@ func startEmulator(t *testing.T) *emulator {
 	if m == nil {
 		t.Fatalf("dps-emulator's first line is not its ready line: %q\nstderr:\n%s", line, stderr.String())
 	}
-	e := &emulator{dir: dir, admin: m[2]}
+	e := &emulator{dir: dir, addr: m[1], admin: m[2], hub: m[3]}
 	cs, err := os.ReadFile(filepath.Join(dir, "service-connection-string"))
 	if err != nil {
 		t.Fatal(err)

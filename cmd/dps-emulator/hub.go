@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/emulator/iothub"
+)
+
+// hubRegistry admits to the emulated IoT hub exactly the devices the emulated DPS assigned, with
+// the credentials DPS gave them: the enrollment's keys, the TPM's hub key, or the enrolled
+// certificate's thumbprints.
+type hubRegistry struct{ store *emulator.Store }
+
+func (r hubRegistry) Device(ctx context.Context, hubHost, deviceID string) (iothub.Device, error) {
+	d, err := r.store.HubDevice(ctx, hubHost, deviceID)
+	if errors.Is(err, emulator.ErrNotFound) {
+		return iothub.Device{}, fmt.Errorf("%w: %w", iothub.ErrDeviceNotFound, err)
+	}
+	if err != nil {
+		return iothub.Device{}, err
+	}
+	dev := iothub.Device{ID: d.DeviceID, Auth: iothub.Auth{
+		PrimaryKey: d.PrimaryKey, SecondaryKey: d.SecondaryKey,
+		PrimaryThumbprint: d.PrimaryThumbprint, SecondaryThumbprint: d.SecondaryThumbprint,
+	}}
+	if t := d.InitialTwin; t != nil {
+		dev.InitialTwin.Tags = t.Tags
+		if t.Properties != nil {
+			dev.InitialTwin.Desired = t.Properties.Desired
+		}
+	}
+	return dev, nil
+}
+
+// maxHubNames bounds how many host names the hub issues certificates for, so that a client
+// inventing names cannot grow the emulator without end.
+const maxHubNames = 256
+
+// hubCertificates issues the hub's server certificate for whatever host name a device asks for
+// (TLS SNI): DPS assigns devices to any hub an enrollment names, and each hub must present a
+// certificate for its own name, as *.azure-devices.net ones do. Certificates are made once per
+// name by the emulator's CA.
+type hubCertificates struct {
+	ca       *emulator.CA
+	fallback *tls.Certificate // for clients that send no name, or an unusable one
+
+	mu    sync.Mutex
+	certs map[string]*tls.Certificate
+}
+
+func newHubCertificates(ca *emulator.CA, names ...string) (*hubCertificates, error) {
+	fallback, err := ca.ServerCertificate(names...)
+	if err != nil {
+		return nil, err
+	}
+	return &hubCertificates{ca: ca, fallback: &fallback, certs: map[string]*tls.Certificate{}}, nil
+}
+
+func (h *hubCertificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(hello.ServerName)
+	if !dnsName(name) {
+		return h.fallback, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c, ok := h.certs[name]; ok {
+		return c, nil
+	}
+	if len(h.certs) >= maxHubNames {
+		return h.fallback, nil
+	}
+	c, err := h.ca.ServerCertificate(name)
+	if err != nil {
+		return nil, err
+	}
+	h.certs[name] = &c
+	return &c, nil
+}
+
+// dnsName reports whether s can be a DNS host name: letters, digits, '-' and '.', at most 253.
+func dnsName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
