@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on embedded defaults: a software TPM, its identity shown as a QR code in the
 # terminal and written as a PNG, the companion reading the PNG back and enrolling the device in
-# a local DPS (the emulator), once.
+# a local DPS (the emulator), once; then the device registering by TPM attestation and connecting
+# to its (emulated) IoT hub.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -50,6 +51,13 @@ step "companion enroll again: the same device changes nothing"
 "$BIN"/companion enroll --image demo/device-qr.png
 
 step "companion enrollment list"
+"$BIN"/companion enrollment list
+
+step "oob-agent register: TPM attestation with DPS, then the first IoT Hub connection"
+"$BIN"/oob-agent register --tpm "$SWTPM_SPEC" --id-scope "$ID_SCOPE" --endpoint "$EMULATOR_ADDR" \
+	--ca-file "$DPS_CA_FILE" --hub-address "$EMULATOR_HUB"
+
+step "companion enrollment list: DPS's record of the registration"
 "$BIN"/companion enrollment list
 
 t1=$(now_ms)
