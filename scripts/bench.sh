@@ -5,6 +5,7 @@
 #   - QR decoding on ../shared/corpus/qr: ours beside zbarimg and ZXingReader
 #   - DPS: enrollments per second through our client against the emulator, and the emulator's
 #     own request throughput (TLS on loopback)
+#   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
 set -euo pipefail
@@ -73,6 +74,20 @@ go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pk
 	/^BenchmarkEnrollNewDevice/  { row("companion enroll flow (GET, create, GET)", $(NF-1), "devices/s") }
 	/^BenchmarkPutEnrollment/    { row("emulator, parallel PUT", 1e9 / $3, "requests/s") }
 	/^BenchmarkGetEnrollment/    { row("emulator, parallel GET", 1e9 / $3, "requests/s") }
+	/^(FAIL|---)/ { print }'
+
+echo
+echo "== DPS registration by TPM attestation: swtpm device, emulator over TLS on loopback"
+echo "(challenge, key import, signed register, polls, hub key import; DPS's waits not counted)"
+go test -run '^$' -bench 'RegisterTPMSwtpm|ImportDPSKeySwtpm|SignHMACSwtpm' -benchtime 2s ./pkg/provision ./pkg/tpm 2>&1 |
+	awk '
+	/^BenchmarkRegisterTPMSwtpm/ {
+		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+		printf "full registration: %.1f ms  (inside the TPM %.1f ms, round trips and emulator %.1f ms)\n",
+			v["ms/registration"], v["tpm-ms/registration"], v["other-ms/registration"]
+	}
+	/^BenchmarkImportDPSKeySwtpm/ { printf "one key import (ActivateCredential, Import, persist): %.1f ms\n", $3 / 1e6 }
+	/^BenchmarkSignHMACSwtpm/     { printf "one TPM2_HMAC signature: %.2f ms\n", $3 / 1e6 }
 	/^(FAIL|---)/ { print }'
 
 echo

@@ -5,6 +5,7 @@ package provision_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ type env struct {
 	clock *clock
 }
 
-func start(t *testing.T, opts emulatortest.Options) *env {
+func start(t testing.TB, opts emulatortest.Options) *env {
 	t.Helper()
 	c := newClock()
 	opts.Now = c.Now
@@ -80,7 +81,7 @@ func (e *env) config() provision.Config {
 }
 
 // enroll creates e and returns it as stored (with generated symmetric keys, if any).
-func (e *env) enroll(t *testing.T, en *dps.IndividualEnrollment) *dps.IndividualEnrollment {
+func (e *env) enroll(t testing.TB, en *dps.IndividualEnrollment) *dps.IndividualEnrollment {
 	t.Helper()
 	got, err := e.svc.CreateOrUpdateEnrollment(t.Context(), en, "")
 	if err != nil {
@@ -99,6 +100,14 @@ func (e *env) enrollSymmetric(t *testing.T, en *dps.IndividualEnrollment) sas.Ke
 		t.Fatal(err)
 	}
 	return key
+}
+
+// tpmEnrollment is the enrollment the companion makes from the device's identity.
+func tpmEnrollment(id string, ek []byte) *dps.IndividualEnrollment {
+	return &dps.IndividualEnrollment{
+		RegistrationID: id,
+		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
+	}
 }
 
 func TestRegisterSymmetricKey(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"testing"
 
@@ -51,14 +50,6 @@ func newSimTPM(t *testing.T) *simTPM {
 func (s *simTPM) ImportKey(ctx context.Context, blob []byte) error {
 	s.imported++
 	return s.Attestation.ImportKey(ctx, blob)
-}
-
-// tpmEnrollment is the enrollment the companion makes from the device's identity.
-func tpmEnrollment(id string, ek []byte) *dps.IndividualEnrollment {
-	return &dps.IndividualEnrollment{
-		RegistrationID: id,
-		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
-	}
 }
 
 func TestRegisterTPM(t *testing.T) {
