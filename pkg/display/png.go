@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"os"
+	"path/filepath"
 )
 
 // Default PNG size: 800×480 is a common panel on small devices, so the image shows what such
@@ -40,6 +42,30 @@ func RenderPNG(w io.Writer, s Screen, opts PNGOptions) error {
 	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 	if err := enc.Encode(w, img); err != nil {
 		return fmt.Errorf("display: encode PNG: %w", err)
+	}
+	return nil
+}
+
+// WritePNGFile writes s as a PNG to path atomically: beside it first, then renamed over it, so
+// a reader (a companion watching the file, a web page) never sees half an image.
+func WritePNGFile(path string, s Screen, opts PNGOptions) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".oob-qr-*.png")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := RenderPNG(tmp, s, opts); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return nil
 }

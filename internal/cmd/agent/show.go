@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -168,27 +166,7 @@ func writePNG(opts *ShowOptions, screen display.Screen) error {
 	if opts.File == "-" {
 		return display.RenderPNG(opts.IO.Out, screen, display.PNGOptions{})
 	}
-	// Write beside the target and rename, so a reader never sees half an image.
-	dir := filepath.Dir(opts.File)
-	tmp, err := os.CreateTemp(dir, ".oob-qr-*.png")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", opts.File, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := display.RenderPNG(tmp, screen, display.PNGOptions{}); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", opts.File, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("cannot write %s: %w", opts.File, err)
-	}
-	if err := os.Rename(tmp.Name(), opts.File); err != nil {
-		return fmt.Errorf("cannot write %s: %w", opts.File, err)
-	}
-	return nil
+	return display.WritePNGFile(opts.File, screen, display.PNGOptions{})
 }
 
 func drawFramebuffer(opts *ShowOptions, screen display.Screen) error {
