@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/emulator/dpshub"
 	"github.com/oobtpm/oob/pkg/emulator/iothub"
 )
 
@@ -214,13 +215,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	hubNote := "hub off"
 	if c.hubListen != "off" && c.hubListen != "" {
-		certs, err := newHubCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
+		certs, err := dpshub.NewCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
 		if err != nil {
 			return err
 		}
 		hub, err := iothub.New(iothub.Config{
-			Registry: hubRegistry{store},
-			TLS:      &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12},
+			Registry: dpshub.Registry{Store: store},
+			TLS:      certs.TLSConfig(),
 			Logger:   log,
 		})
 		if err != nil {

@@ -1,4 +1,7 @@
-package main
+// Package dpshub joins the emulated DPS to the emulated IoT hub: a Registry that admits to the hub
+// exactly the devices DPS assigned, with the credentials DPS gave them, and Certificates that give
+// each hub host name a server certificate from the emulator's CA.
+package dpshub
 
 import (
 	"context"
@@ -12,13 +15,16 @@ import (
 	"github.com/oobtpm/oob/pkg/emulator/iothub"
 )
 
-// hubRegistry admits to the emulated IoT hub exactly the devices the emulated DPS assigned, with
-// the credentials DPS gave them: the enrollment's keys, the TPM's hub key, or the enrolled
+// Registry is an iothub.Registry over the DPS emulator's store: a device exists in a hub once DPS
+// assigned it there, authenticating with the enrollment's keys, the TPM's hub key, or the enrolled
 // certificate's thumbprints.
-type hubRegistry struct{ store *emulator.Store }
+type Registry struct {
+	Store *emulator.Store
+}
 
-func (r hubRegistry) Device(ctx context.Context, hubHost, deviceID string) (iothub.Device, error) {
-	d, err := r.store.HubDevice(ctx, hubHost, deviceID)
+// Device implements iothub.Registry.
+func (r Registry) Device(ctx context.Context, hubHost, deviceID string) (iothub.Device, error) {
+	d, err := r.Store.HubDevice(ctx, hubHost, deviceID)
 	if errors.Is(err, emulator.ErrNotFound) {
 		return iothub.Device{}, fmt.Errorf("%w: %w", iothub.ErrDeviceNotFound, err)
 	}
@@ -38,15 +44,15 @@ func (r hubRegistry) Device(ctx context.Context, hubHost, deviceID string) (ioth
 	return dev, nil
 }
 
-// maxHubNames bounds how many host names the hub issues certificates for, so that a client
+// maxHubNames bounds how many host names Certificates issues certificates for, so that a client
 // inventing names cannot grow the emulator without end.
 const maxHubNames = 256
 
-// hubCertificates issues the hub's server certificate for whatever host name a device asks for
-// (TLS SNI): DPS assigns devices to any hub an enrollment names, and each hub must present a
+// Certificates issues the hub's server certificate for whatever host name a device asks for (TLS
+// SNI): DPS assigns devices to any hub an enrollment names, and each hub must present a
 // certificate for its own name, as *.azure-devices.net ones do. Certificates are made once per
 // name by the emulator's CA.
-type hubCertificates struct {
+type Certificates struct {
 	ca       *emulator.CA
 	fallback *tls.Certificate // for clients that send no name, or an unusable one
 
@@ -54,15 +60,24 @@ type hubCertificates struct {
 	certs map[string]*tls.Certificate
 }
 
-func newHubCertificates(ca *emulator.CA, names ...string) (*hubCertificates, error) {
+// NewCertificates returns Certificates issued by ca; a client that names no usable host gets a
+// certificate for names.
+func NewCertificates(ca *emulator.CA, names ...string) (*Certificates, error) {
 	fallback, err := ca.ServerCertificate(names...)
 	if err != nil {
 		return nil, err
 	}
-	return &hubCertificates{ca: ca, fallback: &fallback, certs: map[string]*tls.Certificate{}}, nil
+	return &Certificates{ca: ca, fallback: &fallback, certs: map[string]*tls.Certificate{}}, nil
 }
 
-func (h *hubCertificates) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+// TLSConfig is the hub's TLS configuration (iothub.Config.TLS) with these certificates.
+func (h *Certificates) TLSConfig() *tls.Config {
+	return &tls.Config{GetCertificate: h.GetCertificate, MinVersion: tls.VersionTLS12}
+}
+
+// GetCertificate returns the certificate for the host name hello asks for (tls.Config's
+// GetCertificate).
+func (h *Certificates) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	name := strings.ToLower(hello.ServerName)
 	if !dnsName(name) {
 		return h.fallback, nil
