@@ -50,6 +50,7 @@ func TestNodeSDKConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodetest.Install(t, scriptDir)
+	nodetest.LockAzurePorts(t)
 	probe, err := net.Listen("tcp", "127.0.0.1:443")
 	nodetest.Require(t, "port 127.0.0.1:443", "nothing: run as root with the port free", err == nil)
 	probe.Close()

@@ -1,8 +1,10 @@
 package nodetest
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -40,5 +42,27 @@ func write(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLockAzurePorts: while a test holds the ports, another open of the lock file (another test
+// binary's) cannot take it; once that test ends, it can.
+func TestLockAzurePorts(t *testing.T) {
+	tryLock := func() error {
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), portsLockFile), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	t.Run("holder", func(t *testing.T) {
+		LockAzurePorts(t)
+		if err := tryLock(); !errors.Is(err, syscall.EWOULDBLOCK) {
+			t.Fatalf("locking while a test holds the ports: %v, want EWOULDBLOCK", err)
+		}
+	})
+	if err := tryLock(); err != nil {
+		t.Fatalf("locking after the holder ended: %v", err)
 	}
 }

@@ -63,6 +63,7 @@ func TestNodeDeviceClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nodetest.LockAzurePorts(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:8883")
 	if err != nil {
 		t.Fatalf("the Node client needs port 8883: %v (run as root with the port free)", err)
