@@ -1,0 +1,262 @@
+package firstboot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/hub"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/provision"
+	"github.com/oobtpm/oob/pkg/tpm"
+)
+
+// Finalizer hands the device over to its workload (pkg/finalize): it enables the workload, calls
+// markFinalized, disables the agent and reboots, each step safe to repeat.
+type Finalizer interface {
+	Run(ctx context.Context, markFinalized func(context.Context) error) error
+}
+
+// Options are what Run needs besides the config.
+type Options struct {
+	// OpenTPM opens the device's TPM; the command opens cfg.TPM with its passwords.
+	OpenTPM func(ctx context.Context) (*tpm.TPM, error)
+	// Terminal is the console to draw on when the config lists the terminal output.
+	Terminal *Terminal
+	// Trigger wakes a waiting agent for an attempt now (Enter on the console).
+	Trigger <-chan struct{}
+	// Finalizer finalizes the device once it works; nil stops at hub-connected.
+	Finalizer Finalizer
+	Logger    *slog.Logger
+}
+
+// Screen messages, in words a technician can act on.
+const (
+	msgWaiting    = "Waiting for enrollment: scan this code with the companion"
+	msgDisabled   = "Enrollment disabled: waiting for activation"
+	msgFinalizing = "Onboarding done: handing over to the device's software"
+)
+
+// Run takes the device through its first boot until it is finalized (or, without a Finalizer,
+// connected to its hub), resuming from the state in cfg.StateDir. A finalized device returns at
+// once without showing anything. It returns when done, on a failure that waiting cannot fix, or
+// when ctx ends (SIGTERM), with the state reached.
+func Run(ctx context.Context, cfg *Config, opts Options) (State, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := LoadState(cfg.StateDir)
+	if err != nil {
+		return st, err
+	}
+	if st.Stage == StageFinalized {
+		log.Info("first boot: the device is finalized; nothing to do")
+		return st, nil
+	}
+	r := &runner{cfg: cfg, opts: opts, log: log, st: st}
+	trigger := make(chan struct{}, 1)
+	r.trigger = trigger
+	if opts.Trigger != nil {
+		go forward(ctx, opts.Trigger, trigger)
+	}
+	if err := SaveState(cfg.StateDir, r.st); err != nil {
+		return r.st, err
+	}
+	ctl, err := listenControl(cfg.StateDir, trigger)
+	if err != nil {
+		return r.st, err
+	}
+	defer ctl.close()
+	r.ctl = ctl
+	err = r.run(ctx)
+	return r.st, err
+}
+
+func forward(ctx context.Context, from <-chan struct{}, to chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-from:
+			if !ok {
+				return
+			}
+			select {
+			case to <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+type runner struct {
+	cfg     *Config
+	opts    Options
+	log     *slog.Logger
+	st      State
+	ctl     *control
+	trigger chan struct{}
+	screens *screens
+	// backoff is the next wait between attempts.
+	backoff time.Duration
+}
+
+func (r *runner) advance(stage Stage, update func(*State)) error {
+	if update != nil {
+		update(&r.st)
+	}
+	if stage.AtLeast(r.st.Stage) {
+		r.st.Stage = stage
+	}
+	r.st.Updated = time.Now().UTC()
+	if err := SaveState(r.cfg.StateDir, r.st); err != nil {
+		return err
+	}
+	r.log.Info("first boot: stage reached", "stage", r.st.Stage)
+	return nil
+}
+
+// status shows a status on the screen and on the control socket.
+func (r *runner) status(msg string, lines ...string) {
+	r.ctl.setStatus(msg)
+	r.log.Info("first boot: "+msg, "detail", lines)
+	if r.screens == nil {
+		return
+	}
+	if err := r.screens.show(msg, lines...); err != nil {
+		r.log.Error("first boot: cannot show the screen", "err", err)
+	}
+}
+
+func (r *runner) run(ctx context.Context) error {
+	dev, err := r.opts.OpenTPM(ctx)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	att, err := dev.Attestation(ctx)
+	if err != nil {
+		return err
+	}
+	id := identity.Identity{RegistrationID: identity.DeriveRegistrationID(att.EndorsementKey()), EndorsementKey: att.EndorsementKey(), Label: r.cfg.DPS.Label}
+	if r.cfg.DPS.RegistrationID != "" {
+		id.RegistrationID = r.cfg.DPS.RegistrationID
+	}
+	if err := r.advance(StageIdentity, func(s *State) { s.RegistrationID = id.RegistrationID }); err != nil {
+		return err
+	}
+	if r.screens, err = newScreens(r.cfg.Display, r.opts.Terminal, r.log, id); err != nil {
+		return err
+	}
+	if !r.st.Stage.AtLeast(StageRegistered) {
+		r.status(msgWaiting)
+		if err := r.advance(StageShown, nil); err != nil {
+			return err
+		}
+	}
+	r.backoff = time.Duration(r.cfg.Retry.Initial)
+	for !r.st.Stage.AtLeast(StageConnected) {
+		if !r.st.Stage.AtLeast(StageRegistered) {
+			if err := r.register(ctx, att, id); err != nil {
+				return err
+			}
+		} else if err := r.connect(ctx, att); err != nil {
+			return err
+		}
+	}
+	if r.opts.Finalizer == nil {
+		return nil
+	}
+	r.status(msgFinalizing, "Registered to "+r.st.AssignedHub)
+	err = r.opts.Finalizer.Run(ctx, func(context.Context) error { return r.advance(StageFinalized, nil) })
+	if err != nil {
+		r.status("Finalizing failed: the device stays in out-of-box mode", err.Error())
+		return fmt.Errorf("finalize: %w", err)
+	}
+	return nil
+}
+
+// register makes one registration attempt; on an answer other than assigned it shows why and
+// waits before returning, so the caller simply loops.
+func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity.Identity) error {
+	cfg := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: id.RegistrationID, TPM: att, Logger: r.log}
+	if r.cfg.DPS.CAFile != "" {
+		pool, err := dps.LoadCAFile(r.cfg.DPS.CAFile)
+		if err != nil {
+			return err
+		}
+		cfg.RootCAs = pool
+	}
+	r.st.Attempts++
+	res, err := provision.Register(ctx, cfg)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, provision.ErrNotEnrolled):
+		r.status(msgWaiting)
+	case err != nil:
+		r.status("Cannot register with DPS: retrying", err.Error())
+	case res.Status == provision.StatusDisabled:
+		r.status(msgDisabled, "Ask for the enrollment of "+id.RegistrationID+" to be enabled")
+	case res.Status == provision.StatusFailed:
+		r.status("DPS could not assign this device: retrying", fmt.Sprintf("DPS error %d: %s", res.ErrorCode, res.ErrorMessage))
+	default:
+		r.backoff = time.Duration(r.cfg.Retry.Initial)
+		return r.advance(StageRegistered, func(s *State) { s.AssignedHub, s.DeviceID = res.AssignedHub, res.DeviceID })
+	}
+	return r.wait(ctx)
+}
+
+// connect connects to the assigned hub with the hub key in the TPM and reports the provisioning.
+// A hub that refuses the device sends it back to registration: its key may be out of date.
+func (r *runner) connect(ctx context.Context, att *tpm.Attestation) error {
+	r.status("Registered to " + r.st.AssignedHub + ": connecting")
+	hc := hub.Config{HubHost: r.st.AssignedHub, DeviceID: r.st.DeviceID, Address: r.cfg.Hub.Address, Signer: att}
+	if r.cfg.DPS.CAFile != "" {
+		pool, err := dps.LoadCAFile(r.cfg.DPS.CAFile)
+		if err != nil {
+			return err
+		}
+		hc.RootCAs = pool
+	}
+	conn, err := hub.Connect(ctx, hc)
+	if err == nil {
+		_, _, err = hub.ReportProvisioning(ctx, conn, hub.ProvisioningInfo{RegistrationID: r.st.RegistrationID})
+		conn.Close()
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, hub.ErrNotAuthorized):
+		r.status("The hub refused this device: registering again", err.Error())
+		r.st.Stage = StageShown
+		return r.wait(ctx)
+	case err != nil:
+		r.status("Registered to "+r.st.AssignedHub+", but the hub cannot be reached: retrying", err.Error())
+		return r.wait(ctx)
+	}
+	return r.advance(StageConnected, nil)
+}
+
+// wait sleeps the current backoff (with jitter: between half and all of it), or less when the
+// operator asks for an attempt now, then lengthens the backoff up to the configured maximum.
+func (r *runner) wait(ctx context.Context) error {
+	d := r.backoff/2 + rand.N(r.backoff/2+1)
+	r.backoff = min(2*r.backoff, time.Duration(r.cfg.Retry.Max))
+	r.log.Debug("first boot: next attempt", "in", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	case <-r.trigger:
+		r.log.Info("first boot: attempt asked for by the operator")
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package firstboot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+
+	"github.com/oobtpm/oob/pkg/display"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/qr"
+)
+
+// Terminal is the console the agent may draw on.
+type Terminal struct {
+	Out io.Writer
+	// Size reports the terminal's size; ok is false when it is unknown.
+	Size func() (cols, rows int, ok bool)
+}
+
+// screens draws the first-boot screen to the configured outputs: the first of framebuffer and
+// terminal that works, and the PNG file when listed.
+type screens struct {
+	cfg  DisplayConfig
+	term *Terminal
+	log  *slog.Logger
+	base display.Screen
+	// shown is the output that worked, once one did ("" before).
+	shown string
+}
+
+// newScreens encodes the identity's code once; every later draw only changes the status.
+func newScreens(cfg DisplayConfig, term *Terminal, log *slog.Logger, id identity.Identity) (*screens, error) {
+	format, err := identity.ParseFormat(cfg.PayloadFormat)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := identity.Encode(id, format)
+	if err != nil {
+		return nil, err
+	}
+	code, err := qr.Encode(payload, qr.LevelM)
+	if err != nil {
+		return nil, err
+	}
+	return &screens{cfg: cfg, term: term, log: log, base: display.Screen{Title: cfg.Title, Code: code, RegistrationID: id.RegistrationID}}, nil
+}
+
+// show draws the screen with a status line and extra lines: on the first of the framebuffer and
+// terminal outputs that works, and to the PNG file when it is listed. It fails only when nothing
+// could show it: a device with no screen at all cannot be enrolled by a technician.
+func (s *screens) show(status string, lines ...string) error {
+	scr := s.base
+	scr.Status, scr.Lines = status, lines
+	var errs []error
+	drawn := false
+	for _, out := range s.cfg.Outputs {
+		if out == OutputPNG || drawn {
+			continue
+		}
+		if err := s.draw(out, scr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", out, err))
+			continue
+		}
+		drawn = true
+		if s.shown != out {
+			s.log.Info("first boot: screen shown", "output", out)
+			s.shown = out
+		}
+	}
+	if slices.Contains(s.cfg.Outputs, OutputPNG) {
+		if err := display.WritePNGFile(s.cfg.PNG, scr, display.PNGOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("png: %w", err))
+		} else {
+			drawn = true
+		}
+	}
+	if !drawn {
+		return fmt.Errorf("no output could show the code: %w", errors.Join(errs...))
+	}
+	for _, err := range errs {
+		s.log.Debug("first boot: an output is unavailable", "err", err)
+	}
+	return nil
+}
+
+// draw draws on one screen output.
+func (s *screens) draw(out string, scr display.Screen) error {
+	switch out {
+	case OutputFramebuffer:
+		fb, err := display.OpenFramebuffer(s.cfg.Framebuffer, nil)
+		if err != nil {
+			return err
+		}
+		defer fb.Close()
+		return fb.Draw(scr)
+	case OutputTerminal:
+		if s.term == nil || s.term.Out == nil {
+			return errors.New("no terminal")
+		}
+		size := display.TermSize{}
+		if c, r, ok := s.term.Size(); ok {
+			size = display.TermSize{Cols: c, Rows: r}
+			// A console given over to the agent: redraw in place.
+			return display.RenderTerminalFullScreen(s.term.Out, scr, size)
+		}
+		return display.RenderTerminal(s.term.Out, scr, size)
+	}
+	return fmt.Errorf("unknown output %q", out)
+}
