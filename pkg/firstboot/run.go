@@ -32,7 +32,15 @@ type Options struct {
 	// Finalizer finalizes the device once it works; nil stops at hub-connected.
 	Finalizer Finalizer
 	Logger    *slog.Logger
+	// Checkpoint, when set, is called at each point a crash must be survivable: after each stage
+	// is saved (with the stage's name) and in the middle of finalizing, after the workload is
+	// enabled and before the device is marked finalized (CheckpointWorkloadEnabled). Crash tests
+	// kill the process there.
+	Checkpoint func(point string)
 }
+
+// CheckpointWorkloadEnabled is the checkpoint in the middle of finalizing.
+const CheckpointWorkloadEnabled = "workload-enabled"
 
 // Screen messages, in words a technician can act on.
 const (
@@ -118,7 +126,14 @@ func (r *runner) advance(stage Stage, update func(*State)) error {
 		return err
 	}
 	r.log.Info("first boot: stage reached", "stage", r.st.Stage)
+	r.checkpoint(string(r.st.Stage))
 	return nil
+}
+
+func (r *runner) checkpoint(point string) {
+	if r.opts.Checkpoint != nil {
+		r.opts.Checkpoint(point)
+	}
 }
 
 // status shows a status on the screen and on the control socket.
@@ -173,7 +188,10 @@ func (r *runner) run(ctx context.Context) error {
 		return nil
 	}
 	r.status(msgFinalizing, "Registered to "+r.st.AssignedHub)
-	err = r.opts.Finalizer.Run(ctx, func(context.Context) error { return r.advance(StageFinalized, nil) })
+	err = r.opts.Finalizer.Run(ctx, func(context.Context) error {
+		r.checkpoint(CheckpointWorkloadEnabled)
+		return r.advance(StageFinalized, nil)
+	})
 	if err != nil {
 		r.status("Finalizing failed: the device stays in out-of-box mode", err.Error())
 		return fmt.Errorf("finalize: %w", err)
