@@ -14,7 +14,7 @@ import (
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
-// nodeKeys runs scripts/nodetpm/device.js --ek-only against the front-end's TPM port and returns
+// nodeKeys runs scripts/nodedevice/device.js --ek-only against the front-end's TPM port and returns
 // the EK and SRK Microsoft's TpmSecurityClient reported, and the registration ID it derived.
 func nodeKeys(t *testing.T, dir, tpmAddr string) (ek, srk []byte, registrationID string) {
 	t.Helper()
@@ -57,7 +57,7 @@ func nodeKeys(t *testing.T, dir, tpmAddr string) (ek, srk []byte, registrationID
 // unique), a different key, which the agent would then read as it is: the second half checks
 // that.
 func TestNodeSDKReadsTheAgentsKeys(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "nodetpm"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "nodedevice"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Command mssim-proxy serves the Microsoft TPM simulator's TCP protocol in front of swtpm's raw
-// TCP server, for running scripts/nodetpm by hand or from scripts:
+// TCP server, for running scripts/nodedevice by hand or from scripts:
 //
 //	go run ./internal/mssim/cmd/mssim-proxy -backend 127.0.0.1:SWTPM_PORT [-port 2321]
 //
