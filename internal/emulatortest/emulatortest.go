@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/emulator/dpshub"
+	"github.com/oobtpm/oob/pkg/emulator/iothub"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -35,6 +38,9 @@ type Emulator struct {
 	Endpoint string
 	// IDScope is the ID scope devices register under.
 	IDScope string
+	// Hub is the emulated IoT hub when Options.HubListener was given: it admits the devices the
+	// emulator assigned, under any hub host name, and records what they send.
+	Hub *iothub.Server
 
 	srv *httptest.Server
 }
@@ -49,6 +55,12 @@ type Options struct {
 	// Now, when set, is the emulator's clock, which a test may share with a client whose waits it
 	// fakes.
 	Now func() time.Time
+	// Listener, when set, is where the device and service APIs listen instead of a free loopback
+	// port (Microsoft's SDKs need 127.0.0.1:443, and then Endpoint is a bare "localhost").
+	Listener net.Listener
+	// HubListener, when set, serves the IoT hub devices are assigned to (as dps-emulator does),
+	// with a certificate from the emulator's CA for each hub host name.
+	HubListener net.Listener
 }
 
 // Start runs an emulator with a fresh data directory until the test ends.
@@ -89,6 +101,10 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	}
 	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), CA: ca, Faults: faults, Store: store, IDScope: id.IDScope}
 	e.srv = httptest.NewUnstartedServer(nil)
+	if opts.Listener != nil {
+		_ = e.srv.Listener.Close()
+		e.srv.Listener = opts.Listener
+	}
 	e.srv.TLS = emulator.TLSConfig(cert)
 	e.srv.StartTLS()
 	host := emulator.ServiceHostName("localhost", e.srv.Listener.Addr())
@@ -107,13 +123,40 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 		e.Stop()
 		t.Fatalf("emulator connection string: %v", err)
 	}
+	if opts.HubListener != nil {
+		if err := e.serveHub(opts.HubListener, opts.HubHostName); err != nil {
+			e.Stop()
+			t.Fatalf("emulated IoT hub: %v", err)
+		}
+	}
 	t.Cleanup(e.Stop)
 	return e
+}
+
+// serveHub serves the IoT hub on l, as dps-emulator does: hubHost (the default hub when empty)
+// is the name a client that sends none gets a certificate for.
+func (e *Emulator) serveHub(l net.Listener, hubHost string) error {
+	if hubHost == "" {
+		hubHost = emulator.DefaultHubHostName
+	}
+	certs, err := dpshub.NewCertificates(e.CA, hubHost)
+	if err != nil {
+		return err
+	}
+	e.Hub, err = iothub.New(iothub.Config{Registry: dpshub.Registry{Store: e.Store}, TLS: certs.TLSConfig()})
+	if err != nil {
+		return err
+	}
+	go e.Hub.Serve(l)
+	return nil
 }
 
 // Stop shuts the emulator down and closes its store, as a process exit would. It is safe to call
 // more than once.
 func (e *Emulator) Stop() {
+	if e.Hub != nil {
+		_ = e.Hub.Close()
+	}
 	if e.srv != nil {
 		e.srv.Close()
 		e.srv = nil
