@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -69,7 +70,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 	}
 	svc := emu.Client(t, dps.Options{})
 	const hub = dpsemu.DefaultHubHostName
-	node := func(t *testing.T, env []string, args ...string) nodeDevice {
+	node := func(t *testing.T, env []string, args ...string) (nodeDevice, string, error) {
 		t.Helper()
 		return runNodeDevice(t, scriptDir, append(env, "NODE_EXTRA_CA_CERTS="+filepath.Join(emu.Dir, dpsemu.CAFile)),
 			append([]string{"--provisioning-host", emu.Endpoint, "--id-scope", emu.IDScope}, args...)...)
@@ -123,7 +124,10 @@ func TestNodeDeviceSDK(t *testing.T) {
 	} {
 		t.Run(tc.attestation, func(t *testing.T) {
 			regID, deviceID, env, args := tc.device(t)
-			got := node(t, env, append([]string{"--attestation", tc.attestation}, args...)...)
+			got, stderr, err := node(t, env, append([]string{"--attestation", tc.attestation}, args...)...)
+			if err != nil {
+				t.Fatalf("node device.js --attestation %s: %v\n%s", tc.attestation, err, stderr)
+			}
 			r := got.Registration
 			if r.Status != "assigned" || r.RegistrationID != regID || r.DeviceID != deviceID || r.AssignedHub != hub {
 				t.Fatalf("the Node SDK's registration: %+v, want %s assigned to %s as %s", r, regID, hub, deviceID)
@@ -154,6 +158,16 @@ func TestNodeDeviceSDK(t *testing.T) {
 			}
 		})
 	}
+
+	// A device with a wrong key is refused, and the SDK reports it as DPS's refusal: the
+	// emulator's 401 is one Microsoft's client understands.
+	t.Run("wrong key", func(t *testing.T) {
+		wrong := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+		_, stderr, err := node(t, []string{"DEVICE_SYMMETRIC_KEY=" + wrong}, "--attestation", "symmetric", "--registration-id", "node-symmetric", "--no-hub")
+		if err == nil || !strings.Contains(stderr, "UnauthorizedError") {
+			t.Fatalf("registering with a wrong key: %v, want the SDK's UnauthorizedError\n%s", err, stderr)
+		}
+	})
 }
 
 // listenFixed listens on addr, one of the fixed ports Microsoft's SDK dials; without the
@@ -227,8 +241,8 @@ func writeFile(t *testing.T, path string, b []byte) {
 }
 
 // runNodeDevice runs device.js with args and env added to the test's environment and returns
-// what it printed; a non-zero exit fails the test with its stderr.
-func runNodeDevice(t *testing.T, dir string, env []string, args ...string) nodeDevice {
+// what it printed on stdout, its stderr, and how it exited.
+func runNodeDevice(t *testing.T, dir string, env []string, args ...string) (nodeDevice, string, error) {
 	t.Helper()
 	cmd := exec.Command("node", append([]string{"device.js"}, args...)...)
 	cmd.Dir = dir
@@ -237,7 +251,7 @@ func runNodeDevice(t *testing.T, dir string, env []string, args ...string) nodeD
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node device.js %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, stderr.Bytes())
+		return nodeDevice{}, fmt.Sprintf("stdout:\n%s\nstderr:\n%s", out, stderr.Bytes()), err
 	}
 	var res nodeDevice
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -246,6 +260,5 @@ func runNodeDevice(t *testing.T, dir string, env []string, args ...string) nodeD
 			t.Fatalf("device.js printed %q: %v", sc.Text(), err)
 		}
 	}
-	return res
+	return res, stderr.String(), nil
 }
-

@@ -56,15 +56,12 @@ const timeoutMs = 120000;
 
 function describe(err) {
   let s = err && err.stack ? err.stack : String(err);
-  // The SDK's transport errors carry DPS's or the hub's answer: the part that says why.
-  for (const k of ['result', 'response', 'transportError']) {
-    if (err && err[k] !== undefined) {
-      try {
-        s += `\n${k}: ${JSON.stringify(err[k], (key, v) => (key === 'socket' || key === 'client' || key === 'req' ? undefined : v))}`;
-      } catch {
-        s += `\n${k}: ${err[k]}`;
-      }
-    }
+  // The SDK's errors carry DPS's or the hub's answer: the part that says why.
+  if (err && err.response && err.response.statusCode) {
+    s += `\nHTTP ${err.response.statusCode} ${JSON.stringify(err.response.headers)}`;
+  }
+  if (err && err.transportError) {
+    s += `\ntransport error: ${describe(err.transportError)}`;
   }
   return s;
 }
