@@ -23,6 +23,9 @@ test | bench)
 		[ZXingReader]=zxing-cpp-tools
 		[tmux]=tmux
 		[openssl]=openssl
+		[systemctl]=systemd
+		[node]=nodejs
+		[npm]=npm
 	)
 	;;
 demo) ;;
