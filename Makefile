@@ -8,7 +8,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross test bench demo deps-test deps-bench deps-demo clean
+.PHONY: all build agent-cross test bench demo deps-test deps-bench deps-demo clean install
 
 all: build
 
@@ -47,6 +47,21 @@ bench: deps-bench build
 
 demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator
 	scripts/demo.sh
+
+# Lay the agent into a root directory as a device image build would, and enable its unit there:
+#   make install DESTDIR=/path/to/rootfs [ARCH=arm64|arm|amd64]
+# An existing etc/oob/agent.json is kept. Without DESTDIR this installs into / (on a device).
+ARCH ?= $(shell $(GO) env GOARCH)
+install:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		-o $(BIN)/linux-$(ARCH)/oob-agent ./cmd/oob-agent
+	install -D -m 0755 $(BIN)/linux-$(ARCH)/oob-agent $(DESTDIR)/usr/bin/oob-agent
+	install -D -m 0644 deploy/oob-agent.service $(DESTDIR)/usr/lib/systemd/system/oob-agent.service
+	install -D -m 0644 docs/deploy.md $(DESTDIR)/usr/share/doc/oob-agent/deploy.md
+	install -d -m 0755 $(DESTDIR)/etc/oob
+	[ -e $(DESTDIR)/etc/oob/agent.json ] || install -m 0644 deploy/agent.json $(DESTDIR)/etc/oob/agent.json
+	install -d -m 0700 $(DESTDIR)/var/lib/oob
+	systemctl --root=$(or $(DESTDIR),/) enable oob-agent.service
 
 clean:
 	rm -rf $(BIN)
