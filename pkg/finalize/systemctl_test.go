@@ -148,6 +148,25 @@ func TestRunOfflineRoot(t *testing.T) {
 	checkFinalized(t, root, "kiosk.service", "telemetry.service")
 }
 
+// The original sample's finalize.config.json, on an image whose units carry its names.
+func TestRunOriginalSampleConfig(t *testing.T) {
+	root := newRoot(t, map[string]string{"usr:AzureDeviceManagementClient.service": installed, "Contoso.OEMApp.service": installed})
+	cfg, err := Parse([]byte(`{"startupService": "AzureDeviceManagementClient", "startupApp": "Contoso.OEMApp"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Root, cfg.RebootDelay = root, 0
+	f, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m marker
+	if err := f.Run(context.Background(), m.mark); err != nil {
+		t.Fatal(err)
+	}
+	checkFinalized(t, root, "AzureDeviceManagementClient.service", "Contoso.OEMApp.service")
+}
+
 func TestRunRefusesUnitsItCannotEnable(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
