@@ -231,3 +231,41 @@ func TestFirstBootSurvivesKills(t *testing.T) {
 		})
 	}
 }
+
+// A disabled enrollment keeps the agent waiting, saying so, until it is enabled; `oob-agent done`
+// reads the agent's status and asks for an attempt now.
+func TestFirstBootWaitsWhileDisabled(t *testing.T) {
+	emu := startEmulator(t)
+	d := newDevice(t, emu)
+	a := d.start(t)
+	waitFor(t, "the agent's screen", 30*time.Second, func() bool { return exists(d.screen) })
+	said := run(t, "oob-agent", "done", "--config", d.config)
+	if !strings.Contains(said, "Waiting for enrollment") {
+		t.Fatalf("before enrollment the agent said %q", said)
+	}
+	runEnv(t, emu.env, "companion", "enroll", "--image", d.screen, "--disabled")
+	waitFor(t, "the agent to see the disabled enrollment", 30*time.Second, func() bool {
+		return strings.Contains(run(t, "oob-agent", "done", "--config", d.config), "Enrollment disabled: waiting for activation")
+	})
+	select {
+	case <-a.exited:
+		t.Fatalf("the agent stopped waiting while the enrollment was disabled: %v", a.err)
+	default:
+	}
+	if exists(filepath.Join(d.state, "finalized")) {
+		t.Fatal("finalized while the enrollment was disabled")
+	}
+	id := strings.TrimSpace(runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json"))
+	var e struct {
+		RegistrationID string `json:"registrationId"`
+	}
+	if err := json.Unmarshal([]byte(id), &e); err != nil {
+		t.Fatal(err)
+	}
+	runEnv(t, emu.env, "companion", "enrollment", "enable", e.RegistrationID)
+	run(t, "oob-agent", "done", "--config", d.config)
+	if err := a.wait(t, "finalizing after the enrollment was enabled", 60*time.Second); err != nil {
+		t.Fatalf("the agent exited with %v", err)
+	}
+	d.assertFinalized(t)
+}
