@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: a software TPM, its identity shown as a QR code in the
-# terminal and written as a PNG, the companion reading the PNG back and enrolling the device in
-# a local DPS (the emulator), once; then the device registering by TPM attestation and connecting
-# to its (emulated) IoT hub.
+# The main job on embedded defaults, end to end: a software TPM and a local DPS and IoT Hub (the
+# emulator) start; the device's first boot (`oob-agent run`) shows its identity as a QR code in
+# the terminal and as a PNG; the technician's companion reads the PNG and enrolls the device; the
+# agent notices by itself, registers by TPM attestation, connects to its hub and finalizes into a
+# demo root directory (workload unit enabled, its own unit disabled, reboot recorded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,6 +13,7 @@ BIN=${OOB_BIN:-bin}
 
 work=$(mktemp -d -t oob-demo.XXXXXX)
 cleanup() {
+	[[ -n ${AGENT_PID:-} ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
 	[[ -n ${SWTPM_PID:-} ]] && kill "$SWTPM_PID" 2>/dev/null && wait "$SWTPM_PID" 2>/dev/null
 	[[ -n ${EMULATOR_PID:-} ]] && kill "$EMULATOR_PID" 2>/dev/null && wait "$EMULATOR_PID" 2>/dev/null
 	rm -rf "$work"
@@ -19,47 +21,67 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+elapsed() { echo "$(($(now_ms) - $1)) ms"; }
 
 t0=$(now_ms)
-step "Starting a software TPM (swtpm) with a manufacturer EK certificate"
+step "Starting a software TPM (swtpm, with a manufacturer EK certificate) and the DPS/IoT Hub emulator"
 start_swtpm "$work/tpm"
-echo "TPM at $SWTPM_SPEC"
-
-step "oob-agent identity"
-"$BIN"/oob-agent identity --tpm "$SWTPM_SPEC"
-
-step "oob-agent show (terminal)"
-# Drawn inline, below the steps above (--fullscreen would clear them).
-"$BIN"/oob-agent show --tpm "$SWTPM_SPEC" --label DEMO-1 ||
-	echo "(the terminal is too small for the code; the PNG below carries the same code)"
-
-step "oob-agent show --output png"
-mkdir -p demo
-"$BIN"/oob-agent show --tpm "$SWTPM_SPEC" --label DEMO-1 --output png --file demo/device-qr.png
-
-step "companion decode demo/device-qr.png"
-"$BIN"/companion decode demo/device-qr.png
-
-step "Starting the DPS emulator (TLS with its own CA)"
 start_emulator "$work/dps"
+echo "TPM at $SWTPM_SPEC"
 head -1 "$work/dps/emulator.out"
 
-step "companion enroll --image demo/device-qr.png"
-"$BIN"/companion enroll --image demo/device-qr.png --iot-hub demo-hub.azure-devices.net --tag line=demo
+# The device: an offline root with the agent's unit and a workload, as an image build makes it.
+root=$work/root
+mkdir -p "$root/etc/systemd/system"
+for unit in oob-agent kiosk; do
+	printf '[Unit]\nDescription=%s\n\n[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n' \
+		"$unit" >"$root/etc/systemd/system/$unit.service"
+done
+systemctl --root="$root" enable oob-agent.service 2>/dev/null
+mkdir -p demo
+rm -f demo/device-screen.png
+cat >"$work/agent.json" <<JSON
+{"version": 1,
+ "tpm": {"path": "$SWTPM_SPEC"},
+ "dps": {"idScope": "$ID_SCOPE", "endpoint": "$EMULATOR_ADDR", "caFile": "$DPS_CA_FILE", "label": "DEMO-1"},
+ "hub": {"address": "$EMULATOR_HUB"},
+ "display": {"outputs": ["terminal", "png"], "terminal": "inline", "png": "$PWD/demo/device-screen.png"},
+ "stateDir": "$work/state",
+ "retry": {"initial": "1s", "max": "4s"},
+ "finalize": {"enable": ["kiosk.service"], "disable": ["oob-agent.service"], "reboot": true,
+              "rebootDelay": "0s", "root": "$root"}}
+JSON
 
-step "companion enroll again: the same device changes nothing"
-"$BIN"/companion enroll --image demo/device-qr.png
+step "oob-agent run: the device's first boot (its screen below, and in demo/device-screen.png)"
+"$BIN"/oob-agent run --config "$work/agent.json" &
+AGENT_PID=$!
+t_start=$(now_ms)
+until [[ -s demo/device-screen.png ]]; do
+	kill -0 "$AGENT_PID" 2>/dev/null || { echo "the agent stopped before showing its code" >&2; exit 1; }
+	sleep 0.05
+done
+qr_ms=$(($(now_ms) - t_start))
 
-step "companion enrollment list"
+step "companion decode demo/device-screen.png (the technician's photo of the screen)"
+"$BIN"/companion decode demo/device-screen.png
+
+step "companion enroll --image demo/device-screen.png"
+t_enroll=$(now_ms)
+"$BIN"/companion enroll --image demo/device-screen.png --tag line=demo
+
+step "The agent notices its enrollment, registers, connects to its hub and finalizes"
+wait "$AGENT_PID"
+AGENT_PID=
+done_ms=$(($(now_ms) - t_enroll))
+
+step "companion enrollment list: DPS's record"
 "$BIN"/companion enrollment list
 
-step "oob-agent register: TPM attestation with DPS, then the first IoT Hub connection"
-"$BIN"/oob-agent register --tpm "$SWTPM_SPEC" --id-scope "$ID_SCOPE" --endpoint "$EMULATOR_ADDR" \
-	--ca-file "$DPS_CA_FILE" --hub-address "$EMULATOR_HUB"
-
-step "companion enrollment list: DPS's record of the registration"
-"$BIN"/companion enrollment list
-
-t1=$(now_ms)
-step "Done in $((t1 - t0)) ms"
-echo "The device's screen is in demo/device-qr.png."
+step "Summary"
+echo "agent start to QR on screen:        $qr_ms ms"
+echo "enrollment created to finalized:    $done_ms ms (agent retrying every 1-4 s in this demo)"
+echo "workload unit kiosk.service:        $(systemctl --root="$root" is-enabled kiosk.service 2>/dev/null || true)"
+echo "agent unit oob-agent.service:       $(systemctl --root="$root" is-enabled oob-agent.service 2>/dev/null || true)"
+echo "reboot requested:                   $([[ -e $root/run/oob/reboot-requested ]] && echo yes || echo no)"
+echo "whole demo:                         $(elapsed "$t0")"
+echo "The device's screen is in demo/device-screen.png."

@@ -88,7 +88,17 @@ type DisplayConfig struct {
 	PayloadFormat string `json:"payloadFormat"`
 	// Title is the screen's title; default "Scan to onboard this device".
 	Title string `json:"title"`
+	// Terminal is how the terminal output draws: "fullscreen" (default; a console given over
+	// to the agent, redrawn in place) or "inline" (the screen once, then a line per status
+	// change, for a terminal that shows other output too).
+	Terminal string `json:"terminal"`
 }
+
+// Terminal drawing modes.
+const (
+	TerminalFullScreen = "fullscreen"
+	TerminalInline     = "inline"
+)
 
 // RetryConfig is the backoff of the agent's own registration attempts while it waits to be
 // enrolled: from Initial, doubling up to Max, with jitter.
@@ -212,6 +222,12 @@ func (c *Config) check() error {
 	}
 	if d.Title == "" {
 		d.Title = DefaultTitle
+	}
+	if d.Terminal == "" {
+		d.Terminal = TerminalFullScreen
+	}
+	if d.Terminal != TerminalFullScreen && d.Terminal != TerminalInline {
+		return fmt.Errorf(`display.terminal %q: use "fullscreen" or "inline"`, d.Terminal)
 	}
 	r := &c.Retry
 	if r.Initial == 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/oobtpm/oob/pkg/display"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -28,6 +29,10 @@ type screens struct {
 	base display.Screen
 	// shown is the output that worked, once one did ("" before).
 	shown string
+	// inlineDrawn is set once an inline terminal has the code: later draws add a status line,
+	// unless it says what the last one said (lastLine).
+	inlineDrawn bool
+	lastLine    string
 }
 
 // newScreens encodes the identity's code once; every later draw only changes the status.
@@ -100,12 +105,28 @@ func (s *screens) draw(out string, scr display.Screen) error {
 			return errors.New("no terminal")
 		}
 		size := display.TermSize{}
-		if c, r, ok := s.term.Size(); ok {
+		c, r, ok := s.term.Size()
+		if ok {
 			size = display.TermSize{Cols: c, Rows: r}
+		}
+		if ok && s.cfg.Terminal == TerminalFullScreen {
 			// A console given over to the agent: redraw in place.
 			return display.RenderTerminalFullScreen(s.term.Out, scr, size)
 		}
-		return display.RenderTerminal(s.term.Out, scr, size)
+		line := strings.Join(append([]string{scr.Status}, scr.Lines...), ": ")
+		if s.inlineDrawn {
+			if line == s.lastLine {
+				return nil
+			}
+			s.lastLine = line
+			_, err := fmt.Fprintln(s.term.Out, line)
+			return err
+		}
+		if err := display.RenderTerminal(s.term.Out, scr, size); err != nil {
+			return err
+		}
+		s.inlineDrawn, s.lastLine = true, line
+		return nil
 	}
 	return fmt.Errorf("unknown output %q", out)
 }
