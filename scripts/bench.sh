@@ -6,6 +6,7 @@
 #   - DPS: enrollments per second through our client against the emulator, and the emulator's
 #     own request throughput (TLS on loopback)
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
+#   - the first boot: agent start to QR, enrollment to finalized, the agent's peak memory
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
 set -euo pipefail
@@ -89,6 +90,10 @@ go test -run '^$' -bench 'RegisterTPMSwtpm|ImportDPSKeySwtpm|SignHMACSwtpm' -ben
 	/^BenchmarkImportDPSKeySwtpm/ { printf "one key import (ActivateCredential, Import, persist): %.1f ms\n", $3 / 1e6 }
 	/^BenchmarkSignHMACSwtpm/     { printf "one TPM2_HMAC signature: %.2f ms\n", $3 / 1e6 }
 	/^(FAIL|---)/ { print }'
+
+echo
+echo "== First boot: oob-agent run with swtpm (EK persisted) and the emulator"
+scripts/bench-firstboot.sh "$runs"
 
 echo
 echo "== Go benchmarks"

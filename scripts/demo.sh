@@ -31,29 +31,14 @@ echo "TPM at $SWTPM_SPEC"
 head -1 "$work/dps/emulator.out"
 
 # The device: an offline root with the agent's unit and a workload, as an image build makes it.
-root=$work/root
-mkdir -p "$root/etc/systemd/system"
-for unit in oob-agent kiosk; do
-	printf '[Unit]\nDescription=%s\n\n[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n' \
-		"$unit" >"$root/etc/systemd/system/$unit.service"
-done
-systemctl --root="$root" enable oob-agent.service 2>/dev/null
 mkdir -p demo
 rm -f demo/device-screen.png
-cat >"$work/agent.json" <<JSON
-{"version": 1,
- "tpm": {"path": "$SWTPM_SPEC"},
- "dps": {"idScope": "$ID_SCOPE", "endpoint": "$EMULATOR_ADDR", "caFile": "$DPS_CA_FILE", "label": "DEMO-1"},
- "hub": {"address": "$EMULATOR_HUB"},
- "display": {"outputs": ["terminal", "png"], "terminal": "inline", "png": "$PWD/demo/device-screen.png"},
- "stateDir": "$work/state",
- "retry": {"initial": "1s", "max": "4s"},
- "finalize": {"enable": ["kiosk.service"], "disable": ["oob-agent.service"], "reboot": true,
-              "rebootDelay": "0s", "root": "$root"}}
-JSON
+make_device "$work/device" '"display": {"outputs": ["terminal", "png"], "terminal": "inline",
+   "png": "'"$PWD"'/demo/device-screen.png"}, "retry": {"initial": "1s", "max": "4s"}'
+root=$work/device/root
 
 step "oob-agent run: the device's first boot (its screen below, and in demo/device-screen.png)"
-"$BIN"/oob-agent run --config "$work/agent.json" &
+"$BIN"/oob-agent run --config "$work/device/agent.json" &
 AGENT_PID=$!
 t_start=$(now_ms)
 until [[ -s demo/device-screen.png ]]; do

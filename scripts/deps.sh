@@ -26,9 +26,12 @@ test | bench)
 		[systemctl]=systemd
 		[node]=nodejs
 		[npm]=npm
+		[/usr/bin/time]=time
 	)
 	;;
-demo) ;;
+demo)
+	need+=([systemctl]=systemd)
+	;;
 *)
 	echo "usage: $0 test|bench|demo" >&2
 	exit 2

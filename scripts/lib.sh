@@ -76,6 +76,30 @@ start_emulator() {
 	export DPS_CONNECTION_STRING DPS_CA_FILE
 }
 
+# make_device DIR makes a device for the agent's first boot in DIR: an offline root (DIR/root) with
+# the agent's unit (enabled) and a workload unit, as an image build makes it, and the agent's
+# config (DIR/agent.json) for the TPM and emulator started before. EXTRA is spliced into the
+# config's top level: the display and retry settings.
+make_device() {
+	local dir=$1 extra=$2 unit
+	mkdir -p "$dir/root/etc/systemd/system"
+	for unit in oob-agent kiosk; do
+		printf '[Unit]\nDescription=%s\n\n[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=multi-user.target\n' \
+			"$unit" >"$dir/root/etc/systemd/system/$unit.service"
+	done
+	systemctl --root="$dir/root" enable oob-agent.service 2>/dev/null
+	cat >"$dir/agent.json" <<JSON
+{"version": 1,
+ "tpm": {"path": "$SWTPM_SPEC"},
+ "dps": {"idScope": "$ID_SCOPE", "endpoint": "$EMULATOR_ADDR", "caFile": "$DPS_CA_FILE", "label": "DEMO-1"},
+ "hub": {"address": "$EMULATOR_HUB"},
+ "stateDir": "$dir/state",
+ "finalize": {"enable": ["kiosk.service"], "disable": ["oob-agent.service"], "reboot": true,
+              "rebootDelay": "0s", "root": "$dir/root"},
+ $extra}
+JSON
+}
+
 # now_ms prints a monotonic-enough wall clock in milliseconds.
 now_ms() { date +%s%3N; }
 
