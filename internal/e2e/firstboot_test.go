@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,6 +84,8 @@ func (d *device) enabled(t *testing.T, unit string) string {
 
 // agentRun is a running `oob-agent run`.
 type agentRun struct {
+	cmd    *exec.Cmd
+	logs   *syncBuffer   // what it printed
 	exited chan struct{} // closed when the process has exited
 	err    error         // its exit, once exited is closed
 }
@@ -92,12 +96,12 @@ func (d *device) start(t *testing.T, env ...string) *agentRun {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "oob-agent"), "run", "--config", d.config, "--verbose")
 	cmd.Env = append(os.Environ(), env...)
-	logs := &strings.Builder{}
+	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	a := &agentRun{exited: make(chan struct{})}
+	a := &agentRun{cmd: cmd, logs: logs, exited: make(chan struct{})}
 	go func() { a.err = cmd.Wait(); close(a.exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -135,6 +139,24 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		case <-tick.C:
 		}
 	}
+}
+
+// syncBuffer is a buffer two goroutines may use: the process writing, the test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }
@@ -268,4 +290,45 @@ func TestFirstBootWaitsWhileDisabled(t *testing.T) {
 		t.Fatalf("the agent exited with %v", err)
 	}
 	d.assertFinalized(t)
+}
+
+// SIGTERM stops a waiting agent cleanly (exit 0, its state saved); a workload unit that cannot be
+// enabled leaves the device in out-of-box mode: the agent's unit enabled, nothing finalized.
+func TestFirstBootStopsCleanlyAndRefusesABrokenWorkload(t *testing.T) {
+	emu := startEmulator(t)
+	d := newDevice(t, emu)
+	b, err := os.ReadFile(d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A workload unit the image does not have.
+	if err := os.WriteFile(d.config, []byte(strings.Replace(string(b), `"kiosk.service"`, `"missing.service"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := d.start(t)
+	waitFor(t, "the agent's screen", 30*time.Second, func() bool { return exists(d.screen) })
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if err := a.wait(t, "SIGTERM", 30*time.Second); err != nil {
+		t.Fatalf("after SIGTERM the agent exited with %v, want 0", err)
+	}
+	st, err := os.ReadFile(filepath.Join(d.state, "state.json"))
+	if err != nil || !strings.Contains(string(st), `"stage": "shown"`) {
+		t.Fatalf("state after SIGTERM: %s %v", st, err)
+	}
+
+	a = d.start(t)
+	runEnv(t, emu.env, "companion", "enroll", "--image", d.screen)
+	err = a.wait(t, "finalizing with a missing workload unit", 60*time.Second)
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("with a missing workload unit the agent exited with %v, want status 1", err)
+	}
+	if got := d.enabled(t, "oob-agent.service"); got != "enabled" {
+		t.Errorf("agent unit is %q after a failed finalize, want enabled", got)
+	}
+	if exists(filepath.Join(d.state, "finalized")) {
+		t.Error("finalized although the workload could not be enabled")
+	}
+	if !strings.Contains(a.logs.String(), "missing.service") {
+		t.Errorf("the agent did not say which unit failed:\n%s", a.logs.String())
+	}
 }
