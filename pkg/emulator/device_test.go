@@ -138,6 +138,11 @@ func TestDeviceRegisterRefusals(t *testing.T) {
 	key := env.symmetricEnrollment("sym-2", nil)
 	good := env.deviceToken("sym-2", key)
 	other := env.deviceToken("sym-2", bytes.Repeat([]byte{7}, 32))
+	// Expired beyond the clock skew DPS allows.
+	expired, err := sas.NewToken(context.Background(), sas.NewKey(key), env.id.IDScope+"/registrations/sym-2", "registration", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := provision.DeviceRegistration{RegistrationID: "sym-2"}
 	cases := []struct {
 		name       string
@@ -149,6 +154,7 @@ func TestDeviceRegisterRefusals(t *testing.T) {
 		{"wrong ID scope", "/0ne00000000/registrations/sym-2/register", good, body, "", 401, CodeUnauthorized},
 		{"no token", env.devicePath("sym-2", "register"), "", body, "", 401, CodeUnauthorized},
 		{"token signed with another key", env.devicePath("sym-2", "register"), other, body, "", 401, CodeUnauthorized},
+		{"expired token", env.devicePath("sym-2", "register"), expired, body, "", 401, CodeUnauthorized},
 		{"token for another device", env.devicePath("sym-2", "register"), env.deviceToken("sym-3", key), body, "", 401, CodeUnauthorized},
 		{"unknown registration ID", env.devicePath("nobody", "register"), env.deviceToken("nobody", key), provision.DeviceRegistration{RegistrationID: "nobody"}, "", 401, CodeUnauthorized},
 		{"body names another device", env.devicePath("sym-2", "register"), good, provision.DeviceRegistration{RegistrationID: "sym-3"}, "", 400, CodeInvalidArgument},
