@@ -6,7 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/go-tpm-tools/simulator"
@@ -113,4 +118,31 @@ func otherEK(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
+}
+
+// A challenge the TPM cannot import — corrupted on the way, or made for another TPM — ends in
+// ErrBadChallenge, and the TPM is left as it was: no DPS key, so nothing signs. A fake DPS
+// stands in here because the emulator only ever sends well-made blobs.
+func TestRegisterTPMCorruptedChallenge(t *testing.T) {
+	dev := newSimTPM(t)
+	id := identity.DeriveRegistrationID(dev.ek)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		blob := make([]byte, 600)
+		rand.Read(blob)
+		blob[0], blob[1] = 0x00, 0x40 // a plausible first size prefix
+		fmt.Fprintf(w, `{"authenticationKey":%q,"keyName":"registration"}`, base64.StdEncoding.EncodeToString(blob))
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	_, err := provision.Register(t.Context(), provision.Config{
+		IDScope: "0ne00000001", RegistrationID: id, Endpoint: srv.URL, RootCAs: pool, TPM: dev,
+	})
+	if !errors.Is(err, provision.ErrBadChallenge) {
+		t.Fatalf("a corrupted challenge: %v, want ErrBadChallenge", err)
+	}
+	if _, err := dev.Sign(t.Context(), []byte("x")); !errors.Is(err, tpm.ErrNoDPSKey) {
+		t.Fatalf("after the refused challenge the TPM signs (%v): it was changed", err)
+	}
 }
