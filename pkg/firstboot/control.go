@@ -93,7 +93,7 @@ func Nudge(ctx context.Context, dir string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", filepath.Join(dir, ControlSocket))
 	if err != nil {
-		return "", fmt.Errorf("no agent is waiting (state directory %s): %w", dir, err)
+		return "", fmt.Errorf("no agent is waiting (state directory %s): is the oob-agent service running, and not finalized? (%w)", dir, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
