@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/strictjson"
 )
 
 // AgentUnit is the agent's own unit as deploy/ ships it.
@@ -81,17 +82,9 @@ func Parse(data []byte) (Config, error) {
 	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return Config{}, errors.New("finalize: the config is not a JSON object")
 	}
-	if err := checkKeys(data); err != nil {
-		return Config{}, fmt.Errorf("finalize: config: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f fileConfig
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Decode(data, &f); err != nil {
 		return Config{}, fmt.Errorf("finalize: config: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Config{}, errors.New("finalize: config: more after the JSON object")
 	}
 	if f.StartupService != nil || f.StartupApp != nil {
 		return f.legacy()
@@ -170,42 +163,6 @@ func (f fileConfig) legacy() (Config, error) {
 		return Config{}, errors.New(`finalize: "startupService" and "startupApp" are both empty`)
 	}
 	return Config{Enable: enable, Disable: []string{AgentUnit}, Reboot: true, RebootDelay: LegacyRebootDelay}, nil
-}
-
-// fileKeys are fileConfig's members, spelt exactly.
-var fileKeys = map[string]bool{
-	"enable": true, "disable": true, "reboot": true, "rebootDelay": true, "rebootCommand": true, "root": true,
-	"startupService": true, "startupApp": true,
-}
-
-// checkKeys refuses what encoding/json lets through in the (flat) config object: a member
-// spelt in another case ("startupapp" would fill StartupApp) and a member given twice (the last
-// would win).
-func checkKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil { // '{', checked by the caller
-		return err
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		if !fileKeys[key] {
-			return fmt.Errorf("unknown field %q", key)
-		}
-		if seen[key] {
-			return fmt.Errorf("%q appears twice", key)
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func unitList(field string, names []string) ([]string, error) {

@@ -1,7 +1,6 @@
 package firstboot
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/strictjson"
 )
 
 // ConfigVersion is the config format this package reads.
@@ -167,15 +168,7 @@ func ParseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("larger than %d bytes: not an agent config", MaxConfigBytes)
 	}
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("not a valid agent config: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("more after the config's closing brace: give one JSON object")
-	}
-	if err := exactKeys(b, c); err != nil {
+	if err := strictjson.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("not a valid agent config: %w", err)
 	}
 	if err := c.check(); err != nil {

@@ -1,16 +1,35 @@
-package firstboot
+// Package strictjson decodes a JSON document the way a config file or a request body should be
+// read: one object of the expected shape and nothing else. encoding/json alone lets through a
+// member spelt in another case ("idscope" fills IDScope), a member given twice (the last wins)
+// and text after the value; Decode refuses all three, and unknown members.
+package strictjson
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 )
 
+// Decode decodes data into v (a pointer to a struct) strictly. Errors name the member at fault
+// by its path ("dps.idScope").
+func Decode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("more after the JSON value: give one JSON object")
+	}
+	return exactKeys(data, v)
+}
+
 // exactKeys checks what encoding/json lets through: object keys must be a field's JSON name
-// exactly (encoding/json also matches "idscope" to "idScope"), and no key may appear twice in an
-// object (encoding/json keeps the last). Values are left to json.Unmarshal.
+// exactly, and no key may appear twice in an object. Values are left to json.Unmarshal.
 func exactKeys(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	return walk(dec, reflect.TypeOf(v), "")
