@@ -1,0 +1,59 @@
+package dpshub_test
+
+import (
+	"encoding/json"
+	"net"
+	"testing"
+
+	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/hub"
+	"github.com/oobtpm/oob/pkg/provision"
+	"github.com/oobtpm/oob/pkg/sas"
+)
+
+// A device DPS assigned finds in its hub the twin its enrollment set: the desired properties of
+// the enrollment's initial twin, as IoT Hub seeds it from DPS.
+func TestHubTwinSeededFromEnrollment(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: ln, AssignDelay: 1})
+	svc := e.Client(t, dps.Options{})
+	en, err := svc.CreateOrUpdateEnrollment(t.Context(), &dps.IndividualEnrollment{
+		RegistrationID: "twin-dev",
+		Attestation:    &dps.Attestation{Type: dps.AttestationSymmetricKey},
+		InitialTwin: &dps.InitialTwin{
+			Tags:       json.RawMessage(`{"site":"lyon"}`),
+			Properties: &dps.InitialTwinProperties{Desired: json.RawMessage(`{"interval":30,"mode":"kiosk"}`)},
+		},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := sas.ParseKey(en.Attestation.SymmetricKey.PrimaryKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := provision.Register(t.Context(), provision.Config{
+		IDScope: e.IDScope, Endpoint: e.Endpoint, RootCAs: e.RootCAs, RegistrationID: "twin-dev", SymmetricKey: &key,
+	})
+	if err != nil || !res.Assigned() {
+		t.Fatalf("register: %v %+v", err, res)
+	}
+	conn, err := hub.Connect(t.Context(), hub.Config{
+		HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: ln.Addr().String(), RootCAs: e.RootCAs, Key: key,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	twin, err := conn.Twin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if twin.Desired["interval"] != 30.0 || twin.Desired["mode"] != "kiosk" {
+		t.Fatalf("the device's desired properties %v, want the enrollment's initial twin", twin.Desired)
+	}
+}
