@@ -37,6 +37,10 @@ demo)
 	exit 2
 	;;
 esac
+if [[ $purpose == bench ]]; then
+	# scripts/make-camera-set.sh photographs the agent's screens with ImageMagick.
+	need+=([convert]=imagemagick)
+fi
 
 missing=()
 for what in "${!need[@]}"; do
