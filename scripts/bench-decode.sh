@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Decode every NAME.png of a folder with three QR decoders in one run and compare each result
+# Decode every NAME.png or NAME.jpg of a folder with three QR decoders in one run and compare each result
 # byte for byte with NAME.txt: ours, zbarimg and ZXingReader. For each decoder it prints how
 # many images were decoded correctly and the median wall time of one invocation per image (in
-# ms, process start-up and image loading included, the same for all three).
+# ms, process start-up and image loading included, the same for all three). Then pkg/qr/reader
+# in process (scripts/decodetime), at Thorough and Fast effort: the same count, and the median
+# time of the decode alone.
 #
 # Usage: scripts/bench-decode.sh [--format text|json] [DIR]
 #   DIR defaults to ../shared/corpus/qr (relative to the project root).
@@ -49,9 +51,13 @@ fi
 ours=${OOB_DECODE_CMD:-bin/companion decode --raw}
 
 shopt -s nullglob
-images=("$dir"/*.png)
+images=()
+for img in "$dir"/*.png "$dir"/*.jpg; do
+	# Images without an expected NAME.txt (frames holding no code) are not scored.
+	[[ -e ${img%.*}.txt ]] && images+=("$img")
+done
 if [[ ${#images[@]} -eq 0 ]]; then
-	echo "$0: no NAME.png files in $dir" >&2
+	echo "$0: no NAME.png or NAME.jpg files with a NAME.txt in $dir" >&2
 	exit 2
 fi
 
@@ -80,7 +86,7 @@ run() {
 		return
 	fi
 	for img in "${images[@]}"; do
-		cp "${img%.png}.txt" "$work/want"
+		cp "${img%.*}.txt" "$work/want"
 		if want_newline "$name"; then printf '\n' >>"$work/want"; fi
 		t0=$(date +%s%N)
 		"decode_$name" "$img" || true
@@ -100,28 +106,42 @@ run ours "${ours%% *}"
 run zbar zbarimg
 run zxing ZXingReader
 
+# In process: pkg/qr/reader alone, the image already loaded, at both efforts (Thorough is what
+# companion decode uses, Fast what a scan loop uses per frame). Same images, same comparison.
+inproc() {
+	local effort=$1
+	if command -v go >/dev/null 2>&1 && go build -o "$work/decodetime" ./scripts/decodetime; then
+		"$work/decodetime" -effort "$effort" "$dir" | awk '{print $1, $3}' >"$work/inproc-$effort.result"
+	else
+		echo "- -" >"$work/inproc-$effort.result"
+	fi
+}
+inproc thorough
+inproc fast
+
 total=${#images[@]}
-names=(ours zbar zxing)
-labels=("ours" "zbarimg" "ZXingReader")
-commands=("$ours IMAGE" "zbarimg --raw -q --oneshot -Sbinary IMAGE" "ZXingReader -format QRCode -bytes IMAGE")
+names=(ours zbar zxing inproc-thorough inproc-fast)
+labels=("ours" "zbarimg" "ZXingReader" "ours in-proc" "ours Fast")
+commands=("$ours IMAGE" "zbarimg --raw -q --oneshot -Sbinary IMAGE" "ZXingReader -format QRCode -bytes IMAGE"
+	"scripts/decodetime -effort thorough DIR (decode only)" "scripts/decodetime -effort fast DIR (decode only)")
 
 if [[ $format == json ]]; then
-	printf '{"folder":"%s","images":%d,"timing":"median wall time of one invocation per image, in ms","decoders":[' "$dir" "$total"
+	printf '{"folder":"%s","images":%d,"timing":"median wall time of one invocation per image, in ms; in process: of one decode","decoders":[' "$dir" "$total"
 	for i in "${!names[@]}"; do
 		read -r ok ms <"$work/${names[$i]}.result"
 		[[ $i -gt 0 ]] && printf ','
 		if [[ $ok == - ]]; then
 			printf '{"name":"%s","command":"%s","installed":false}' "${labels[$i]}" "${commands[$i]}"
 		else
-			printf '{"name":"%s","command":"%s","installed":true,"correct":%d,"medianMs":%s}' \
-				"${labels[$i]}" "${commands[$i]}" "$ok" "$ms"
+			printf '{"name":"%s","command":"%s","installed":true,"inProcess":%s,"correct":%d,"medianMs":%s}' \
+				"${labels[$i]}" "${commands[$i]}" "$([[ ${names[$i]} == inproc-* ]] && echo true || echo false)" "$ok" "$ms"
 		fi
 	done
 	printf ']}\n'
 	exit 0
 fi
 
-echo "QR decoding of $total images in $dir (byte-exact; median wall time per invocation)"
+echo "QR decoding of $total images in $dir (byte-exact; median ms: wall time per invocation, or per decode in process)"
 printf '%-12s  %9s  %9s  %s\n' decoder correct "median ms" command
 for i in "${!names[@]}"; do
 	read -r ok ms <"$work/${names[$i]}.result"

@@ -1,7 +1,9 @@
 package reader
 
 import (
+	"bytes"
 	"testing"
+	"time"
 )
 
 // BenchmarkDecodeCorpus reports the time per corpus image with the default Decoder.
@@ -32,4 +34,37 @@ func BenchmarkDecode1280x720(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cameraSetDir is where scripts/make-camera-set.sh writes its frames, from the project root.
+const cameraSetDir = "../../../build/camera-set"
+
+// loadCameraSet loads every frame of the camera set, those with a code and those without, as
+// the YCbCr images a webcam's MJPEG decodes to.
+func loadCameraSet(tb testing.TB) []labelledImage {
+	tb.Helper()
+	return loadFolder(tb, cameraSetDir, ".jpg", "run scripts/make-camera-set.sh")
+}
+
+// BenchmarkScanLoop decodes the camera set's frames in turn with one Fast decoder, as the scan
+// loop does with a webcam's frames, and reports the sustained frame rate and the share of
+// frames with a code that were read. Run it on one core: GOMAXPROCS=1 (-cpu 1).
+func BenchmarkScanLoop(b *testing.B) {
+	frames := loadCameraSet(b)
+	d := Decoder{Effort: Fast, FirstOnly: true}
+	coded, read := 0, 0
+	start := time.Now()
+	n := 0
+	for ; b.Loop(); n++ {
+		f := frames[n%len(frames)]
+		res, err := d.Decode(f.img)
+		if f.want != nil {
+			coded++
+			if err == nil && bytes.Equal(res[0].Bytes, f.want) {
+				read++
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "frames/s")
+	b.ReportMetric(100*float64(read)/float64(max(coded, 1)), "%read")
 }

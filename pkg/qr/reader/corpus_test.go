@@ -3,6 +3,7 @@ package reader
 import (
 	"bytes"
 	"image"
+	_ "image/jpeg"
 	_ "image/png"
 	"os"
 	"path/filepath"
@@ -20,40 +21,55 @@ const corpusDir = "../../../../shared/corpus/qr"
 // ZXingReader 38.
 const minCorpusScore = 40
 
-type corpusImage struct {
+// labelledImage is a test image and the exact payload of its code; want is nil for an image
+// that holds no code.
+type labelledImage struct {
 	name string
 	img  image.Image
 	want []byte
 }
 
-func loadCorpus(tb testing.TB) []corpusImage {
+func loadCorpus(tb testing.TB) []labelledImage {
 	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*.png"))
+	return loadFolder(tb, corpusDir, ".png", "the shared corpus is not beside this clone")
+}
+
+// loadFolder loads every NAME+ext file of dir in name order, with NAME.txt as its payload when
+// there is one. It skips the test when dir has no such file, saying why.
+func loadFolder(tb testing.TB, dir, ext, why string) []labelledImage {
+	tb.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*"+ext))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if len(paths) == 0 {
-		tb.Skipf("corpus %s is absent", corpusDir)
+		tb.Skipf("no %s images in %s: %s", ext, dir, why)
 	}
 	sort.Strings(paths)
-	var out []corpusImage
+	var out []labelledImage
 	for _, p := range paths {
-		want, err := os.ReadFile(strings.TrimSuffix(p, ".png") + ".txt")
-		if err != nil {
+		want, err := os.ReadFile(strings.TrimSuffix(p, ext) + ".txt")
+		if err != nil && !os.IsNotExist(err) {
 			tb.Fatal(err)
 		}
-		f, err := os.Open(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		img, _, err := image.Decode(f)
-		f.Close()
-		if err != nil {
-			tb.Fatalf("%s: %v", p, err)
-		}
-		out = append(out, corpusImage{strings.TrimSuffix(filepath.Base(p), ".png"), img, want})
+		out = append(out, labelledImage{strings.TrimSuffix(filepath.Base(p), ext), loadImage(tb, p), want})
 	}
 	return out
+}
+
+// loadImage decodes the PNG or JPEG file at path.
+func loadImage(tb testing.TB, path string) image.Image {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
 
 func TestCorpus(t *testing.T) {
