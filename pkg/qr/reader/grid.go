@@ -13,10 +13,13 @@ import (
 // gozxing's detector sets up one grid: the dimension rounded from the distance between finder
 // patterns, and the bottom-right anchor at the alignment pattern or, failing that, at the
 // corner of a parallelogram. Photos at an angle, blur and curved paper put that one grid a
-// module off and the symbol fails its error correction although every pattern was found. Here
-// neighbouring dimensions and anchors moved by a fraction of a module are tried as well; each
-// try costs one sampling and one Reed-Solomon decoding, far less than another binarization.
-func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any) (symbol, error) {
+// module off, or the dimension a version off, and the symbol fails its error correction
+// although every pattern was found. Here neighbouring dimensions and anchors are tried as well,
+// each also refined by a fit to all alignment patterns; each try costs one sampling and one
+// Reed-Solomon decoding, far less than another binarization. The anchors as found come first,
+// for every dimension; anchors moved by a fraction of a module (nudged) only after, since they
+// are many and rarely needed.
+func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, nudged bool) (symbol, error) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	if ms < 1 {
@@ -26,69 +29,111 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 	base := 4*int(math.Round((d-17)/4)) + 17
 	dec := decoder.NewDecoder()
 	var lastErr error = gozxing.NewNotFoundException("no grid decoded")
-	for _, dim := range []int{base, base - 4, base + 4} {
+	try := func(dim int, anchor *detector.AlignmentPattern) (symbol, bool) {
+		t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
+		bits, err := detector.Detector_sampleGrid(m, t, dim)
+		if err != nil {
+			lastErr = err
+			return symbol{}, false
+		}
+		res, err := dec.Decode(bits, hints)
+		if err == nil {
+			return symbolFrom(res, transformProjector(t), dim), true
+		}
+		lastErr = err
+		if dim == 21 {
+			return symbol{}, false // version 1 has no alignment pattern to refine with
+		}
+		h, ok := refine(m, transformProjector(t), tl, tr, bl, ms, dim)
+		if !ok {
+			return symbol{}, false
+		}
+		if bits, err = sampleHomography(m, h, dim); err != nil {
+			return symbol{}, false
+		}
+		if res, err = dec.Decode(bits, hints); err == nil {
+			return symbolFrom(res, h.apply, dim), true
+		}
+		return symbol{}, false
+	}
+	var dims []int
+	var points []anchorPoints
+	for _, dim := range []int{base, base + 4, base - 4} {
 		if dim < 21 || dim > 177 {
 			continue
 		}
-		for _, anchor := range anchors(m, tl, tr, bl, ms, dim) {
-			t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
-			bits, err := detector.Detector_sampleGrid(m, t, dim)
-			if err != nil {
-				lastErr = err
-				continue
+		dims = append(dims, dim)
+		points = append(points, anchorsFor(m, tl, tr, bl, ms, dim))
+	}
+	for i, dim := range dims {
+		for _, anchor := range points[i].exact() {
+			if s, ok := try(dim, anchor); ok {
+				return s, nil
 			}
-			res, err := dec.Decode(bits, hints)
-			if err == nil {
-				return symbolFrom(res, transformProjector(t), dim), nil
-			}
-			lastErr = err
-			if dim == 21 {
-				continue // version 1 has no alignment pattern to refine with
-			}
-			h, ok := refine(m, transformProjector(t), tl, tr, bl, ms, dim)
-			if !ok {
-				continue
-			}
-			if bits, err = sampleHomography(m, h, dim); err != nil {
-				continue
-			}
-			if res, err = dec.Decode(bits, hints); err == nil {
-				return symbolFrom(res, h.apply, dim), nil
+		}
+	}
+	if nudged {
+		for i, dim := range dims {
+			for _, anchor := range points[i].nudged(ms) {
+				if s, ok := try(dim, anchor); ok {
+					return s, nil
+				}
 			}
 		}
 	}
 	return symbol{}, lastErr
 }
 
-// anchors lists candidate bottom-right anchors: the alignment pattern if one is found near
-// where the dimension puts it, then that point or the parallelogram's corner nudged by half a
-// module in each direction, and nil (the parallelogram itself) last.
-func anchors(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, ms float64, dim int) []*detector.AlignmentPattern {
-	var out []*detector.AlignmentPattern
+// anchorPoints are where the bottom-right anchor of a grid of one dimension may go: the
+// alignment pattern if one is found near where the dimension puts it, and that expected point.
+type anchorPoints struct {
+	found    *detector.AlignmentPattern
+	expected *detector.AlignmentPattern // nil for version 1
+}
+
+func anchorsFor(m *gozxing.BitMatrix, tl, tr, bl *detector.FinderPattern, ms float64, dim int) anchorPoints {
+	if dim <= 21 {
+		return anchorPoints{}
+	}
 	brX := tr.GetX() - tl.GetX() + bl.GetX()
 	brY := tr.GetY() - tl.GetY() + bl.GetY()
-	if dim > 21 {
-		// The alignment pattern used for the transform sits 3 modules in from the corner
-		// finder pattern that a square code would have.
-		k := 1 - 3/float64(dim-7)
-		ex := tl.GetX() + k*(brX-tl.GetX())
-		ey := tl.GetY() + k*(brY-tl.GetY())
-		if ap := findAlignment(m, ex, ey, ms); ap != nil {
-			out = append(out, ap)
-			for _, off := range nudges {
-				out = append(out, detector.NewAlignmentPattern(ap.GetX()+off[0]*ms, ap.GetY()+off[1]*ms, ms))
-			}
-		}
-		for _, off := range nudges {
-			out = append(out, detector.NewAlignmentPattern(ex+off[0]*ms, ey+off[1]*ms, ms))
-		}
+	// The alignment pattern used for the transform sits 3 modules in from the corner finder
+	// pattern that a square code would have.
+	k := 1 - 3/float64(dim-7)
+	ex := tl.GetX() + k*(brX-tl.GetX())
+	ey := tl.GetY() + k*(brY-tl.GetY())
+	return anchorPoints{findAlignment(m, ex, ey, ms), detector.NewAlignmentPattern(ex, ey, ms)}
+}
+
+// exact lists the anchors as found, then nil (the parallelogram itself).
+func (a anchorPoints) exact() []*detector.AlignmentPattern {
+	var out []*detector.AlignmentPattern
+	if a.found != nil {
+		out = append(out, a.found)
+	}
+	if a.expected != nil {
+		out = append(out, a.expected)
 	}
 	return append(out, nil)
 }
 
+// nudged lists the anchors moved by up to a module in each direction.
+func (a anchorPoints) nudged(ms float64) []*detector.AlignmentPattern {
+	var out []*detector.AlignmentPattern
+	for _, p := range []*detector.AlignmentPattern{a.found, a.expected} {
+		if p == nil {
+			continue
+		}
+		for _, off := range nudges {
+			out = append(out, detector.NewAlignmentPattern(p.GetX()+off[0]*ms, p.GetY()+off[1]*ms, ms))
+		}
+	}
+	return out
+}
+
 // nudges are offsets in modules around an anchor.
 var nudges = [][2]float64{
-	{0, 0}, {-0.5, 0}, {0.5, 0}, {0, -0.5}, {0, 0.5},
+	{-0.5, 0}, {0.5, 0}, {0, -0.5}, {0, 0.5},
 	{-0.5, -0.5}, {0.5, 0.5}, {-0.5, 0.5}, {0.5, -0.5},
 	{-1, 0}, {1, 0}, {0, -1}, {0, 1},
 }

@@ -31,25 +31,29 @@ func guard(err *error) {
 	}
 }
 
-// readSingle finds the most likely code in m and decodes it. With resample, a code whose
-// finder patterns were found but whose grid did not decode gets more grids (see resample).
-func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, resample bool) (s symbol, err error) {
+// readSingle finds the most likely code in m and decodes it. A code whose finder patterns were
+// found but whose grid did not decode gets more grids (see resampled), nudged ones too when
+// thorough.
+// It reports whether finder patterns were found, decoded or not.
+func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, thorough bool) (s symbol, found bool, err error) {
 	defer guard(&err)
 	info, nf := detector.NewFinderPatternFinder(m, nil).Find(hints)
 	if nf != nil {
 		// A nil NotFoundException in an error variable would not compare equal to nil.
-		return symbol{}, nf
+		return symbol{}, false, nf
 	}
-	det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
-	if err == nil {
-		if s, err = decodeDetected(det, hints); err == nil {
+	s, err = readFound(m, info, hints, thorough)
+	return s, true, err
+}
+
+// readFound decodes the code whose finder patterns are info: gozxing's own grid first.
+func readFound(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, thorough bool) (symbol, error) {
+	if det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info); err == nil {
+		if s, err := decodeDetected(det, hints); err == nil {
 			return s, nil
 		}
 	}
-	if !resample {
-		return symbol{}, err
-	}
-	return resampled(m, info, hints)
+	return resampled(m, info, hints, thorough)
 }
 
 // readMulti finds every code in m that its finder-pattern triples allow and decodes those it

@@ -38,18 +38,28 @@ func both(bins ...binarizer) []attempt {
 // typical photo is read by the first attempt and the cost of the later ones is paid only by
 // hard images.
 func (d *Decoder) plan(w, h int) []pass {
-	original := pass{"original", func(d *Decoder) (*plane, affine) { return &d.gray, identity }, both(hybrid)}
+	original := pass{"original", func(d *Decoder) (*plane, affine) { return &d.gray, identity }, nil}
+	// Large modules: averaging 2×2 removes noise and the moiré of a photographed screen, and
+	// a quarter of the pixels makes every attempt on it four times cheaper.
+	half := pass{"half", func(d *Decoder) (*plane, affine) {
+		return &d.view, shrink(&d.view, &d.gray, 2)
+	}, nil}
+	short, long := min(w, h), max(w, h)
 	if d.Effort == Fast {
-		return []pass{original}
+		// A webcam frame's code has modules of three pixels or more, so the half-size plane
+		// reads most frames; the full one is left for finer codes.
+		original.attempts = both(hybrid, global)
+		if short < 240 {
+			return []pass{original}
+		}
+		half.attempts = both(hybrid, global, adaptive)
+		return []pass{half, original}
 	}
 	original.attempts = both(hybrid, global, adaptive)
 	passes := []pass{original}
-	short, long := min(w, h), max(w, h)
 	if short >= 240 {
-		// Large modules: averaging 2×2 removes noise and moiré, and halves the search.
-		passes = append(passes, pass{"half", func(d *Decoder) (*plane, affine) {
-			return &d.view, shrink(&d.view, &d.gray, 2)
-		}, both(hybrid, adaptive)})
+		half.attempts = both(hybrid, adaptive)
+		passes = append(passes, half)
 	}
 	if long <= 2048 {
 		// Small modules: interpolating them to twice the size lets the run-length checks pass.
