@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/amenzhinsky/iothub v0.9.1
+	github.com/blackjack/webcam v0.6.1
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/eclipse/paho.mqtt.golang v1.3.5
 	github.com/google/go-tpm v0.9.8

@@ -27,6 +27,7 @@ test | bench)
 		[node]=nodejs
 		[npm]=npm
 		[/usr/bin/time]=time
+		[ffmpeg]=ffmpeg
 	)
 	;;
 demo)
