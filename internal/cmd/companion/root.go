@@ -20,5 +20,7 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdEnroll(ios, nil))
 	root.AddCommand(NewCmdEnrollment(ios))
 	root.AddCommand(NewCmdRegistration(ios))
+	root.AddCommand(NewCmdJournal(ios))
+	root.AddCommand(NewCmdSync(ios, nil))
 	return root
 }
