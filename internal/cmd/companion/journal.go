@@ -19,7 +19,7 @@ func journalFlag(fs *pflag.FlagSet, path *string) {
 }
 
 // openExistingJournal opens the journal at path (the default one when empty). A journal that
-// does not exist is reported as nothing found (ok false), not created.
+// does not exist is not created: the journal returned is nil, with the path looked at.
 func openExistingJournal(path string) (j *journal.Journal, resolved string, err error) {
 	if path == "" {
 		if path, err = journal.DefaultPath(); err != nil {
