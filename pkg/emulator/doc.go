@@ -4,7 +4,9 @@
 //
 // Server is both APIs as one http.Handler. The service API (api-version 2021-10-01 shapes; older
 // stable versions accepted): individual enrollments (PUT/GET/DELETE /enrollments/{id}, bulk POST
-// /enrollments, POST /enrollments/query, POST /enrollments/{id}/attestationmechanism) and
+// /enrollments, POST /enrollments/query, POST /enrollments/{id}/attestationmechanism), enrollment
+// groups (PUT/GET/DELETE /enrollmentGroups/{id}, POST /enrollmentGroups/query, POST
+// /enrollmentGroups/{id}/attestationmechanism; symmetric key or X.509 signing certificates) and
 // registration states (GET/DELETE /registrations/{id}), in pkg/dps's wire types, with tokens
 // checked by pkg/sas and endorsement keys by pkg/identity. The device API (2019-03-31,
 // 2021-06-01): PUT /{idScope}/registrations/{id}/register and GET

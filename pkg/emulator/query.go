@@ -21,37 +21,11 @@ const (
 // "*" (and its SQL spelling), in registration ID order, a page at a time: x-ms-max-item-count
 // sets the page size and x-ms-continuation carries the opaque token for the next page, in and out.
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *apiError {
-	body, apiErr := readBody(w, r, s.maxBody)
+	q, apiErr := s.readQuery(w, r, "enrollments")
 	if apiErr != nil {
 		return apiErr
 	}
-	var q dps.QuerySpecification
-	if err := json.Unmarshal(body, &q); err != nil {
-		return errorf(CodeMalformedBody, "The request body is not a valid query specification: %s", jsonProblem(err))
-	}
-	if q.Query == "" {
-		return errorf(CodeInvalidArgument, "query is required.")
-	}
-	if !selectsAll(q.Query) {
-		return errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all enrollments).", truncate(q.Query))
-	}
-	size := defaultPageSize
-	if v := r.Header.Get(dps.HeaderMaxItemCount); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			return errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", truncate(v))
-		}
-		size = min(n, maxPageSize)
-	}
-	from := ""
-	if tok := r.Header.Get(dps.HeaderContinuation); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || !validRegistrationID(string(raw)) {
-			return errorf(CodeInvalidArgument, "x-ms-continuation is not a token this service issued.")
-		}
-		from = string(raw)
-	}
-	page, next, err := s.store.QueryEnrollments(r.Context(), from, size)
+	page, next, err := s.store.QueryEnrollments(r.Context(), q.from, q.size)
 	if err != nil {
 		return s.storeError(err, nil)
 	}
@@ -59,18 +33,66 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *
 	for _, e := range page {
 		out = append(out, present(e))
 	}
-	h := w.Header()
-	h.Set(dps.HeaderItemType, "Enrollment")
-	h.Set(dps.HeaderMaxItemCount, strconv.Itoa(size))
-	if next != "" {
-		h.Set(dps.HeaderContinuation, base64.RawURLEncoding.EncodeToString([]byte(next)))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, "Enrollment", q, next, out)
 	return nil
 }
 
-// selectsAll reports whether a query asks for every enrollment.
-func selectsAll(q string) bool {
+// pageQuery is a query request: where its page starts (a record ID; empty for the first page) and
+// how many records it holds.
+type pageQuery struct {
+	from string
+	size int
+}
+
+// readQuery reads a query request for a collection (enrollments, enrollmentGroups): its body, which
+// must select every record of it, its page size and its continuation token.
+func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, collection string) (pageQuery, *apiError) {
+	body, apiErr := readBody(w, r, s.maxBody)
+	if apiErr != nil {
+		return pageQuery{}, apiErr
+	}
+	var q dps.QuerySpecification
+	if err := json.Unmarshal(body, &q); err != nil {
+		return pageQuery{}, errorf(CodeMalformedBody, "The request body is not a valid query specification: %s", jsonProblem(err))
+	}
+	if q.Query == "" {
+		return pageQuery{}, errorf(CodeInvalidArgument, "query is required.")
+	}
+	if !selectsAll(q.Query, collection) {
+		return pageQuery{}, errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", truncate(q.Query), collection)
+	}
+	pq := pageQuery{size: defaultPageSize}
+	if v := r.Header.Get(dps.HeaderMaxItemCount); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", truncate(v))
+		}
+		pq.size = min(n, maxPageSize)
+	}
+	if tok := r.Header.Get(dps.HeaderContinuation); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil || !validRegistrationID(string(raw)) {
+			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-continuation is not a token this service issued.")
+		}
+		pq.from = string(raw)
+	}
+	return pq, nil
+}
+
+// writePage sends one page of a query's answer, with the token for the next page when there is
+// one (next, the ID that page starts at).
+func writePage(w http.ResponseWriter, itemType string, q pageQuery, next string, items any) {
+	h := w.Header()
+	h.Set(dps.HeaderItemType, itemType)
+	h.Set(dps.HeaderMaxItemCount, strconv.Itoa(q.size))
+	if next != "" {
+		h.Set(dps.HeaderContinuation, base64.RawURLEncoding.EncodeToString([]byte(next)))
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// selectsAll reports whether a query asks for every record of the collection.
+func selectsAll(q, collection string) bool {
 	q = strings.Join(strings.Fields(strings.ToLower(q)), " ")
-	return q == "*" || q == "select * from enrollments" || q == "select * from c"
+	return q == "*" || q == "select * from "+strings.ToLower(collection) || q == "select * from c"
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/oobtpm/oob/pkg/dps"
@@ -16,41 +17,18 @@ func TestQueryPaging(t *testing.T) {
 		id := fmt.Sprintf("q-%02d", i)
 		env.enrollment(env.do(http.MethodPut, "/enrollments/"+id, tpmEnrollment(t, id), nil), http.StatusOK)
 	}
+	pages := queryPages[dps.IndividualEnrollment](env, "/enrollments/query", "Enrollment", 10)
 	var all []string
-	token, pages := "", 0
-	for {
-		h := map[string]string{"x-ms-max-item-count": "10"}
-		if token != "" {
-			h["x-ms-continuation"] = token
-		}
-		r := env.do(http.MethodPost, "/enrollments/query", map[string]string{"query": "*"}, h)
-		if r.status != http.StatusOK {
-			t.Fatalf("query: %d %s", r.status, r.body)
-		}
-		var page []dps.IndividualEnrollment
-		if err := json.Unmarshal(r.body, &page); err != nil {
-			t.Fatal(err)
-		}
-		pages++
+	for _, page := range pages {
 		for _, e := range page {
 			if e.ETag == "" || e.Attestation == nil {
 				t.Fatalf("query item incomplete: %+v", e)
 			}
 			all = append(all, e.RegistrationID)
 		}
-		if r.header.Get("x-ms-item-type") != "Enrollment" {
-			t.Errorf("x-ms-item-type %q", r.header.Get("x-ms-item-type"))
-		}
-		token = r.header.Get("x-ms-continuation")
-		if token == "" {
-			break
-		}
-		if len(page) != 10 {
-			t.Fatalf("a page before the last has %d items", len(page))
-		}
 	}
-	if pages != 3 || len(all) != n || all[0] != "q-00" || all[n-1] != "q-24" {
-		t.Fatalf("%d pages, items %v", pages, all)
+	if len(pages) != 3 || len(all) != n || all[0] != "q-00" || all[n-1] != "q-24" {
+		t.Fatalf("%d pages, items %v", len(pages), all)
 	}
 
 	// Without a page size everything fits one page.
@@ -87,5 +65,38 @@ func TestQueryErrors(t *testing.T) {
 	r := env.do(http.MethodPost, "/enrollments/query", map[string]string{"query": "*"}, nil)
 	if r.status != http.StatusOK || string(r.body) != "[]\n" {
 		t.Fatalf("empty query: %d %q", r.status, r.body)
+	}
+}
+
+// queryPages runs the query "*" at path a page of pageSize items at a time, following the
+// continuation tokens to the end, and returns the pages' items. Every reply must name itemType and
+// every page but the last must be full.
+func queryPages[T any](env *testEnv, path, itemType string, pageSize int) [][]T {
+	env.t.Helper()
+	var pages [][]T
+	token := ""
+	for {
+		h := map[string]string{"x-ms-max-item-count": strconv.Itoa(pageSize)}
+		if token != "" {
+			h["x-ms-continuation"] = token
+		}
+		r := env.do(http.MethodPost, path, map[string]string{"query": "*"}, h)
+		if r.status != http.StatusOK {
+			env.t.Fatalf("query: %d %s", r.status, r.body)
+		}
+		var page []T
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			env.t.Fatal(err)
+		}
+		pages = append(pages, page)
+		if got := r.header.Get("x-ms-item-type"); got != itemType {
+			env.t.Errorf("x-ms-item-type %q, want %q", got, itemType)
+		}
+		if token = r.header.Get("x-ms-continuation"); token == "" {
+			return pages
+		}
+		if len(page) != pageSize {
+			env.t.Fatalf("a page before the last has %d items", len(page))
+		}
 	}
 }

@@ -196,9 +196,7 @@ func (s *Server) match(r *http.Request) (route, *apiError) {
 	if !ok {
 		return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
 	}
-	allow := func(methods ...string) *apiError {
-		return errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", "))
-	}
+	allow := func(methods ...string) *apiError { return methodNotAllowed(r, methods...) }
 	switch {
 	case len(segs) == 1 && segs[0] == "enrollments":
 		if r.Method == http.MethodPost {
@@ -208,15 +206,7 @@ func (s *Server) match(r *http.Request) (route, *apiError) {
 	case len(segs) == 2 && segs[0] == "enrollments" && segs[1] == "query" && r.Method == http.MethodPost:
 		return route{name: "enrollments.query", handler: s.handleQuery}, nil
 	case len(segs) == 2 && segs[0] == "enrollments":
-		switch r.Method {
-		case http.MethodGet:
-			return route{name: "enrollments.get", handler: s.handleGetEnrollment, id: segs[1]}, nil
-		case http.MethodPut:
-			return route{name: "enrollments.put", handler: s.handlePutEnrollment, id: segs[1]}, nil
-		case http.MethodDelete:
-			return route{name: "enrollments.delete", handler: s.handleDeleteEnrollment, id: segs[1]}, nil
-		}
-		return route{}, allow(http.MethodGet, http.MethodPut, http.MethodDelete)
+		return recordRoute(r, "enrollments", segs[1], s.handleGetEnrollment, s.handlePutEnrollment, s.handleDeleteEnrollment)
 	case len(segs) == 3 && segs[0] == "enrollments" && segs[2] == "attestationmechanism":
 		if r.Method == http.MethodPost {
 			return route{name: "enrollments.attestation", handler: s.handleAttestationMechanism, id: segs[1]}, nil
@@ -240,10 +230,32 @@ func (s *Server) match(r *http.Request) (route, *apiError) {
 			return route{name: "device.operation", device: s.handleOperation, dev: devicePath{idScope: segs[0], registrationID: segs[2], operationID: segs[4]}}, nil
 		}
 		return route{}, allow(http.MethodGet)
-	case len(segs) >= 1 && strings.EqualFold(segs[0], "enrollmentGroups"):
-		return route{}, errorf(CodeNotFound, "Enrollment groups are not served by this emulator; use individual enrollments.")
+	case len(segs) >= 2 && segs[0] == "enrollmentGroups":
+		return s.matchGroup(r, segs[1:])
 	}
 	return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+}
+
+// handlerFunc serves one service API operation on the record id.
+type handlerFunc = func(w http.ResponseWriter, r *http.Request, id string) *apiError
+
+// recordRoute routes GET, PUT and DELETE of the record id in a collection (enrollments,
+// enrollmentGroups) to its handlers.
+func recordRoute(r *http.Request, collection, id string, get, put, del handlerFunc) (route, *apiError) {
+	switch r.Method {
+	case http.MethodGet:
+		return route{name: collection + ".get", handler: get, id: id}, nil
+	case http.MethodPut:
+		return route{name: collection + ".put", handler: put, id: id}, nil
+	case http.MethodDelete:
+		return route{name: collection + ".delete", handler: del, id: id}, nil
+	}
+	return route{}, methodNotAllowed(r, http.MethodGet, http.MethodPut, http.MethodDelete)
+}
+
+// methodNotAllowed is the reply to a method the path does not serve.
+func methodNotAllowed(r *http.Request, methods ...string) *apiError {
+	return errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", "))
 }
 
 // pathSegments splits the escaped path and unescapes each segment, so an ID may carry any

@@ -56,7 +56,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("emulator: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta, bucketOperations, bucketDevices, bucketHubDevices} {
+		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta, bucketOperations, bucketDevices, bucketHubDevices, bucketGroups} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -134,31 +134,11 @@ func (s *Store) QueryEnrollments(ctx context.Context, from string, limit int) ([
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	var (
-		page []dps.IndividualEnrollment
-		next string
-	)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEnrollments).Cursor()
-		k, v := c.First()
-		if from != "" {
-			k, v = c.Seek([]byte(from))
-		}
-		for ; k != nil; k, v = c.Next() {
-			if len(page) == limit {
-				next = string(k)
-				return nil
-			}
-			var e dps.IndividualEnrollment
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("emulator: stored enrollment %q: %w", k, err)
-			}
-			if err := attachState(tx, &e); err != nil {
-				return err
-			}
-			page = append(page, e)
-		}
-		return nil
+	var next string
+	page, err := view(s, func(tx *bolt.Tx) ([]dps.IndividualEnrollment, error) {
+		page, n, err := readPage(tx.Bucket(bucketEnrollments), from, limit, func(e *dps.IndividualEnrollment) error { return attachState(tx, e) })
+		next = n
+		return page, err
 	})
 	return page, next, err
 }
@@ -168,13 +148,18 @@ func (s *Store) GetRegistrationState(ctx context.Context, id string) (*dps.Devic
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var r *dps.DeviceRegistrationState
+	return view(s, func(tx *bolt.Tx) (*dps.DeviceRegistrationState, error) { return getState(tx, id) })
+}
+
+// view returns what fn reads in one read transaction.
+func view[T any](s *Store, fn func(tx *bolt.Tx) (T, error)) (T, error) {
+	var out T
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		r, err = getState(tx, id)
+		out, err = fn(tx)
 		return err
 	})
-	return r, err
+	return out, err
 }
 
 // PutRegistrationState records r for its registration ID, keeping the creation time of an earlier
@@ -237,47 +222,66 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx, now time.Time) 
 }
 
 func getEnrollment(tx *bolt.Tx, id string) (*dps.IndividualEnrollment, error) {
-	v := tx.Bucket(bucketEnrollments).Get([]byte(id))
+	return getJSON[dps.IndividualEnrollment](tx.Bucket(bucketEnrollments), id, "enrollment")
+}
+
+// getJSON decodes the record key of b (a what, for errors), or returns ErrNotFound.
+func getJSON[T any](b *bolt.Bucket, key, what string) (*T, error) {
+	v := b.Get([]byte(key))
 	if v == nil {
 		return nil, ErrNotFound
 	}
-	var e dps.IndividualEnrollment
-	if err := json.Unmarshal(v, &e); err != nil {
-		return nil, fmt.Errorf("emulator: stored enrollment %q: %w", id, err)
+	var rec T
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("emulator: stored %s %q: %w", what, key, err)
 	}
-	return &e, nil
+	return &rec, nil
 }
 
 func putEnrollment(tx *bolt.Tx, now time.Time, e *dps.IndividualEnrollment, ifMatch string, mode putMode) (*dps.IndividualEnrollment, error) {
-	stamp := timestamp(now)
 	rec := *e
 	rec.RegistrationState = nil
 	old, err := getEnrollment(tx, e.RegistrationID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		// RFC 7232: an If-Match condition on a record that does not exist never holds.
-		if ifMatch != "" {
-			return nil, ErrPreconditionFailed
-		}
-		rec.CreatedDateTimeUTC = stamp
-	case err != nil:
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
-	default:
-		if mode == putCreateOnly {
-			return nil, ErrExists
-		}
-		if !etagMatches(ifMatch, old.ETag) {
-			return nil, ErrPreconditionFailed
-		}
-		rec.CreatedDateTimeUTC = old.CreatedDateTimeUTC
+	}
+	var prev *version
+	if old != nil {
+		prev = &version{etag: old.ETag, created: old.CreatedDateTimeUTC}
 		keepCertificates(&rec, old)
 	}
-	rec.LastUpdatedDateTimeUTC = stamp
+	if rec.CreatedDateTimeUTC, err = prev.replace(ifMatch, mode, now); err != nil {
+		return nil, err
+	}
+	rec.LastUpdatedDateTimeUTC = timestamp(now)
 	rec.ETag = newETag()
 	if err := putJSON(tx.Bucket(bucketEnrollments), rec.RegistrationID, rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
+}
+
+// version is what a write needs of the stored record it replaces.
+type version struct {
+	etag    string
+	created time.Time
+}
+
+// replace checks a write over v (nil when there is no record) against ifMatch and mode, and returns
+// the creation time the new record carries: v's, or now for a new record.
+func (v *version) replace(ifMatch string, mode putMode, now time.Time) (time.Time, error) {
+	switch {
+	case v == nil && ifMatch != "":
+		// RFC 7232: an If-Match condition on a record that does not exist never holds.
+		return time.Time{}, ErrPreconditionFailed
+	case v == nil:
+		return timestamp(now), nil
+	case mode == putCreateOnly:
+		return time.Time{}, ErrExists
+	case !etagMatches(ifMatch, v.etag):
+		return time.Time{}, ErrPreconditionFailed
+	}
+	return v.created, nil
 }
 
 func deleteEnrollment(tx *bolt.Tx, id, ifMatch string) error {
@@ -295,15 +299,7 @@ func deleteEnrollment(tx *bolt.Tx, id, ifMatch string) error {
 }
 
 func getState(tx *bolt.Tx, id string) (*dps.DeviceRegistrationState, error) {
-	v := tx.Bucket(bucketRegistrations).Get([]byte(id))
-	if v == nil {
-		return nil, ErrNotFound
-	}
-	var r dps.DeviceRegistrationState
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("emulator: stored registration state %q: %w", id, err)
-	}
-	return &r, nil
+	return getJSON[dps.DeviceRegistrationState](tx.Bucket(bucketRegistrations), id, "registration state")
 }
 
 // attachState sets e's read-only registrationState from the registrations bucket.

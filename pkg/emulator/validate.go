@@ -76,40 +76,17 @@ func (s *Server) validateEnrollment(e *dps.IndividualEnrollment, pathID string) 
 	if e.DeviceID != "" && !validDeviceID(e.DeviceID) {
 		return nil, errorf(CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", truncate(e.DeviceID))
 	}
-	if apiErr := validateAttestation(e); apiErr != nil {
+	if apiErr := validateAttestation(e.Attestation, false); apiErr != nil {
 		return nil, apiErr
 	}
-	switch e.ProvisioningStatus {
-	case "":
-		e.ProvisioningStatus = dps.StatusEnabled
-	case dps.StatusEnabled, dps.StatusDisabled:
-	default:
-		return nil, errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(string(e.ProvisioningStatus)))
-	}
-	switch e.AllocationPolicy {
-	case "", dps.AllocationHashed, dps.AllocationGeoLatency, dps.AllocationStatic, dps.AllocationCustom:
-	default:
-		return nil, errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(string(e.AllocationPolicy)))
+	if apiErr := validateSettings(settings{
+		status: &e.ProvisioningStatus, allocation: e.AllocationPolicy, twin: e.InitialTwin,
+		capabilities: &e.Capabilities, reprovision: &e.ReprovisionPolicy,
+	}); apiErr != nil {
+		return nil, apiErr
 	}
 	if isNull(e.OptionalDeviceInformation) {
 		e.OptionalDeviceInformation = nil
-	}
-	if t := e.InitialTwin; t != nil {
-		if !objectOrNull(t.Tags) || t.Properties != nil && !objectOrNull(t.Properties.Desired) {
-			return nil, errorf(CodeInvalidArgument, "initialTwin.tags and initialTwin.properties.desired must be JSON objects.")
-		}
-		if isNull(t.Tags) {
-			t.Tags = nil
-		}
-		if t.Properties != nil && isNull(t.Properties.Desired) {
-			t.Properties.Desired = nil
-		}
-	}
-	if e.Capabilities == nil {
-		e.Capabilities = &dps.Capabilities{}
-	}
-	if e.ReprovisionPolicy == nil {
-		e.ReprovisionPolicy = &dps.ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: true}
 	}
 	// Read-only fields: the service computes them, whatever the caller sent.
 	e.RegistrationState = nil
@@ -119,16 +96,65 @@ func (s *Server) validateEnrollment(e *dps.IndividualEnrollment, pathID string) 
 	return e, nil
 }
 
-// validateAttestation checks the attestation mechanism and keeps only the one its type names.
-// An endorsement key must be what DPS can attest with: the TPM2B_PUBLIC of an RSA-2048 EK, checked
-// by the same code that checks the EK a device shows in its QR code.
-func validateAttestation(e *dps.IndividualEnrollment) *apiError {
-	a := e.Attestation
+// settings are the fields individual enrollments and enrollment groups share: how a device is
+// provisioned, whichever enrollment it comes through.
+type settings struct {
+	status       *dps.ProvisioningStatus
+	allocation   dps.AllocationPolicy
+	twin         *dps.InitialTwin
+	capabilities **dps.Capabilities
+	reprovision  **dps.ReprovisionPolicy
+}
+
+// validateSettings checks the shared fields and fills the defaults the service fills: enabled,
+// no capabilities, and a reprovision policy that moves the device and migrates its data.
+func validateSettings(f settings) *apiError {
+	switch *f.status {
+	case "":
+		*f.status = dps.StatusEnabled
+	case dps.StatusEnabled, dps.StatusDisabled:
+	default:
+		return errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(string(*f.status)))
+	}
+	switch f.allocation {
+	case "", dps.AllocationHashed, dps.AllocationGeoLatency, dps.AllocationStatic, dps.AllocationCustom:
+	default:
+		return errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(string(f.allocation)))
+	}
+	if t := f.twin; t != nil {
+		if !objectOrNull(t.Tags) || t.Properties != nil && !objectOrNull(t.Properties.Desired) {
+			return errorf(CodeInvalidArgument, "initialTwin.tags and initialTwin.properties.desired must be JSON objects.")
+		}
+		if isNull(t.Tags) {
+			t.Tags = nil
+		}
+		if t.Properties != nil && isNull(t.Properties.Desired) {
+			t.Properties.Desired = nil
+		}
+	}
+	if *f.capabilities == nil {
+		*f.capabilities = &dps.Capabilities{}
+	}
+	if *f.reprovision == nil {
+		*f.reprovision = &dps.ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: true}
+	}
+	return nil
+}
+
+// validateAttestation checks the attestation mechanism of an individual enrollment or, when group
+// is set, of an enrollment group, and keeps only the one its type names. An endorsement key must
+// be what DPS can attest with: the TPM2B_PUBLIC of an RSA-2048 EK, checked by the same code that
+// checks the EK a device shows in its QR code. Groups attest by symmetric key or by a signing
+// certificate, never by TPM, as the service refuses.
+func validateAttestation(a *dps.Attestation, group bool) *apiError {
 	if a == nil {
 		return errorf(CodeInvalidArgument, "attestation is required.")
 	}
 	switch strings.ToLower(string(a.Type)) {
 	case "tpm":
+		if group {
+			return errorf(CodeInvalidArgument, "attestation.type tpm is not supported for enrollment groups: use x509 or symmetricKey (or an individual enrollment per TPM device).")
+		}
 		a.Type, a.X509, a.SymmetricKey = dps.AttestationTPM, nil, nil
 		if a.TPM == nil || a.TPM.EndorsementKey == "" {
 			return errorf(CodeInvalidArgument, "attestation.tpm.endorsementKey is required for TPM attestation.")
@@ -148,6 +174,9 @@ func validateAttestation(e *dps.IndividualEnrollment) *apiError {
 		}
 	case "x509":
 		a.Type, a.TPM, a.SymmetricKey = dps.AttestationX509, nil, nil
+		if group {
+			return validateGroupX509(a.X509)
+		}
 		return validateX509(a.X509)
 	case "symmetrickey":
 		a.Type, a.TPM, a.X509 = dps.AttestationSymmetricKey, nil, nil
@@ -167,6 +196,9 @@ func validateAttestation(e *dps.IndividualEnrollment) *apiError {
 	case "":
 		return errorf(CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
 	default:
+		if group {
+			return errorf(CodeInvalidArgument, "attestation.type %q is not supported for enrollment groups: use x509 or symmetricKey.", truncate(string(a.Type)))
+		}
 		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", truncate(string(a.Type)))
 	}
 	return nil

@@ -90,6 +90,12 @@ func certificateInfo(c *x509.Certificate) *dps.X509CertificateInfo {
 // keepCertificates restores, in an update, certificates the caller sent back as info only (the
 // form the service returns them in), when the thumbprint names the certificate already stored.
 func keepCertificates(rec, old *dps.IndividualEnrollment) {
+	keepAttestationCertificates(rec.Attestation, old.Attestation)
+}
+
+// keepAttestationCertificates is keepCertificates for an attestation mechanism, an individual
+// enrollment's or a group's.
+func keepAttestationCertificates(rec, old *dps.Attestation) {
 	nw, od := x509Of(rec), x509Of(old)
 	if nw == nil || od == nil {
 		return
@@ -115,14 +121,20 @@ func keepCertificates(rec, old *dps.IndividualEnrollment) {
 
 // present returns the enrollment as the service shows it: certificates replaced by their info.
 func present(e dps.IndividualEnrollment) dps.IndividualEnrollment {
-	a := x509Of(&e)
-	if a == nil {
-		return e
+	e.Attestation = presentAttestation(e.Attestation)
+	return e
+}
+
+// presentAttestation returns a copy of a as the service shows it (certificates replaced by their
+// info), or a itself when it holds no certificates.
+func presentAttestation(a *dps.Attestation) *dps.Attestation {
+	xa := x509Of(a)
+	if xa == nil {
+		return a
 	}
-	cp := *e.Attestation
-	x := *a
+	cp := *a
+	x := *xa
 	cp.X509 = &x
-	e.Attestation = &cp
 	for _, set := range []**dps.X509Certificates{&x.ClientCertificates, &x.SigningCertificates} {
 		if *set == nil {
 			continue
@@ -137,14 +149,14 @@ func present(e dps.IndividualEnrollment) dps.IndividualEnrollment {
 			}
 		}
 	}
-	return e
+	return &cp
 }
 
-func x509Of(e *dps.IndividualEnrollment) *dps.X509Attestation {
-	if e == nil || e.Attestation == nil {
+func x509Of(a *dps.Attestation) *dps.X509Attestation {
+	if a == nil {
 		return nil
 	}
-	return e.Attestation.X509
+	return a.X509
 }
 
 func certsOf(set *dps.X509Certificates) []*dps.X509CertificateWithInfo {
