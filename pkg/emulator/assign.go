@@ -15,14 +15,17 @@ import (
 	"github.com/oobtpm/oob/pkg/provision"
 )
 
-// decide ends an operation whose assignment delay has passed, from the enrollment as it is now:
+// decide ends an operation whose assignment delay has passed, from the enrollment (individual, or
+// the group that admitted the device) as it is now:
 // gone, or no longer accepting the device's credential → failed; disabled → disabled; otherwise
 // the device is assigned to a hub as the enrollment and its reprovision policy say. It writes the
 // registration state (what the service API and the enrollment show) and the device's hub
 // identity.
 func (s *Server) decide(tx *bolt.Tx, now time.Time, op *operation) error {
-	e, err := getEnrollment(tx, op.RegistrationID)
+	e, err := enrollmentFor(tx, op)
 	switch {
+	case errors.Is(err, ErrNotFound) && op.GroupID != "":
+		return s.groupStateGone(tx, now, op)
 	case errors.Is(err, ErrNotFound):
 		// Deleting the enrollment took the registration state with it: nothing to write.
 		s.fail(op, CodeEnrollmentNotFound, "The enrollment was deleted while the device was being assigned.")

@@ -24,14 +24,15 @@ func notEnrolled(id, why string) *apiError {
 	return errorf(CodeUnauthorized, "Unauthorized: registration ID %q %s.", truncate(id), why)
 }
 
-// authenticateRegistration checks a register request against the device's individual enrollment
-// and returns the operation to start, with how the device proved itself. A TPM device without a
-// valid token is answered with a challenge (a 401 carrying a key only its TPM can import).
+// authenticateRegistration checks a register request against the device's individual enrollment,
+// or, when it has none, the enrollment groups, and returns the operation to start, with how the
+// device proved itself. A TPM device without a valid token is answered with a challenge (a 401
+// carrying a key only its TPM can import).
 func (s *Server) authenticateRegistration(r *http.Request, req *provision.DeviceRegistration) (*operation, *apiError) {
 	id := req.RegistrationID
 	e, err := s.store.GetEnrollment(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, notEnrolled(id, "has no individual enrollment")
+		return s.authenticateGroup(r, req)
 	}
 	if err != nil {
 		return nil, s.storeError(err, nil)

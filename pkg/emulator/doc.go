@@ -12,7 +12,9 @@
 // 2021-06-01): PUT /{idScope}/registrations/{id}/register and GET
 // /{idScope}/registrations/{id}/operations/{operationId}, in pkg/provision's wire types, attesting
 // TPM devices with pkg/dpsblob's challenge, symmetric-key devices by their SAS tokens and X.509
-// devices by their TLS client certificate; an assigned device's hub identity (HubDevice) is what an
+// devices by their TLS client certificate; a device without an individual enrollment may come
+// through an enrollment group (a key derived from the group's, or a certificate chained to its
+// signing certificate); an assigned device's hub identity (HubDevice) is what an
 // IoT Hub emulator admits it by. Store keeps everything in one bbolt file.
 // AdminHandler is the loopback-only control API for faults and seeded registration states.
 // Errors carry the service's body {"errorCode","trackingId","message","timestampUtc"}; errors.go

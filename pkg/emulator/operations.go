@@ -30,6 +30,10 @@ type operation struct {
 	AuthKey []byte `json:"authKey,omitempty"`
 	// Thumbprint is the SHA-256 thumbprint of the certificate an X.509 device presented.
 	Thumbprint string `json:"thumbprint,omitempty"`
+	// GroupID is the enrollment group that admitted a device without an individual enrollment, and
+	// Signer the thumbprint of the group's signing certificate its certificate chained to.
+	GroupID string `json:"groupId,omitempty"`
+	Signer  string `json:"signer,omitempty"`
 	// EK and SRK are a TPM device's keys (TPM2B_PUBLIC), which its hub key is sealed to.
 	EK  []byte `json:"ek,omitempty"`
 	SRK []byte `json:"srk,omitempty"`
