@@ -7,7 +7,8 @@
 // /enrollments, POST /enrollments/query, POST /enrollments/{id}/attestationmechanism), enrollment
 // groups (PUT/GET/DELETE /enrollmentGroups/{id}, POST /enrollmentGroups/query, POST
 // /enrollmentGroups/{id}/attestationmechanism; symmetric key or X.509 signing certificates) and
-// registration states (GET/DELETE /registrations/{id}), in pkg/dps's wire types, with tokens
+// registration states (GET/DELETE /registrations/{id}, and a group's devices' with POST
+// /registrations/{groupId}/query), in pkg/dps's wire types, with tokens
 // checked by pkg/sas and endorsement keys by pkg/identity. The device API (2019-03-31,
 // 2021-06-01): PUT /{idScope}/registrations/{id}/register and GET
 // /{idScope}/registrations/{id}/operations/{operationId}, in pkg/provision's wire types, attesting

@@ -65,6 +65,9 @@ func (s *Store) startOperation(ctx context.Context, op *operation) error {
 		if err := pruneOperations(b, op.RegistrationID); err != nil {
 			return err
 		}
+		if err := noteGroupMember(tx, op); err != nil {
+			return err
+		}
 		_, err := putState(tx, op.Created, dps.DeviceRegistrationState{
 			RegistrationID: op.RegistrationID,
 			Status:         dps.RegistrationAssigning,
@@ -157,6 +160,9 @@ type deviceRecord struct {
 	ChallengeEK  []byte `json:"challengeEk,omitempty"`
 	// Hub is the device's current assignment; nil until it is first assigned.
 	Hub *hubRecord `json:"hub,omitempty"`
+	// Group is the enrollment group the device's last registration came through; empty for its
+	// individual enrollment.
+	Group string `json:"group,omitempty"`
 }
 
 // hubRecord is a device's identity in the hub it is assigned to.

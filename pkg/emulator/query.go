@@ -61,6 +61,11 @@ func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, collection st
 	if !selectsAll(q.Query, collection) {
 		return pageQuery{}, errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", truncate(q.Query), collection)
 	}
+	return readPaging(r)
+}
+
+// readPaging reads a query request's page size and continuation token.
+func readPaging(r *http.Request) (pageQuery, *apiError) {
 	pq := pageQuery{size: defaultPageSize}
 	if v := r.Header.Get(dps.HeaderMaxItemCount); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))

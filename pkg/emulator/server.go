@@ -212,6 +212,11 @@ func (s *Server) match(r *http.Request) (route, *apiError) {
 			return route{name: "enrollments.attestation", handler: s.handleAttestationMechanism, id: segs[1]}, nil
 		}
 		return route{}, allow(http.MethodPost)
+	case len(segs) == 3 && segs[0] == "registrations" && segs[2] == "query":
+		if r.Method == http.MethodPost {
+			return route{name: "registrations.query", handler: s.handleGroupRegistrationQuery, id: segs[1]}, nil
+		}
+		return route{}, allow(http.MethodPost)
 	case len(segs) == 2 && segs[0] == "registrations":
 		switch r.Method {
 		case http.MethodGet:

@@ -56,7 +56,7 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("emulator: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta, bucketOperations, bucketDevices, bucketHubDevices, bucketGroups} {
+		for _, b := range [][]byte{bucketEnrollments, bucketRegistrations, bucketMeta, bucketOperations, bucketDevices, bucketHubDevices, bucketGroups, bucketGroupMembers} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
