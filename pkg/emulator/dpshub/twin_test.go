@@ -2,10 +2,8 @@ package dpshub_test
 
 import (
 	"encoding/json"
-	"net"
 	"testing"
 
-	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/hub"
 	"github.com/oobtpm/oob/pkg/provision"
@@ -15,11 +13,7 @@ import (
 // A device DPS assigned finds in its hub the twin its enrollment set: the desired properties of
 // the enrollment's initial twin, as IoT Hub seeds it from DPS.
 func TestHubTwinSeededFromEnrollment(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: ln, AssignDelay: 1})
+	e, hubAddr := startWithHub(t)
 	svc := e.Client(t, dps.Options{})
 	en, err := svc.CreateOrUpdateEnrollment(t.Context(), &dps.IndividualEnrollment{
 		RegistrationID: "twin-dev",
@@ -42,18 +36,8 @@ func TestHubTwinSeededFromEnrollment(t *testing.T) {
 	if err != nil || !res.Assigned() {
 		t.Fatalf("register: %v %+v", err, res)
 	}
-	conn, err := hub.Connect(t.Context(), hub.Config{
-		HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: ln.Addr().String(), RootCAs: e.RootCAs, Key: key,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	twin, err := conn.Twin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if twin.Desired["interval"] != 30.0 || twin.Desired["mode"] != "kiosk" {
-		t.Fatalf("the device's desired properties %v, want the enrollment's initial twin", twin.Desired)
+	d := desired(t, hub.Config{HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: hubAddr, RootCAs: e.RootCAs, Key: key})
+	if d["interval"] != 30.0 || d["mode"] != "kiosk" {
+		t.Fatalf("the device's desired properties %v, want the enrollment's initial twin", d)
 	}
 }
