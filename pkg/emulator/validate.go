@@ -194,6 +194,9 @@ func validateAttestation(a *dps.Attestation, group bool) *apiError {
 			}
 		}
 	case "":
+		if group {
+			return errorf(CodeInvalidArgument, "attestation.type is required: x509 or symmetricKey.")
+		}
 		return errorf(CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
 	default:
 		if group {
