@@ -2,6 +2,7 @@ package camera
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // JPEG frames
@@ -64,8 +65,11 @@ func isImageName(name string) bool {
 // Len is how many files the source holds.
 func (f *Files) Len() int { return len(f.paths) }
 
-// Next decodes the next file. A file that is not a readable image is an error naming it; the
-// following Next goes on with the file after it.
+// ErrUnreadableFile marks a Files error about one file: the source goes on with the next.
+var ErrUnreadableFile = errors.New("camera: unreadable image file")
+
+// Next decodes the next file. A file that is not a readable image is an error naming it and
+// wrapping ErrUnreadableFile; the following Next goes on with the file after it.
 func (f *Files) Next(ctx context.Context) (Frame, error) {
 	if err := ctx.Err(); err != nil {
 		return Frame{}, err
@@ -77,7 +81,7 @@ func (f *Files) Next(ctx context.Context) (Frame, error) {
 	f.next++
 	img, err := decodeFile(path)
 	if err != nil {
-		return Frame{}, err
+		return Frame{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
 	}
 	return Frame{Image: img, Time: f.now(), Seq: f.next, Name: path}, nil
 }
@@ -85,12 +89,12 @@ func (f *Files) Next(ctx context.Context) (Frame, error) {
 func decodeFile(path string) (image.Image, error) {
 	r, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("camera: %w", err)
+		return nil, err
 	}
 	defer r.Close()
 	img, _, err := image.Decode(r)
 	if err != nil {
-		return nil, fmt.Errorf("camera: %s is not a readable PNG or JPEG image: %w", path, err)
+		return nil, fmt.Errorf("%s is not a readable PNG or JPEG image: %w", path, err)
 	}
 	return img, nil
 }

@@ -34,15 +34,8 @@ func Enrollment(id identity.Identity, s Settings) (*dps.IndividualEnrollment, er
 	if err := identity.ValidateRegistrationID(id.RegistrationID); err != nil {
 		return nil, err
 	}
-	if s.DeviceID != "" {
-		if err := ValidateDeviceID(s.DeviceID); err != nil {
-			return nil, err
-		}
-	}
-	if s.IoTHub != "" {
-		if err := validateHubHost(s.IoTHub); err != nil {
-			return nil, err
-		}
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	e := &dps.IndividualEnrollment{
 		RegistrationID: id.RegistrationID,
@@ -72,6 +65,23 @@ func Enrollment(id identity.Identity, s Settings) (*dps.IndividualEnrollment, er
 	}
 	e.InitialTwin = twin
 	return e, nil
+}
+
+// Validate checks the settings without an identity: the device ID, the hub's host name, and
+// the initial twin with its tags.
+func (s Settings) Validate() error {
+	if s.DeviceID != "" {
+		if err := ValidateDeviceID(s.DeviceID); err != nil {
+			return err
+		}
+	}
+	if s.IoTHub != "" {
+		if err := validateHubHost(s.IoTHub); err != nil {
+			return err
+		}
+	}
+	_, err := withTags(s.Twin, s.Tags)
+	return err
 }
 
 // withTags returns twin with tags added to its tags, leaving twin itself unchanged.

@@ -1,0 +1,92 @@
+package scan
+
+import (
+	"time"
+
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/journal"
+)
+
+// Kind is what an Event reports.
+type Kind string
+
+// Kinds of event.
+const (
+	// Device: a device's code came into view and its enrollment settled, was queued, or (dry
+	// run) was checked.
+	Device Kind = "device"
+	// Sent: an enrollment queued earlier, in this scan or before it, was sent.
+	Sent Kind = "sent"
+	// Foreign: a QR code that is not a device identity code came into view; it is skipped.
+	Foreign Kind = "foreign"
+	// Invalid: an identity code that fails its checks (damaged, tampered, a newer format) came
+	// into view; nothing is enrolled.
+	Invalid Kind = "invalid"
+	// Unreadable: one image of a folder could not be read; the scan goes on with the next.
+	Unreadable Kind = "unreadable"
+)
+
+// Outcomes a scan reports besides the journal's.
+const (
+	// Queued: DPS could not be reached or kept throttling; the enrollment is in the journal's
+	// queue and is sent when DPS answers, by this scan or by companion sync.
+	Queued journal.Outcome = "queued"
+	// Checked: a dry run read and checked the identity and enrolled nothing.
+	Checked journal.Outcome = "checked"
+)
+
+// Event is one thing a scan reports. Which fields are set depends on Kind.
+type Event struct {
+	Kind Kind
+	// Time is when the event was reported.
+	Time time.Time
+
+	// Source, Frame and FrameTime say which frame first showed the code: the source's name,
+	// the frame's number, and when the source received it.
+	Source    string
+	Frame     int
+	FrameTime time.Time
+	// Text is a Foreign or Invalid code's text.
+	Text string
+
+	// Device is the device's identity (Device and Sent).
+	Device journal.Device
+	// Number is the device's running number in the journal, and DeviceID the IoT Hub device ID
+	// it was enrolled with ("" when it is the registration ID).
+	Number   int
+	DeviceID string
+	// Outcome is how its enrollment ended: one of the journal's outcomes, Queued or Checked.
+	Outcome journal.Outcome
+	// Known means the journal had already settled the device: nothing was sent this time.
+	Known bool
+	// Enrollment is the enrollment as DPS holds it, after an attempt that reached DPS.
+	Enrollment *dps.IndividualEnrollment
+
+	// Err says why the code is Invalid, the image Unreadable, or the enrollment failed or was
+	// queued.
+	Err error
+}
+
+// Done reports whether the event settles a device: enrolled, found enrolled, or refused for
+// good. A Failed or Queued device is not done.
+func (e Event) Done() bool {
+	switch e.Outcome {
+	case journal.Created, journal.AlreadyEnrolled, journal.Replaced, journal.Updated, journal.Conflict:
+		return e.Kind == Device || e.Kind == Sent
+	}
+	return false
+}
+
+// Status is a scan's progress, for a live status line.
+type Status struct {
+	// Frames is how many frames were decoded, and Dropped how many a live source skipped
+	// because they were stale before the decoder was free.
+	Frames, Dropped int
+	// FPS is the rate of decoded frames over the last second or so.
+	FPS float64
+	// Devices counts the devices reported, Done those settled, Queued those waiting for DPS,
+	// Failed those whose enrollment failed, and Codes the other codes (foreign, invalid).
+	Devices, Done, Queued, Failed, Codes int
+	// Last is the latest Device, Sent, Foreign or Invalid event, if any.
+	Last *Event
+}
