@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -28,12 +27,7 @@ type EnrollOptions struct {
 	RegistrationID string
 	EndorsementKey string
 
-	DeviceID string
-	IoTHub   string
-	Disabled bool
-	Edge     bool
-	Tags     []string
-	TwinFile string
+	Settings SettingsFlags
 	Replace  bool
 }
 
@@ -76,12 +70,8 @@ The result is the enrollment as DPS holds it; --format json prints
 	f.StringVar(&opts.Payload, "payload", "", "the identity code's text, as decoded")
 	f.StringVar(&opts.RegistrationID, "registration-id", "", "the registration ID, with --endorsement-key")
 	f.StringVar(&opts.EndorsementKey, "endorsement-key", "", "the EK as base64 TPM2B_PUBLIC, with --registration-id")
-	f.StringVar(&opts.DeviceID, "device-id", "", "IoT Hub device ID (default: the registration ID)")
-	f.StringVar(&opts.IoTHub, "iot-hub", "", "assign the device to this hub (HOST, e.g. NAME.azure-devices.net) instead of leaving it to DPS's allocation policy")
-	f.BoolVar(&opts.Disabled, "disabled", false, "create the enrollment disabled: the device cannot register until it is enabled")
-	f.BoolVar(&opts.Edge, "edge", false, "the device is an IoT Edge device")
-	f.StringArrayVar(&opts.Tags, "tag", nil, "initial twin tag KEY=VALUE (repeatable)")
-	f.StringVar(&opts.TwinFile, "twin", "", `initial twin from this JSON file: {"tags": {…}, "properties": {"desired": {…}}}`)
+	f.StringVar(&opts.Settings.DeviceID, "device-id", "", "IoT Hub device ID (default: the registration ID)")
+	opts.Settings.register(f)
 	f.BoolVar(&opts.Replace, "replace", false, "overwrite an existing enrollment for this registration ID, even one with a different key")
 	f.Var(opts.Format, "format", opts.Format.Usage())
 	opts.Service.register(f)
@@ -119,7 +109,7 @@ func enrollRun(ctx context.Context, opts *EnrollOptions) error {
 	if err != nil {
 		return err
 	}
-	settings, err := opts.settings()
+	settings, err := opts.Settings.settings()
 	if err != nil {
 		return err
 	}
@@ -205,29 +195,4 @@ func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (id
 		return identity.Identity{}, fmt.Errorf("%s shows %d different device identities: photograph one device at a time", path, len(found))
 	}
 	return identity.Identity{}, &cli.NotFoundError{Err: fmt.Errorf("%s: %w", path, firstErr)}
-}
-
-// settings turns the option flags into enrollment settings, reading the twin file.
-func (o *EnrollOptions) settings() (enroll.Settings, error) {
-	s := enroll.Settings{DeviceID: o.DeviceID, IoTHub: o.IoTHub, Disabled: o.Disabled, Edge: o.Edge}
-	if o.TwinFile != "" {
-		b, err := os.ReadFile(o.TwinFile)
-		if err != nil {
-			return s, fmt.Errorf("--twin: %w", err)
-		}
-		if s.Twin, err = enroll.ParseTwin(b); err != nil {
-			return s, fmt.Errorf("--twin %s: %w", o.TwinFile, err)
-		}
-	}
-	for _, t := range o.Tags {
-		k, v, err := enroll.ParseTag(t)
-		if err != nil {
-			return s, cli.Usagef("--tag: %v", err)
-		}
-		if s.Tags == nil {
-			s.Tags = map[string]string{}
-		}
-		s.Tags[k] = v
-	}
-	return s, nil
 }

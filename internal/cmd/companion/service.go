@@ -46,33 +46,38 @@ func (f *ServiceFlags) register(fs *pflag.FlagSet) {
 
 // client returns a DPS client, and a context bounded by --timeout.
 func (f *ServiceFlags) client(ctx context.Context) (*dps.Client, context.Context, context.CancelFunc, error) {
-	secret, err := cli.Secret(envConnectionString, f.ConnectionStringFile)
+	c, err := f.dial(dps.Options{})
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	return c, ctx, cancel, nil
+}
+
+// dial returns a DPS client made with opts, completed from the flags and the secret.
+func (f *ServiceFlags) dial(opts dps.Options) (*dps.Client, error) {
+	if f.Timeout <= 0 {
+		return nil, cli.Usagef("--timeout must be positive")
+	}
+	secret, err := cli.Secret(envConnectionString, f.ConnectionStringFile)
+	if err != nil {
+		return nil, err
+	}
 	if secret == nil {
-		return nil, nil, nil, fmt.Errorf("no DPS connection string: set %s or pass --connection-string-file FILE "+
+		return nil, fmt.Errorf("no DPS connection string: set %s or pass --connection-string-file FILE "+
 			"(mode 0600); the emulator writes one to DIR/service-connection-string", envConnectionString)
 	}
 	cs, err := sas.ParseConnectionString(string(secret))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	opts := dps.Options{Endpoint: f.Endpoint}
+	opts.Endpoint = f.Endpoint
 	if f.CAFile != "" {
 		if opts.RootCAs, err = dps.LoadCAFile(f.CAFile); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 	}
-	c, err := dps.New(cs, opts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if f.Timeout <= 0 {
-		return nil, nil, nil, cli.Usagef("--timeout must be positive")
-	}
-	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
-	return c, ctx, cancel, nil
+	return dps.New(cs, opts)
 }
 
 // notFound marks a DPS not-found error so that it exits with code 3, as "nothing found" does.
