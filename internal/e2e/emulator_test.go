@@ -15,10 +15,10 @@ import (
 
 // emulator is a dps-emulator process started by a test.
 type emulator struct {
-	dir   string
-	addr  string // the service and device API's host:port
-	admin string // the admin API's base URL
-	hub   string // the IoT hub's host:port
+	dir      string
+	addr     string // the service and device API's host:port
+	adminURL string // the admin API's base URL
+	hub      string // the IoT hub's host:port
 	// env reaches the emulator from the companion: the connection string and the CA.
 	env []string
 }
@@ -63,7 +63,7 @@ func startEmulator(t *testing.T) *emulator {
 	if m == nil {
 		t.Fatalf("dps-emulator's first line is not its ready line: %q\nstderr:\n%s", line, stderr.String())
 	}
-	e := &emulator{dir: dir, addr: m[1], admin: m[2], hub: m[3]}
+	e := &emulator{dir: dir, addr: m[1], adminURL: m[2], hub: m[3]}
 	cs, err := os.ReadFile(filepath.Join(dir, "service-connection-string"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,11 +76,17 @@ func startEmulator(t *testing.T) *emulator {
 // registration would.
 func (e *emulator) seedRegistration(t *testing.T, id, body string) {
 	t.Helper()
+	e.admin(t, http.MethodPut, "/admin/registrations/"+id, body)
+}
+
+// admin calls the emulator's admin API with its token and fails the test unless it answers 200.
+func (e *emulator) admin(t *testing.T, method, path, body string) {
+	t.Helper()
 	token, err := os.ReadFile(filepath.Join(e.dir, "admin-token"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPut, e.admin+"/admin/registrations/"+id, strings.NewReader(body))
+	req, err := http.NewRequest(method, e.adminURL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +97,6 @@ func (e *emulator) seedRegistration(t *testing.T, id, body string) {
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("seeding the registration state of %s: HTTP %d", id, res.StatusCode)
+		t.Fatalf("emulator admin %s %s: HTTP %d", method, path, res.StatusCode)
 	}
 }

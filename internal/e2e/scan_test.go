@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/display"
+	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/qr"
+)
+
+// scanLine is one line of `companion scan --format json`.
+type scanLine struct {
+	Kind           string `json:"kind"`
+	RegistrationID string `json:"registrationId"`
+	DeviceID       string `json:"deviceId"`
+	Number         int    `json:"number"`
+	Outcome        string `json:"outcome"`
+	Known          bool   `json:"known"`
+	Error          string `json:"error"`
+}
+
+// done reports whether the line shows a device as done.
+func (l scanLine) done() bool {
+	return (l.Kind == "device" || l.Kind == "sent") && (l.Outcome == "created" || l.Outcome == "already-enrolled")
+}
+
+// journalLine is one record of `companion journal export --format json`.
+type journalLine struct {
+	Kind   string `json:"kind"`
+	Device struct {
+		RegistrationID string `json:"registrationId"`
+	} `json:"device"`
+	Outcome  string `json:"outcome"`
+	Settings struct {
+		DeviceID string `json:"deviceId"`
+	} `json:"settings"`
+}
+
+// The scan killed with SIGKILL while it enrolls, three times, then run to the end: every device
+// it showed as done was enrolled and in the journal at each kill, and at the end every device
+// is enrolled exactly once, each with its own running number (a number given just before a
+// kill is not given to another device after it).
+func TestScanSurvivesKills(t *testing.T) {
+	emu := startEmulator(t)
+	// Each DPS request takes a while, so that a kill lands in the middle of an enrollment.
+	emu.admin(t, http.MethodPut, "/admin/faults", `{"latency": "300ms"}`)
+	ids, frames := deviceScreens(t, 8)
+	jpath := filepath.Join(t.TempDir(), "journal.db")
+	args := []string{"scan", "--images", frames, "--journal", jpath, "--device-id", "line-{n:2}", "--format", "json"}
+
+	shownDone := map[string]string{} // registration ID → device ID, as reported
+	resent := 0                      // enrollments a restarted scan sent from the queue
+	for _, killAfter := range []int{1, 2, 2} {
+		cmd := exec.Command(filepath.Join(bin, "companion"), args...)
+		cmd.Env = append(os.Environ(), emu.env...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		seen := 0
+		for seen < killAfter && sc.Scan() {
+			var l scanLine
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Fatalf("scan printed a line that is not JSON: %q", sc.Text())
+			}
+			if l.done() {
+				shownDone[l.RegistrationID] = l.DeviceID
+			}
+			if l.Kind == "sent" {
+				resent++
+			}
+			if l.Kind == "device" && !l.Known {
+				seen++
+			}
+		}
+		// The next device's enrollment is on its way (DPS takes 900 ms for one): kill in the
+		// middle of it, not at the instant the line came, when nothing is under way yet.
+		time.Sleep(150 * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if seen < killAfter {
+			t.Fatalf("the scan ended before it reported %d new devices", killAfter)
+		}
+		checkShownDone(t, emu, jpath, shownDone)
+	}
+
+	stdout := runEnv(t, emu.env, "companion", args...)
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var l scanLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("scan printed a line that is not JSON: %q", line)
+		}
+		if l.done() {
+			shownDone[l.RegistrationID] = l.DeviceID
+		}
+		if l.Kind == "sent" {
+			resent++
+		}
+	}
+	checkShownDone(t, emu, jpath, shownDone)
+	// A kill in the middle of an enrollment left it queued, and the scan after it sent it.
+	if resent == 0 {
+		t.Error("no restarted scan sent an enrollment left queued by a kill: the kills missed the enrollments")
+	}
+
+	// Exactly the devices shown, once each, numbered 1 to 8 without a gap or a repeat.
+	list := runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json")
+	var got []string
+	deviceIDs := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		var e enrollment
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("enrollment list printed %q", line)
+		}
+		got = append(got, e.RegistrationID)
+		deviceIDs[e.DeviceID] = true
+	}
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("DPS holds %d enrollments %v, want exactly the %d devices shown %v", len(got), got, len(want), want)
+	}
+	for n := 1; n <= len(ids); n++ {
+		if id := fmt.Sprintf("line-%02d", n); !deviceIDs[id] {
+			t.Errorf("no device was enrolled as %s: running numbers %v", id, deviceIDs)
+		}
+	}
+	if len(shownDone) != len(ids) {
+		t.Errorf("the scans showed %d devices as done, want %d", len(shownDone), len(ids))
+	}
+}
+
+// checkShownDone checks that every device shown as done is enrolled on DPS with the device ID
+// reported, and settled in the journal.
+func checkShownDone(t *testing.T, emu *emulator, jpath string, shownDone map[string]string) {
+	t.Helper()
+	settled := map[string]bool{}
+	export := runEnv(t, nil, "companion", "journal", "export", "--format", "json", "--journal", jpath)
+	for _, line := range strings.Split(strings.TrimSpace(export), "\n") {
+		var r journalLine
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("journal export printed %q", line)
+		}
+		if (r.Kind == "attempt" || r.Kind == "sent") && r.Outcome != "failed" {
+			settled[r.Device.RegistrationID] = true
+		}
+	}
+	for id, deviceID := range shownDone {
+		out := runEnv(t, emu.env, "companion", "enrollment", "show", id, "--format", "json")
+		var e enrollment
+		if err := json.Unmarshal([]byte(out), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.DeviceID != deviceID {
+			t.Errorf("%s was shown done as %q; DPS holds it as %q", id, deviceID, e.DeviceID)
+		}
+		if !settled[id] {
+			t.Errorf("%s was shown done, but the journal has not settled it", id)
+		}
+	}
+}
+
+// deviceScreens draws n devices' enrollment screens, one image each, into a folder, and
+// returns their registration IDs and the folder.
+func deviceScreens(t *testing.T, n int) ([]string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	var ids []string
+	for i := range n {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := identity.Identity{EndorsementKey: identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))}
+		id.RegistrationID = identity.DeriveRegistrationID(id.EndorsementKey)
+		payload, err := identity.Encode(id, identity.FormatV1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := qr.Encode(payload, qr.LevelM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		screen := display.Screen{Title: "Scan to enroll this device", Code: code, RegistrationID: id.RegistrationID}
+		if err := display.WritePNGFile(filepath.Join(dir, fmt.Sprintf("frame-%02d.png", i)), screen, display.PNGOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id.RegistrationID)
+	}
+	return ids, dir
+}
