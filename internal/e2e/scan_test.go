@@ -6,15 +6,19 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/pkg/display"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/qr"
@@ -205,4 +209,54 @@ func deviceScreens(t *testing.T, n int) ([]string, string) {
 		ids = append(ids, id.RegistrationID)
 	}
 	return ids, dir
+}
+
+// On a real terminal, a scan of a live input shows a status line with the frame rate and the
+// devices done while it runs, and clears it for its summary when the input ends.
+func TestScanStatusLine(t *testing.T) {
+	ffmpeg := qrtest.Tool(t, "ffmpeg", "ffmpeg")
+	blank := filepath.Join(t.TempDir(), "blank.png")
+	f, err := os.Create(blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 640, 360))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// A live input at its own pace (-re): a screen without a code, 15 frames a second for 4 s.
+	input := "-re -loop 1 -framerate 15 -t 4 -i " + blank
+	script := `PATH="$FFDIR:$PATH" "$COMPANION" scan --dry-run --ffmpeg-input "$INPUT"`
+	tm := qrtest.StartTmux(t, qrtest.Tool(t, "tmux", "tmux"), 100, 10, script,
+		"COMPANION="+filepath.Join(bin, "companion"), "INPUT="+input, "FFDIR="+filepath.Dir(ffmpeg))
+	status := regexp.MustCompile(`^\d+ fps · 0 devices done$`)
+	deadline := time.Now().Add(20 * time.Second)
+	var seen string
+	for seen == "" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // between captures: each is a tmux process
+		g := tm.Capture()
+		for y := range g {
+			if status.MatchString(g.Text(y)) {
+				seen = g.Text(y)
+			}
+		}
+	}
+	if seen == "" {
+		t.Fatalf("no status line while scanning; the screen:\n%s", tm.Capture())
+	}
+	g, code := tm.Wait(30 * time.Second)
+	if code != 0 {
+		t.Fatalf("scan exited with %d:\n%s", code, g)
+	}
+	screen := g.String()
+	if strings.Contains(screen, "fps ·") {
+		t.Errorf("the status line is still on the screen after the scan:\n%s", screen)
+	}
+	if !strings.Contains(g.Flow(), "0 devices checked, nothing enrolled") {
+		t.Errorf("no summary after the scan:\n%s", screen)
+	}
 }
