@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/internal/testio"
 )
 
 var (
@@ -60,7 +62,7 @@ type proc struct {
 	admin  string
 	hub    string
 	stdout *bytes.Buffer
-	stderr *syncBuffer
+	stderr *testio.Buffer
 	done   chan error
 }
 
@@ -75,7 +77,7 @@ func startEmulator(t *testing.T, dir string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &testio.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -303,22 +305,4 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: %v, want exit status 2", args, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

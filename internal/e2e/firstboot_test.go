@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/testio"
 	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 )
@@ -85,9 +85,9 @@ func (d *device) enabled(t *testing.T, unit string) string {
 // agentRun is a running `oob-agent run`.
 type agentRun struct {
 	cmd    *exec.Cmd
-	logs   *syncBuffer   // what it printed
-	exited chan struct{} // closed when the process has exited
-	err    error         // its exit, once exited is closed
+	logs   *testio.Buffer // what it printed
+	exited chan struct{}  // closed when the process has exited
+	err    error          // its exit, once exited is closed
 }
 
 // start runs `oob-agent run` on the device, with extra environment; it is killed when the test
@@ -96,7 +96,7 @@ func (d *device) start(t *testing.T, env ...string) *agentRun {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "oob-agent"), "run", "--config", d.config, "--verbose")
 	cmd.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,24 +139,6 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		case <-tick.C:
 		}
 	}
-}
-
-// syncBuffer is a buffer two goroutines may use: the process writing, the test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }
