@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/testio"
 	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
+	"github.com/oobtpm/oob/internal/testio"
 )
 
 // device is an offline device root (as an image build makes it) with the agent's unit and a
