@@ -3,7 +3,6 @@
 package swtpmtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/internal/testio"
 )
 
 // Bounds on the waits; they only matter when something is broken, and then a test should fail
@@ -81,7 +82,7 @@ func start(t testing.TB, swtpm, state string) (int, error) {
 		// Powered on and started up by swtpm itself, so clients send TPM commands only and
 		// nobody needs swtpm's control protocol.
 		"--flags", "not-need-init,startup-clear")
-	var out lockedBuffer
+	var out testio.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting swtpm: %w", err)
@@ -242,22 +243,4 @@ func Tool(t testing.TB, name, debianPackage string) string {
 	}
 	t.Skip(msg)
 	return ""
-}
-
-// lockedBuffer collects swtpm's output, written by exec's copying goroutines and read by us.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
