@@ -49,6 +49,7 @@ type scanEventJSON struct {
 func (r *scanReporter) event(ev scan.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.clearStatus()
 	if r.opts.Format.Value == cli.FormatJSON {
 		line := scanEventJSON{Kind: ev.Kind, Time: ev.Time, Source: ev.Source, Frame: ev.Frame,
 			RegistrationID: ev.Device.RegistrationID, Label: ev.Device.Label, DeviceID: ev.DeviceID,
@@ -62,7 +63,6 @@ func (r *scanReporter) event(ev scan.Event) {
 		r.json.Encode(line)
 		return
 	}
-	r.clearStatus()
 	fmt.Fprintln(r.opts.IO.Out, describeEvent(ev))
 	if r.opts.Bell && r.opts.IO.ErrTTY && (ev.Kind == scan.Device || ev.Kind == scan.Invalid) {
 		fmt.Fprint(r.opts.IO.ErrOut, "\a")
