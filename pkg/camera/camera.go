@@ -17,6 +17,10 @@ type Frame struct {
 	Image image.Image
 	// Time is when the source received the frame.
 	Time time.Time
+	// At is the frame's place in the stream, for telling how long something stayed in view: a
+	// video's own time (however fast it is read), the time since a live source's first frame,
+	// and one second per image for image files (each one is a separate look).
+	At time.Duration
 	// Seq numbers the source's frames from 1, dropped ones included, so gaps show drops.
 	Seq int
 	// Name says where the frame came from: the image file's path, the device or the video.

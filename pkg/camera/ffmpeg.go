@@ -41,6 +41,11 @@ type FFmpeg struct {
 	seq    int
 	broken error
 	now    func() time.Time
+	// video: At is the frame's time in the video, from its rate (rate: cfg.FPS, else what
+	// ffmpeg reports for its output); otherwise the time since the first frame.
+	video bool
+	rate  float64
+	first time.Time
 
 	closeOnce sync.Once
 }
@@ -51,7 +56,12 @@ func OpenVideo(ctx context.Context, path string, cfg FFmpegConfig) (*FFmpeg, err
 		return nil, fmt.Errorf("camera: video: %w", err)
 	}
 	cfg.Input = []string{"-i", path}
-	return OpenFFmpeg(ctx, cfg)
+	f, err := OpenFFmpeg(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	f.video = true
+	return f, nil
 }
 
 // OpenFFmpeg starts ffmpeg with cfg and waits until it has opened its input and said the
@@ -83,7 +93,7 @@ func OpenFFmpeg(ctx context.Context, cfg FFmpegConfig) (*FFmpeg, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("camera: start ffmpeg: %w", err)
 	}
-	f := &FFmpeg{cmd: cmd, stdout: stdout.(*os.File), stderr: newStderrLog(errPipe), w: cfg.Width, h: cfg.Height, now: time.Now}
+	f := &FFmpeg{cmd: cmd, stdout: stdout.(*os.File), stderr: newStderrLog(errPipe), w: cfg.Width, h: cfg.Height, rate: cfg.FPS, now: time.Now}
 	if f.w == 0 {
 		// ffmpeg reports the output stream's size before the first frame; waiting for it also
 		// turns a camera or file that cannot be opened into an error here rather than at Next.
@@ -142,7 +152,7 @@ func (f *FFmpeg) Next(ctx context.Context) (Frame, error) {
 	switch {
 	case err == nil:
 		f.seq++
-		return Frame{Image: img, Time: f.now(), Seq: f.seq, Name: "ffmpeg"}, nil
+		return Frame{Image: img, Time: f.now(), At: f.at(), Seq: f.seq, Name: "ffmpeg"}, nil
 	case ctx.Err() != nil:
 		if n > 0 {
 			f.broken = fmt.Errorf("camera: ffmpeg frame interrupted part way: %w", ctx.Err())
@@ -155,6 +165,21 @@ func (f *FFmpeg) Next(ctx context.Context) (Frame, error) {
 		f.broken = f.failure(fmt.Errorf("frame %d cut short after %d of %d bytes", f.seq+1, n, len(img.Pix)))
 	}
 	return Frame{}, f.broken
+}
+
+// at is the place in the stream of the frame just read (Frame.At).
+func (f *FFmpeg) at() time.Duration {
+	now := f.now()
+	if f.seq == 1 {
+		f.first = now
+		if f.rate == 0 {
+			f.rate = f.stderr.rate()
+		}
+	}
+	if f.video && f.rate > 0 {
+		return time.Duration(float64(f.seq-1) / f.rate * float64(time.Second))
+	}
+	return now.Sub(f.first)
 }
 
 // finish waits for ffmpeg after the end of its output: io.EOF when it succeeded.
@@ -214,6 +239,7 @@ type stderrLog struct {
 	sized  chan struct{} // closed when the output size is known
 	done   chan struct{} // closed when ffmpeg closed its standard error
 	output bool          // the "Output #0" section has begun
+	fps    float64       // the output's frame rate, once reported
 }
 
 // stderrLines is how much of ffmpeg's standard error an error shows.
@@ -222,6 +248,9 @@ const stderrLines = 20
 // outputSize finds the frame size in the output stream's line, e.g. "Stream #0:0: Video:
 // rawvideo (Y800 / 0x30303859), gray(pc, progressive), 320x240 [SAR 1:1 DAR 4:3], …".
 var outputSize = regexp.MustCompile(`Stream #\d+:\d+.*: Video: rawvideo.*?, (\d+)x(\d+)`)
+
+// outputRate finds the frame rate in the same line: "…, 10 fps, 10 tbn" or "29.97 fps".
+var outputRate = regexp.MustCompile(`Stream #\d+:\d+.*: Video: rawvideo.*?, (\d+(?:\.\d+)?) fps`)
 
 func newStderrLog(r io.Reader) *stderrLog {
 	l := &stderrLog{sized: make(chan struct{}), done: make(chan struct{})}
@@ -263,6 +292,11 @@ func (l *stderrLog) add(line string) {
 	if strings.HasPrefix(line, "Output #0") {
 		l.output = true
 	}
+	if l.output && l.fps == 0 {
+		if m := outputRate.FindStringSubmatch(line); m != nil {
+			l.fps, _ = strconv.ParseFloat(m[1], 64)
+		}
+	}
 	if l.output && l.w == 0 {
 		if m := outputSize.FindStringSubmatch(line); m != nil {
 			w, _ := strconv.Atoi(m[1])
@@ -279,6 +313,13 @@ func (l *stderrLog) size() (int, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w, l.h
+}
+
+// rate is the output's frame rate as ffmpeg reported it; 0 when it has not.
+func (l *stderrLog) rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fps
 }
 
 func (l *stderrLog) tail() string {

@@ -79,6 +79,12 @@ func TestVideoFrames(t *testing.T) {
 	if n != videoFrames {
 		t.Errorf("read %d frames, want %d", n, videoFrames)
 	}
+	// At is the video's own time, 100 ms a frame at 10 frames a second, however fast it was read.
+	for i, f := range frames {
+		if want := time.Duration(i) * 100 * time.Millisecond; f.At != want {
+			t.Errorf("frame %d: At = %v, want %v", i+1, f.At, want)
+		}
+	}
 	if _, err := src.Next(context.Background()); err != io.EOF {
 		t.Errorf("after the end: %v, want io.EOF again", err)
 	}
@@ -113,6 +119,9 @@ func TestVideoScaledAndResampled(t *testing.T) {
 		if b := f.Image.Bounds(); b.Dx() != 320 || b.Dy() != 240 {
 			t.Fatalf("frame %d is %v, want 320x240", f.Seq, b)
 		}
+	}
+	if len(frames) > 1 && frames[1].At != 200*time.Millisecond {
+		t.Errorf("second frame at 5 fps: At = %v, want 200ms", frames[1].At)
 	}
 	n := len(frames)
 	// 1.5 s at 5 frames a second; ffmpeg's fps filter may round the last one either way.

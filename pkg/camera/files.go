@@ -83,7 +83,7 @@ func (f *Files) Next(ctx context.Context) (Frame, error) {
 	if err != nil {
 		return Frame{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
 	}
-	return Frame{Image: img, Time: f.now(), Seq: f.next, Name: path}, nil
+	return Frame{Image: img, Time: f.now(), At: time.Duration(f.next-1) * time.Second, Seq: f.next, Name: path}, nil
 }
 
 func decodeFile(path string) (image.Image, error) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oobtpm/oob/pkg/qr/reader"
 )
@@ -55,6 +56,10 @@ func TestDirInNameOrder(t *testing.T) {
 		g, ok := fr.Image.(*image.Gray)
 		if !ok || g.Pix[0] != byte(i) || fr.Seq != i {
 			t.Fatalf("frame %d: %T seq %d, want the gray frame-%03d.png", i, fr.Image, fr.Seq, i)
+		}
+		// Each image is a separate look: one second apart in the stream.
+		if want := time.Duration(i-1) * time.Second; fr.At != want {
+			t.Errorf("frame %d: At = %v, want %v", i, fr.At, want)
 		}
 	}
 	fr, err := src.Next(ctx)

@@ -24,6 +24,7 @@ type Webcam struct {
 	mu     sync.Mutex // held while the device is used, so Close waits for a read in progress
 	cam    *webcam.Webcam
 	seq    int
+	first  time.Time // when the first frame came, for Frame.At
 	closed atomic.Bool
 }
 
@@ -132,7 +133,11 @@ func (w *Webcam) Next(ctx context.Context) (Frame, error) {
 			continue
 		}
 		w.seq++
-		return Frame{Image: img, Time: w.now(), Seq: w.seq, Name: w.device}, nil
+		now := w.now()
+		if w.seq == 1 {
+			w.first = now
+		}
+		return Frame{Image: img, Time: now, At: now.Sub(w.first), Seq: w.seq, Name: w.device}, nil
 	}
 }
 

@@ -4,8 +4,12 @@ import "time"
 
 // debouncer turns the codes read frame after frame into events: a code held in view is one
 // event, however many frames show it and however many of them the decoder misses. A code
-// leaves view when another code is read in its place, or when no frame has shown it for the
-// hold time; seen again after that, it is a new event.
+// leaves view when no frame has shown it for the hold time, or sooner, a fifth of that, when
+// other codes are being read in its place; seen again after that, it is a new event. The
+// shorter wait keeps two codes in view at once, read in turn, from being new events each time.
+//
+// Times are the stream's own (camera.Frame.At, from a fixed origin), so a video read faster
+// than it plays is judged as it plays.
 type debouncer struct {
 	hold   time.Duration
 	inView map[string]time.Time // code text → last frame time it was read
@@ -18,7 +22,8 @@ func newDebouncer(hold time.Duration) *debouncer {
 // frame takes the codes read from a frame taken at t and returns those that came into view.
 func (d *debouncer) frame(t time.Time, codes []string) (fresh []string) {
 	for code, last := range d.inView {
-		if t.Sub(last) > d.hold || (len(codes) > 0 && !contains(codes, code)) {
+		unread := t.Sub(last)
+		if unread > d.hold || (len(codes) > 0 && !contains(codes, code) && unread >= d.hold/5) {
 			delete(d.inView, code)
 		}
 	}
