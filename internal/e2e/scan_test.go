@@ -260,3 +260,115 @@ func TestScanStatusLine(t *testing.T) {
 		t.Errorf("no summary after the scan:\n%s", screen)
 	}
 }
+
+// scanLines reads `companion scan --format json` output.
+func scanLines(t *testing.T, stdout string) []scanLine {
+	t.Helper()
+	var lines []scanLine
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if line == "" {
+			continue
+		}
+		var l scanLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("scan printed a line that is not JSON: %q", line)
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// enrolledIDs lists the registration IDs DPS holds, sorted.
+func enrolledIDs(t *testing.T, emu *emulator) []string {
+	t.Helper()
+	var ids []string
+	list := runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json")
+	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
+		if line == "" {
+			continue
+		}
+		var e enrollment
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("enrollment list printed %q", line)
+		}
+		ids = append(ids, e.RegistrationID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// DPS unreachable for a whole scan: every device is queued in the journal, the scan says so and
+// exits 1; companion sync sends them once DPS answers, though it throttles every fifth request:
+// each device is enrolled once, a second sync sends nothing, and scanning the devices again
+// changes nothing. Then DPS fails for the first seconds of a scan and comes back: the scan
+// queues what it cannot send, sends it when DPS answers, and ends with nothing queued.
+func TestScanQueuesWhileDPSIsAway(t *testing.T) {
+	emu := startEmulator(t)
+	ids, frames := deviceScreens(t, 5)
+	jpath := filepath.Join(t.TempDir(), "journal.db")
+	scan := []string{"scan", "--images", frames, "--journal", jpath, "--format", "json", "--timeout", "2s", "--settle-timeout", "1s"}
+
+	emu.admin(t, http.MethodPut, "/admin/faults", `{"unavailableFor": "1h"}`)
+	code, stdout, stderr := exitCode(t, emu.env, "companion", scan...)
+	if code != 1 || !strings.Contains(stderr, "5 enrollments are still queued") || !strings.Contains(stderr, "companion sync") {
+		t.Fatalf("scan with DPS away: exit %d, want 1 saying 5 are queued and to run companion sync\n%s", code, stderr)
+	}
+	for _, l := range scanLines(t, stdout) {
+		if l.Kind != "device" || l.Outcome != "queued" || l.Error == "" {
+			t.Errorf("scan with DPS away reported %+v, want each device queued with the reason", l)
+		}
+	}
+	emu.admin(t, http.MethodDelete, "/admin/faults", "")
+	if got := enrolledIDs(t, emu); len(got) != 0 {
+		t.Fatalf("DPS was away, yet holds %v", got)
+	}
+
+	emu.admin(t, http.MethodPut, "/admin/faults", `{"throttleEvery": 5}`)
+	created := 0
+	for _, l := range scanLines(t, runEnv(t, emu.env, "companion", "sync", "--journal", jpath, "--format", "json")) {
+		if l.Outcome == "created" {
+			created++
+		}
+	}
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if got := enrolledIDs(t, emu); created != len(ids) || !slices.Equal(got, want) {
+		t.Fatalf("sync created %d; DPS holds %v, want exactly %v", created, got, want)
+	}
+	_, stderr, err := runCode(t, emu.env, "companion", "sync", "--journal", jpath)
+	if err != nil || !strings.Contains(stderr, "Nothing to send") {
+		t.Fatalf("second sync: %v\n%s", err, stderr)
+	}
+	emu.admin(t, http.MethodDelete, "/admin/faults", "")
+	for _, l := range scanLines(t, runEnv(t, emu.env, "companion", scan...)) {
+		if !l.Known || l.Outcome != "already-enrolled" {
+			t.Errorf("scanned again: %+v, want already enrolled, known from the journal", l)
+		}
+	}
+
+	// DPS fails for the first 3 s of the next scan, then answers.
+	more, frames2 := deviceScreens(t, 4)
+	emu.admin(t, http.MethodPut, "/admin/faults", `{"unavailableFor": "3s", "retryAfter": "100ms"}`)
+	scan2 := []string{"scan", "--images", frames2, "--journal", jpath, "--format", "json", "--timeout", "2s", "--settle-timeout", "1m"}
+	queued, sent := 0, 0
+	for _, l := range scanLines(t, runEnv(t, emu.env, "companion", scan2...)) {
+		switch {
+		case l.Kind == "device" && l.Outcome == "queued":
+			queued++
+		case l.Kind == "sent" && l.Outcome == "created":
+			sent++
+		case l.Kind == "device" && l.Outcome == "created":
+		default:
+			t.Errorf("scan while DPS came back: %+v", l)
+		}
+	}
+	if queued == 0 || sent != queued {
+		t.Errorf("the scan queued %d and sent %d from its queue; want some queued and all of them sent", queued, sent)
+	}
+	emu.admin(t, http.MethodDelete, "/admin/faults", "")
+	want = append(want, more...)
+	slices.Sort(want)
+	if got := enrolledIDs(t, emu); !slices.Equal(got, want) {
+		t.Fatalf("DPS holds %v, want exactly %v", got, want)
+	}
+}
