@@ -115,7 +115,7 @@ sent stays queued.
 	f.BoolVar(&opts.Replace, "replace", false, "overwrite an existing enrollment that holds a different key (otherwise a conflict, exit 4)")
 	journalFlag(f, &opts.Journal)
 	f.BoolVar(&opts.Once, "once", false, "stop after the first device")
-	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check codes, enroll nothing, write no journal (no connection string needed)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check codes, enroll nothing, write no journal (no connection string needed; {n} counts from --first-number, as for a new journal)")
 	f.DurationVar(&opts.Hold, "hold", scan.DefaultHold, "a code unread for this long has left the view; shown again, it is a new scan")
 	f.DurationVar(&opts.Settle, "settle-timeout", scan.DefaultSettleTimeout, "after a video or folder ends, keep sending queued enrollments for this long")
 	f.BoolVar(&opts.Bell, "bell", true, "ring the terminal bell for each device (only on a terminal)")
