@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,9 +15,8 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/qrtest"
-	"github.com/oobtpm/oob/pkg/display"
+	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/qr"
 )
 
 // scanLine is one line of `companion scan --format json`.
@@ -181,53 +176,24 @@ func checkShownDone(t *testing.T, emu *emulator, jpath string, shownDone map[str
 	}
 }
 
-// deviceScreens draws n devices' enrollment screens, one image each, into a folder, and
-// returns their registration IDs and the folder.
+// deviceScreens draws n fresh devices' enrollment screens as a webcam sees them, one image
+// each, into a folder, and returns their registration IDs and the folder.
 func deviceScreens(t *testing.T, n int) ([]string, string) {
 	t.Helper()
-	dir := t.TempDir()
 	var ids []string
-	for i := range n {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := identity.Identity{EndorsementKey: identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))}
-		id.RegistrationID = identity.DeriveRegistrationID(id.EndorsementKey)
-		payload, err := identity.Encode(id, identity.FormatV1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, err := qr.Encode(payload, qr.LevelM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		screen := display.Screen{Title: "Scan to enroll this device", Code: code, RegistrationID: id.RegistrationID}
-		if err := display.WritePNGFile(filepath.Join(dir, fmt.Sprintf("frame-%02d.png", i)), screen, display.PNGOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	var shots []scantest.Segment
+	for _, id := range scantest.Devices(t, n) {
 		ids = append(ids, id.RegistrationID)
+		shots = append(shots, scantest.Segment{Text: scantest.Payload(t, id, identity.FormatV1), Duration: time.Second})
 	}
-	return ids, dir
+	return ids, scantest.Frames(t, shots, 1)
 }
 
 // On a real terminal, a scan of a live input shows a status line with the frame rate and the
 // devices done while it runs, and clears it for its summary when the input ends.
 func TestScanStatusLine(t *testing.T) {
 	ffmpeg := qrtest.Tool(t, "ffmpeg", "ffmpeg")
-	blank := filepath.Join(t.TempDir(), "blank.png")
-	f, err := os.Create(blank)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewGray(image.Rect(0, 0, 640, 360))
-	for i := range img.Pix {
-		img.Pix[i] = 0x80
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	blank := qrtest.WritePNG(t, scantest.Picture(t, scantest.Segment{}), "blank.png")
 	// A live input at its own pace (-re): a screen without a code, 15 frames a second for 4 s.
 	input := "-re -loop 1 -framerate 15 -t 4 -i " + blank
 	script := `PATH="$FFDIR:$PATH" "$COMPANION" scan --dry-run --ffmpeg-input "$INPUT"`
