@@ -288,6 +288,21 @@ func settling(es []journal.Entry) []journal.Entry {
 	return out
 }
 
+// brief describes records for a failure message.
+func brief(es []journal.Entry) string {
+	s := "["
+	for i, e := range es {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("#%d %s %s", e.Seq, e.Kind, e.Outcome)
+		if e.Settings != nil && e.Settings.DeviceID != "" {
+			s += " as " + e.Settings.DeviceID
+		}
+	}
+	return s + "]"
+}
+
 // kinds returns the records of kind k.
 func kinds(es []journal.Entry, k journal.Kind) []journal.Entry {
 	var out []journal.Entry

@@ -131,7 +131,7 @@ func TestScanEnrollsEachDeviceOnce(t *testing.T) {
 		}
 		s := settling(recs[d.RegistrationID])
 		if len(s) != 1 || s[0].Kind != journal.Attempt || s[0].Outcome != journal.Created || s[0].Settings == nil || s[0].Settings.DeviceID != fmt.Sprintf("line4-%03d", i+1) {
-			t.Errorf("device %d: settling records %+v, want one created attempt", i+1, s)
+			t.Errorf("device %d: settling records %s, want one created attempt", i+1, brief(s))
 		}
 	}
 	if p := pending(t, site.journal); len(p) != 0 {
