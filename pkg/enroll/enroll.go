@@ -120,7 +120,10 @@ func settle(ctx context.Context, c *dps.Client, existing, want *dps.IndividualEn
 }
 
 // create creates e only if it does not exist, and returns it as stored. It fails with an error
-// matching dps.ErrConflict when it exists.
+// matching dps.ErrConflict when it exists. Once DPS has created it, the enrollment exists
+// whatever happens next: if reading it back fails, it is returned as it was sent (without
+// DPS's ETag and timestamps) rather than an error that would make the caller try again and
+// then take its own enrollment for someone else's.
 func create(ctx context.Context, c *dps.Client, e *dps.IndividualEnrollment) (*dps.IndividualEnrollment, error) {
 	res, err := c.Bulk(ctx, dps.BulkCreate, []dps.IndividualEnrollment{*e})
 	if err != nil {
@@ -138,7 +141,11 @@ func create(ctx context.Context, c *dps.Client, e *dps.IndividualEnrollment) (*d
 			ID:         e.RegistrationID,
 		}
 	}
-	return c.GetEnrollment(ctx, e.RegistrationID)
+	stored, err := c.GetEnrollment(ctx, e.RegistrationID)
+	if err != nil {
+		return e, nil
+	}
+	return stored, nil
 }
 
 // endorsementKey returns the TPM endorsement key of e, or "" when e is not TPM-attested.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -135,13 +136,14 @@ func (t Template) Expand(id identity.Identity, n int) (string, error) {
 	return s, nil
 }
 
-// deviceIDSafe turns each byte IoT Hub does not allow in a device ID into -.
+// deviceIDSafe turns each character IoT Hub does not allow in a device ID into -.
 func deviceIDSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if enroll.ValidateDeviceID(string(c)) != nil {
-			b[i] = '-'
+	var b strings.Builder
+	for _, r := range s {
+		if r >= utf8.RuneSelf || enroll.ValidateDeviceID(string(r)) != nil {
+			r = '-'
 		}
+		b.WriteRune(r)
 	}
-	return string(b)
+	return b.String()
 }
