@@ -16,14 +16,6 @@ import (
 	"github.com/oobtpm/oob/pkg/scan"
 )
 
-// createdOrLost reports whether a queued enrollment's outcome, when it was sent, shows it
-// enrolled once: created, or found already enrolled because the attempt that created it lost
-// its read-back to throttling (see TestScanReportsCreatedWhenTheReadBackFails, which holds that
-// case to "created").
-func createdOrLost(o journal.Outcome) bool {
-	return o == journal.Created || o == journal.AlreadyEnrolled
-}
-
 func setFaults(t *testing.T, s *site, cfg emulator.FaultConfig) {
 	t.Helper()
 	if err := s.emu.Faults.Set(cfg); err != nil {
@@ -83,14 +75,14 @@ func TestScanSendsItsQueueWhenDPSAnswers(t *testing.T) {
 			if first.Err == nil || !journal.Transient(first.Err) {
 				t.Errorf("device %d was queued with reason %v, want DPS's refusal", i+1, first.Err)
 			}
-			if len(s) != 1 || !createdOrLost(s[0].Outcome) || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
+			if len(s) != 1 || s[0].Outcome != journal.Created || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
 				t.Errorf("device %d was queued; sent events:%s; want one, created, as number %d", i+1, describe(s), i+1)
 			}
 		default:
 			t.Errorf("device %d, first sight: %s %v", i+1, first.Outcome, first.Err)
 		}
 		set := settling(recs[id])
-		if len(set) != 1 || !(set[0].Outcome == journal.Created || set[0].Kind == journal.Sent && createdOrLost(set[0].Outcome)) {
+		if len(set) != 1 || set[0].Outcome != journal.Created {
 			t.Fatalf("device %d: settling records %s, want exactly one, created", i+1, brief(set))
 		}
 		wantKind := journal.Attempt
