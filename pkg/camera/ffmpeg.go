@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -177,7 +178,7 @@ func (f *FFmpeg) at() time.Duration {
 		}
 	}
 	if f.video && f.rate > 0 {
-		return time.Duration(float64(f.seq-1) / f.rate * float64(time.Second))
+		return time.Duration(math.Round(float64(f.seq-1) * float64(time.Second) / f.rate))
 	}
 	return now.Sub(f.first)
 }

@@ -62,6 +62,9 @@ func ParseTemplate(s string) (Template, error) {
 		t.parts = append(t.parts, p)
 		rest = rest[open+end+1:]
 	}
+	if s != "" && !t.hasField() {
+		return Template{}, fmt.Errorf("%w %q: it gives every device the same device ID: include {n}, {registrationId} or {label}", ErrBadTemplate, s)
+	}
 	// A template whose literal text breaks IoT Hub's rules fails on every device: say so now.
 	if s != "" {
 		if _, err := t.Expand(identity.Identity{RegistrationID: "r"}, 1); err != nil {
@@ -91,6 +94,16 @@ func parseField(f string) (part, error) {
 		return p, nil
 	}
 	return part{}, fmt.Errorf("unknown placeholder {%s}: use {registrationId}, {label}, {n} or {n:WIDTH}", f)
+}
+
+// hasField reports whether the template has a placeholder, something that tells devices apart.
+func (t Template) hasField() bool {
+	for _, p := range t.parts {
+		if p.field != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Empty reports whether the template is empty: devices keep their registration ID.

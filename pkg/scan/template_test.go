@@ -30,6 +30,7 @@ func TestParseTemplateRefuses(t *testing.T) {
 		{"slash IoT Hub refuses", "line/{n}"},
 		{"hash IoT Hub refuses", "#{n}"},
 		{"too long for IoT Hub", strings.Repeat("x", 129)},
+		{"the same device ID for every device", "press-line-4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := scan.ParseTemplate(tc.text); !errors.Is(err, scan.ErrBadTemplate) {

@@ -74,7 +74,9 @@ and the scan ends when it does, once every enrollment it started is settled (or
 
 --device-id is a template: {registrationId}, {label} (the label the code carries, or
 the registration ID; characters a device ID cannot hold become -), {n} (the device's
-running number in this journal, from --first-number) and {n:4} (zero-padded).
+running number in this journal, from --first-number) and {n:4} (zero-padded). A
+template must tell devices apart: one without a placeholder is refused, and {label}
+alone is only safe when no two devices carry the same label.
 
 Each device gets a line (on a terminal, a status line shows frames per second,
 devices done and the last result, and the bell rings for each device). --format json

@@ -33,6 +33,7 @@ func TestScanUsageErrors(t *testing.T) {
 		{[]string{"--ffmpeg-input", `-f dshow -i "video=USB`}, "--ffmpeg-input"},
 		{[]string{"--images", "a", "--device-id", "line-{serial}"}, "unknown placeholder {serial}"},
 		{[]string{"--images", "a", "--device-id", "line {n}"}, "device ID"},
+		{[]string{"--images", "a", "--device-id", "line-4"}, "the same device ID"},
 		{[]string{"--images", "a", "--device-id", "line-{n:0}"}, "width"},
 		{[]string{"--images", "a", "--first-number", "0"}, "--first-number"},
 		{[]string{"--images", "a", "--tag", "novalue"}, "--tag"},
