@@ -201,10 +201,15 @@ func run(t *testing.T, cfg scan.Config) ([]scan.Event, scan.Summary) {
 
 // ofKind returns the events of kind k, in the order reported.
 func ofKind(evs []scan.Event, k scan.Kind) []scan.Event {
-	var out []scan.Event
-	for _, ev := range evs {
-		if ev.Kind == k {
-			out = append(out, ev)
+	return where(evs, func(ev scan.Event) bool { return ev.Kind == k })
+}
+
+// where returns the items keep accepts, in order.
+func where[T any](items []T, keep func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if keep(it) {
+			out = append(out, it)
 		}
 	}
 	return out
@@ -305,13 +310,7 @@ func brief(es []journal.Entry) string {
 
 // kinds returns the records of kind k.
 func kinds(es []journal.Entry, k journal.Kind) []journal.Entry {
-	var out []journal.Entry
-	for _, e := range es {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
+	return where(es, func(e journal.Entry) bool { return e.Kind == k })
 }
 
 // pending returns the registration IDs the journal still has to send.
