@@ -99,12 +99,7 @@ func TestScanSurvivesKills(t *testing.T) {
 		checkShownDone(t, emu, jpath, shownDone)
 	}
 
-	stdout := runEnv(t, emu.env, "companion", args...)
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var l scanLine
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("scan printed a line that is not JSON: %q", line)
-		}
+	for _, l := range scanLines(t, runEnv(t, emu.env, "companion", args...)) {
 		if l.done() {
 			shownDone[l.RegistrationID] = l.DeviceID
 		}
@@ -119,14 +114,9 @@ func TestScanSurvivesKills(t *testing.T) {
 	}
 
 	// Exactly the devices shown, once each, numbered 1 to 8 without a gap or a repeat.
-	list := runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json")
 	var got []string
 	deviceIDs := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
-		var e enrollment
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			t.Fatalf("enrollment list printed %q", line)
-		}
+	for _, e := range enrollments(t, emu) {
 		got = append(got, e.RegistrationID)
 		deviceIDs[e.DeviceID] = true
 	}
@@ -152,11 +142,7 @@ func checkShownDone(t *testing.T, emu *emulator, jpath string, shownDone map[str
 	t.Helper()
 	settled := map[string]bool{}
 	export := runEnv(t, nil, "companion", "journal", "export", "--format", "json", "--journal", jpath)
-	for _, line := range strings.Split(strings.TrimSpace(export), "\n") {
-		var r journalLine
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("journal export printed %q", line)
-		}
+	for _, r := range jsonLines[journalLine](t, export, "journal export") {
 		if (r.Kind == "attempt" || r.Kind == "sent") && r.Outcome != "failed" {
 			settled[r.Device.RegistrationID] = true
 		}
@@ -227,36 +213,40 @@ func TestScanStatusLine(t *testing.T) {
 	}
 }
 
-// scanLines reads `companion scan --format json` output.
-func scanLines(t *testing.T, stdout string) []scanLine {
+// jsonLines reads a command's JSON lines output, what naming the command for failures.
+func jsonLines[T any](t *testing.T, out, what string) []T {
 	t.Helper()
-	var lines []scanLine
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+	var lines []T
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
 			continue
 		}
-		var l scanLine
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("scan printed a line that is not JSON: %q", line)
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s printed a line that is not what it should be: %q: %v", what, line, err)
 		}
-		lines = append(lines, l)
+		lines = append(lines, v)
 	}
 	return lines
+}
+
+// scanLines reads `companion scan --format json` output.
+func scanLines(t *testing.T, stdout string) []scanLine {
+	t.Helper()
+	return jsonLines[scanLine](t, stdout, "scan")
+}
+
+// enrollments lists the enrollments DPS holds.
+func enrollments(t *testing.T, emu *emulator) []enrollment {
+	t.Helper()
+	return jsonLines[enrollment](t, runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json"), "enrollment list")
 }
 
 // enrolledIDs lists the registration IDs DPS holds, sorted.
 func enrolledIDs(t *testing.T, emu *emulator) []string {
 	t.Helper()
 	var ids []string
-	list := runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json")
-	for _, line := range strings.Split(strings.TrimSpace(list), "\n") {
-		if line == "" {
-			continue
-		}
-		var e enrollment
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			t.Fatalf("enrollment list printed %q", line)
-		}
+	for _, e := range enrollments(t, emu) {
 		ids = append(ids, e.RegistrationID)
 	}
 	slices.Sort(ids)
