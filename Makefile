@@ -8,11 +8,11 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross test bench demo deps-test deps-bench deps-demo clean install
+.PHONY: all build agent-cross companion-cross test bench demo deps-test deps-bench deps-demo clean install
 
 all: build
 
-build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator agent-cross
+build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator agent-cross companion-cross
 
 # The agent ships to devices: static, no cgo.
 $(BIN)/oob-agent: FORCE
@@ -29,6 +29,15 @@ agent-cross:
 		echo "build oob-agent linux/$$arch"; \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
 			-o $(BIN)/linux-$$arch/oob-agent ./cmd/oob-agent || exit 1; \
+	done
+
+# The technician's CLI also runs on macOS and Windows (cameras through ffmpeg there).
+companion-cross:
+	@for target in darwin/arm64 windows/amd64; do \
+		os=$${target%/*}; arch=$${target#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "build companion $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o $(BIN)/$$os-$$arch/companion$$ext ./cmd/companion || exit 1; \
 	done
 
 FORCE:
