@@ -1,8 +1,10 @@
 package scan_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -269,5 +271,45 @@ func TestScanReportsCreatedWhenTheReadBackFails(t *testing.T) {
 	}
 	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != journal.Created || sum.Done != 1 {
 		t.Errorf("the scan reported%s\nwant the device created as it was scanned", describe(evs))
+	}
+}
+
+// The camera fails (here: its ffmpeg process ends under it, as when a camera is unplugged)
+// while a device waits for DPS: the scan ends at once with the camera's error rather than
+// waiting out its settle time, and the device stays queued in the journal for companion sync.
+func TestScanEndsWhenTheCameraFails(t *testing.T) {
+	dev := scantest.Devices(t, 1)[0]
+	site := newSite(t)
+	video := scantest.Video(t, []scantest.Segment{{Text: scantest.Payload(t, dev, identity.FormatV1), Duration: time.Minute}}, 10)
+	ff, err := camera.OpenFFmpeg(t.Context(), camera.FFmpegConfig{Input: []string{"-re", "-i", video}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := camera.NewLatest(ff)
+	defer src.Close()
+	setFaults(t, site, emulator.FaultConfig{UnavailableFor: emulator.Duration(time.Hour)})
+
+	cfg := site.config(src)
+	cfg.SettleTimeout = time.Hour
+	cfg.Report = func(ev scan.Event) {
+		if ev.Kind == scan.Device && ev.Outcome == scan.Queued {
+			ff.Close() // the camera goes away
+		}
+	}
+	s, err := scan.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	sum, err := s.Run(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("the scan waited for DPS after its camera failed")
+	}
+	if err == nil || !strings.Contains(err.Error(), "reading frames") {
+		t.Fatalf("Run = %v, want the camera's failure", err)
+	}
+	if got := pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
+		t.Errorf("pending %v, summary queued %d; want the device left queued", got, sum.Queued)
 	}
 }

@@ -164,9 +164,13 @@ func (s *Scanner) Run(ctx context.Context) (Summary, error) {
 	// could be recorded.
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
+	// The sender does not linger over its queue when the source failed: the scan is over, and
+	// what it has not sent is in the journal for companion sync.
+	sendCtx, stopSending := context.WithCancel(ctx)
+	defer stopSending()
 	sendErr := make(chan error, 1)
 	go func() {
-		err := snd.run(ctx)
+		err := snd.run(sendCtx)
 		if err != nil {
 			stopReading()
 		}
@@ -174,6 +178,9 @@ func (s *Scanner) Run(ctx context.Context) (Summary, error) {
 	}()
 
 	readErr := s.read(readCtx)
+	if readErr != nil {
+		stopSending()
+	}
 	close(s.jobs)
 	if err := <-sendErr; err != nil && readErr == nil {
 		readErr = err
