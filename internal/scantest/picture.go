@@ -29,9 +29,6 @@ type Segment struct {
 	// Plain shows the code on its own, as a printed code on a sticker or a poster would be,
 	// rather than on a device's enrollment screen.
 	Plain bool
-	// Blur, when positive, is the radius in pixels of a box blur over the whole picture: a
-	// camera out of focus. At 5 the scan's fast decoder finds the code but cannot read it.
-	Blur int
 	// Duration is how long the segment lasts.
 	Duration time.Duration
 }
@@ -69,37 +66,7 @@ func Picture(tb testing.TB, s Segment) *image.Gray {
 	default:
 		drawScreen(tb, img, s.Text)
 	}
-	if s.Blur > 0 {
-		return boxBlur(img, s.Blur)
-	}
 	return img
-}
-
-// boxBlur averages each pixel with its neighbours up to r pixels away in each direction: along
-// rows, then along columns.
-func boxBlur(src *image.Gray, r int) *image.Gray {
-	w, h := src.Rect.Dx(), src.Rect.Dy()
-	rows := image.NewGray(src.Rect)
-	blur1D(src.Pix, rows.Pix, w, h, 1, src.Stride, r)
-	out := image.NewGray(src.Rect)
-	blur1D(rows.Pix, out.Pix, h, w, src.Stride, 1, r)
-	return out
-}
-
-// blur1D blurs n lines of length pixels each: a pixel's neighbours are step apart, and lines
-// start next apart.
-func blur1D(src, dst []uint8, length, n, step, next, r int) {
-	for l := range n {
-		base := l * next
-		for i := range length {
-			lo, hi := max(0, i-r), min(length-1, i+r)
-			sum := 0
-			for j := lo; j <= hi; j++ {
-				sum += int(src[base+j*step])
-			}
-			dst[base+i*step] = uint8(sum / (hi - lo + 1))
-		}
-	}
 }
 
 // drawScreen draws the enrollment screen showing text onto img.

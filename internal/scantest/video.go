@@ -103,12 +103,11 @@ func render(tb testing.TB, dir string, segments []Segment) []string {
 	type look struct {
 		text  string
 		plain bool
-		blur  int
 	}
 	files := map[look]string{}
 	paths := make([]string, len(segments))
 	for i, s := range segments {
-		k := look{s.Text, s.Plain && s.Text != "", s.Blur}
+		k := look{s.Text, s.Plain && s.Text != ""}
 		p, ok := files[k]
 		if !ok {
 			p = filepath.Join(dir, fmt.Sprintf("picture-%03d.png", len(files)))

@@ -3,9 +3,8 @@
 // each new device is checked, recorded in the journal and enrolled, once.
 //
 // Two goroutines share the work. The reader decodes frames (a live source hands over only its
-// newest frame, so the decoder never falls behind the camera; a frame with a code the fast
-// decoder found but could not read gets a thorough pass now and then), debounces the codes and
-// records each device it sees in the journal. The sender enrolls those devices in order. Before an
+// newest frame, so the decoder never falls behind the camera), debounces the codes and records
+// each device it sees in the journal. The sender enrolls those devices in order. Before an
 // enrollment is sent, it is written to the journal's queue with its settings and running
 // number, so a process killed while sending loses nothing: the next scan or companion sync
 // sends it again, and enroll's create-only semantics make that harmless. When DPS cannot be

@@ -137,17 +137,3 @@ func TestRunningNumbersSurviveARestart(t *testing.T) {
 		}
 	}
 }
-
-// A code out of focus, which the fast decoder finds but cannot read, is read by the harder
-// pass the scan gives such frames: the device is enrolled rather than never seen.
-func TestScanReadsAnOutOfFocusCode(t *testing.T) {
-	dev := scantest.Devices(t, 1)[0]
-	site := newSite(t)
-	blurred := shows(t, dev)
-	blurred.Blur = 5
-	evs, sum := run(t, site.config(images(t, scantest.Segment{}, blurred)))
-	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != journal.Created || sum.Done != 1 {
-		t.Fatalf("events:%s\nwant the out-of-focus device created", describe(evs))
-	}
-	checkEnrolled(t, site.admin, dev)
-}

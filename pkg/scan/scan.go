@@ -194,12 +194,6 @@ func (s *Scanner) Run(ctx context.Context) (Summary, error) {
 // read decodes frames until the source ends, ctx ends or (Once) a device is seen.
 func (s *Scanner) read(ctx context.Context) error {
 	dec := reader.Decoder{Effort: reader.Fast}
-	// A frame where Fast located a code but could not read it is tried again thoroughly, at
-	// most once a second of the stream and never more than a third of the time: a hard code held
-	// in view (blurred, noisy) is read after a moment instead of never, and the frames dropped
-	// meanwhile are only stale ones.
-	slow := reader.Decoder{Effort: reader.Thorough, FirstOnly: true}
-	var nextSlow time.Duration
 	deb := newDebouncer(s.cfg.Hold)
 	lastSeq := 0
 	for {
@@ -216,11 +210,6 @@ func (s *Scanner) read(ctx context.Context) error {
 			return fmt.Errorf("scan: reading frames: %w", err)
 		}
 		results, err := dec.Decode(f.Image)
-		if errors.Is(err, reader.ErrNotFound) && dec.Located() && f.At >= nextSlow {
-			start := s.now()
-			results, err = slow.Decode(f.Image)
-			nextSlow = f.At + max(time.Second, 2*s.now().Sub(start))
-		}
 		if err != nil && !errors.Is(err, reader.ErrNotFound) {
 			return fmt.Errorf("scan: frame %d of %s: %w", f.Seq, f.Name, err)
 		}

@@ -61,7 +61,6 @@ type Decoder struct {
 
 	gray, view, inverted, scratch plane
 	integral                      []uint32
-	located                       bool
 
 	// trace, when set by tests, is told which attempt read the first code.
 	trace func(attempt string)
@@ -85,14 +84,8 @@ var (
 	}
 )
 
-// Located reports whether the last Decode, though it read no code, found a code's three finder
-// patterns: a code is probably in view, only unreadable with the effort spent, so a scan may try
-// the same frame harder.
-func (d *Decoder) Located() bool { return d.located }
-
 // Decode reads QR codes from img as configured by d. It returns ErrNotFound when there is none.
 func (d *Decoder) Decode(img image.Image) ([]Result, error) {
-	d.located = false
 	if img == nil {
 		return nil, errors.New("qr: nil image")
 	}
@@ -146,7 +139,6 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 			s, ok, err := readSingle(m, hints, d.Effort == Thorough)
 			found = found || (ok && !a.inverted)
 			if err != nil {
-				d.located = d.located || ok
 				continue
 			}
 			if d.trace != nil {
@@ -182,7 +174,6 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 			if d.trace != nil {
 				d.trace("multi")
 			}
-			d.located = false
 			return results, nil
 		}
 	}
