@@ -66,7 +66,40 @@ func Picture(tb testing.TB, s Segment) *image.Gray {
 	default:
 		drawScreen(tb, img, s.Text)
 	}
-	return img
+	return soften(img, lensBlur)
+}
+
+// lensBlur is how far, in pixels, a webcam's lens and sensor spread a sharp edge. Without it a
+// screen scaled onto the frame is sharper than any camera sees it, and the module widths beat
+// with the pixel grid: about one code in two hundred then defeats the scan's fast decoder,
+// which a real camera's softness spares it.
+const lensBlur = 2
+
+// soften averages each pixel with its neighbours up to r pixels away in each direction: along
+// rows, then along columns.
+func soften(src *image.Gray, r int) *image.Gray {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	rows := image.NewGray(src.Rect)
+	blur1D(src.Pix, rows.Pix, w, h, 1, src.Stride, r)
+	out := image.NewGray(src.Rect)
+	blur1D(rows.Pix, out.Pix, h, w, src.Stride, 1, r)
+	return out
+}
+
+// blur1D blurs n lines of length pixels each: a pixel's neighbours are step apart, and lines
+// start next apart.
+func blur1D(src, dst []uint8, length, n, step, next, r int) {
+	for l := range n {
+		base := l * next
+		for i := range length {
+			lo, hi := max(0, i-r), min(length-1, i+r)
+			sum := 0
+			for j := lo; j <= hi; j++ {
+				sum += int(src[base+j*step])
+			}
+			dst[base+i*step] = uint8(sum / (hi - lo + 1))
+		}
+	}
 }
 
 // drawScreen draws the enrollment screen showing text onto img.
