@@ -177,12 +177,29 @@ func (e *events) all() []scan.Event {
 	return slices.Clone(e.list)
 }
 
-// run scans with cfg until the scan ends and returns its events and summary. A scan that does
-// not end within 30 s fails the test.
+// run scans with cfg until the scan ends and returns its events and summary. A scan that fails
+// or does not end within 30 s fails the test.
 func run(t *testing.T, cfg scan.Config) ([]scan.Event, scan.Summary) {
 	t.Helper()
+	evs, sum, err := runErr(t, cfg)
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return evs, sum
+}
+
+// runErr is run for scans expected to fail: it returns Run's error. cfg.Report, if set, is
+// called too. A scan that does not end within 30 s fails the test.
+func runErr(t *testing.T, cfg scan.Config) ([]scan.Event, scan.Summary, error) {
+	t.Helper()
 	var evs events
-	cfg.Report = evs.report
+	also := cfg.Report
+	cfg.Report = func(ev scan.Event) {
+		evs.report(ev)
+		if also != nil {
+			also(ev)
+		}
+	}
 	s, err := scan.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -190,13 +207,10 @@ func run(t *testing.T, cfg scan.Config) ([]scan.Event, scan.Summary) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	sum, err := s.Run(ctx)
-	if err != nil {
-		t.Fatalf("scan: %v", err)
-	}
 	if ctx.Err() != nil {
 		t.Fatalf("the scan did not end within 30 s; it reported %s", describe(evs.all()))
 	}
-	return evs.all(), sum
+	return evs.all(), sum, err
 }
 
 // ofKind returns the events of kind k, in the order reported.

@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -296,16 +295,7 @@ func TestScanEndsWhenTheCameraFails(t *testing.T) {
 			ff.Close() // the camera goes away
 		}
 	}
-	s, err := scan.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	sum, err := s.Run(ctx)
-	if ctx.Err() != nil {
-		t.Fatal("the scan waited for DPS after its camera failed")
-	}
+	_, sum, err := runErr(t, cfg)
 	if err == nil || !strings.Contains(err.Error(), "reading frames") {
 		t.Fatalf("Run = %v, want the camera's failure", err)
 	}
