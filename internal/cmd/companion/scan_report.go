@@ -2,6 +2,7 @@ package companion
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/scan"
 )
@@ -76,13 +78,24 @@ func describeEvent(ev scan.Event) string {
 	case scan.Foreign:
 		return fmt.Sprintf("Skipped a code that is not a device identity: %q", shorten(ev.Text, 60))
 	case scan.Invalid:
-		return fmt.Sprintf("Refused an identity code that fails its checks: %v", ev.Err)
+		return fmt.Sprintf("Refused %s: %v", invalidWhat(ev.Err), ev.Err)
 	case scan.Unreadable:
 		return fmt.Sprintf("Skipped an image: %v", ev.Err)
 	case scan.Sent:
 		return "Sent from the queue: " + outcomeText(ev, who)
 	}
 	return outcomeText(ev, who)
+}
+
+// invalidWhat names an identity code that fails its checks, and says what to do about it.
+func invalidWhat(err error) string {
+	switch {
+	case errors.Is(err, identity.ErrUnsupportedVersion):
+		return "a code from a newer agent"
+	case errors.Is(err, identity.ErrTampered):
+		return "an altered identity code; check the device before enrolling it"
+	}
+	return "a damaged identity code; show the device's screen again"
 }
 
 // outcomeText says what happened to a device's enrollment.
