@@ -11,7 +11,7 @@ import (
 func feed(d *debouncer, step time.Duration, frames [][]string) []string {
 	var fresh []string
 	for i, codes := range frames {
-		fresh = append(fresh, d.frame(streamOrigin.Add(time.Duration(i)*step), codes)...)
+		fresh = append(fresh, d.frame(time.Duration(i)*step, codes)...)
 	}
 	return fresh
 }

@@ -219,7 +219,7 @@ func (s *Scanner) read(ctx context.Context) error {
 		}
 		s.countFrame(f, lastSeq)
 		lastSeq = f.Seq
-		for _, text := range deb.frame(streamOrigin.Add(f.At), texts) {
+		for _, text := range deb.frame(f.At, texts) {
 			if s.code(ctx, text, f) && s.cfg.Once {
 				return nil
 			}
@@ -256,9 +256,6 @@ func (s *Scanner) code(ctx context.Context, text string, f camera.Frame) bool {
 	}
 	return true
 }
-
-// streamOrigin is where the debouncer's clock starts: frames are placed by their At.
-var streamOrigin = time.Unix(0, 0)
 
 // countFrame counts a decoded frame and the frames a live source dropped before it.
 func (s *Scanner) countFrame(f camera.Frame, lastSeq int) {
