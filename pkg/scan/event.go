@@ -77,16 +77,12 @@ func (e Event) Done() bool {
 	return false
 }
 
-// Status is a scan's progress, for a live status line.
+// Status is a scan's progress, for a live status line: its Summary so far (Queued counting the
+// enrollments waiting for DPS now), the frame rate and the last result.
 type Status struct {
-	// Frames is how many frames were decoded, and Dropped how many a live source skipped
-	// because they were stale before the decoder was free.
-	Frames, Dropped int
+	Summary
 	// FPS is the rate of decoded frames over the last second or so.
 	FPS float64
-	// Devices counts the devices reported, Done those settled, Queued those waiting for DPS,
-	// Failed those whose enrollment failed, and Codes the other codes (foreign, invalid).
-	Devices, Done, Queued, Failed, Codes int
 	// Last is the latest Device, Sent, Foreign or Invalid event, if any.
 	Last *Event
 }

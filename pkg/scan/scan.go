@@ -87,10 +87,10 @@ type Scanner struct {
 	now  func() time.Time
 	jobs chan job
 
-	mu     sync.Mutex
-	status Status
-	sum    Summary
-	rate   rateMeter
+	mu   sync.Mutex
+	sum  Summary
+	last *Event
+	rate rateMeter
 }
 
 // job is a device code that came into view, for the sender.
@@ -142,10 +142,9 @@ func New(cfg Config) (*Scanner, error) {
 func (s *Scanner) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.status
-	st.FPS = s.rate.rate(s.now())
-	if st.Last != nil {
-		last := *st.Last
+	st := Status{Summary: s.sum, FPS: s.rate.rate(s.now())}
+	if s.last != nil {
+		last := *s.last
 		st.Last = &last
 	}
 	return st
@@ -187,7 +186,6 @@ func (s *Scanner) Run(ctx context.Context) (Summary, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sum.Queued = snd.queuedAtEnd
 	return s.sum, readErr
 }
 
@@ -261,47 +259,41 @@ func (s *Scanner) code(ctx context.Context, text string, f camera.Frame) bool {
 func (s *Scanner) countFrame(f camera.Frame, lastSeq int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.status.Frames++
+	s.sum.Frames++
 	if lastSeq > 0 && f.Seq > lastSeq+1 {
-		s.status.Dropped += f.Seq - lastSeq - 1
+		s.sum.Dropped += f.Seq - lastSeq - 1
 	}
-	s.sum.Frames, s.sum.Dropped = s.status.Frames, s.status.Dropped
 	s.rate.add(s.now())
 }
 
-// emit counts and reports an event. It is called by one goroutine at a time per kind of
-// caller; the lock keeps the counts and the report order together.
+// emit counts and reports an event. The reader and the sender both emit; the lock keeps the
+// counts and the order of reports together.
 func (s *Scanner) emit(ev Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, sum := &s.status, &s.sum
+	sum := &s.sum
 	switch ev.Kind {
 	case Foreign:
-		st.Codes++
 		sum.Foreign++
 	case Invalid:
-		st.Codes++
 		sum.Invalid++
 	case Device:
-		st.Devices++
 		sum.Devices++
 	}
 	switch {
 	case ev.Done():
-		st.Done++
 		sum.Done++
 		if ev.Outcome == journal.Conflict {
 			sum.Conflicts++
 		}
 	case ev.Outcome == journal.Failed:
-		st.Failed++
 		sum.Failed++
 	case ev.Outcome == Checked:
 		sum.Checked++
 	}
 	if ev.Kind != Unreadable {
 		last := ev
-		st.Last = &last
+		s.last = &last
 	}
 	s.cfg.Report(ev)
 }
@@ -309,7 +301,7 @@ func (s *Scanner) emit(ev Event) {
 // setQueued updates the count of enrollments waiting for DPS.
 func (s *Scanner) setQueued(n int) {
 	s.mu.Lock()
-	s.status.Queued = n
+	s.sum.Queued = n
 	s.mu.Unlock()
 }
 

@@ -28,13 +28,12 @@ type sender struct {
 	numbers map[string]int           // running numbers given so far
 	next    int                      // the next running number
 
-	pending     []journal.Entry // queued enrollments to send, oldest first
-	queued      map[string]bool // registration IDs in pending
-	offline     bool            // DPS did not answer the last attempt
-	failures    int             // consecutive failed tries of the queue
-	lastErr     error           // why DPS is deemed away
-	wake        *time.Timer
-	queuedAtEnd int
+	pending  []journal.Entry // queued enrollments to send, oldest first
+	queued   map[string]bool // registration IDs in pending
+	offline  bool            // DPS did not answer the last attempt
+	failures int             // consecutive failed tries of the queue
+	lastErr  error           // why DPS is deemed away
+	wake     *time.Timer
 }
 
 // newSender reads what the journal already holds: the settled devices, the running numbers
@@ -117,7 +116,6 @@ func (snd *sender) run(ctx context.Context) error {
 		case <-snd.wake.C:
 			err = snd.drain(ctx)
 		case <-settle:
-			snd.queuedAtEnd = len(snd.pending)
 			return nil
 		case <-ctx.Done():
 			// The reader stops too; what it already handed over is queued, not lost.
@@ -128,14 +126,12 @@ func (snd *sender) run(ctx context.Context) error {
 					}
 				}
 			}
-			snd.queuedAtEnd = len(snd.pending)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 	}
-	snd.queuedAtEnd = len(snd.pending)
 	return nil
 }
 
