@@ -98,7 +98,7 @@ EMULATOR_PID=
 echo
 echo "== DPS enrollments against the emulator (TLS on loopback, every write fsynced)"
 # per-second figures from the benchmarks' own metrics, or from ns/op for the parallel ones
-go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pkg/dps ./pkg/enroll ./pkg/emulator 2>&1 |
+go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pkg/dps ./pkg/enroll ./internal/emulator 2>&1 |
 	awk '
 	function row(what, n, unit) { printf "%-42s %7.0f %s\n", what, n, unit }
 	/^BenchmarkEnrollOneAtATime/ { row("client, one at a time (PUT)", $(NF-1), "enrollments/s") }

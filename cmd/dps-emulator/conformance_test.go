@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/nodetest"
+	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -68,15 +70,15 @@ func TestNodeSDKConformance(t *testing.T) {
 	// read; both have a registration state.
 	ek := base64.StdEncoding.EncodeToString(testEK(t))
 	ours := newDPSClient(t, dir)
-	madeByGo, err := ours.CreateOrUpdateEnrollment(t.Context(), &dps.IndividualEnrollment{
+	madeByGo, err := ours.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
 		RegistrationID:     "conf-go",
 		DeviceID:           "conf-go-device",
-		Attestation:        &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: ek}},
-		Capabilities:       &dps.Capabilities{IoTEdge: true},
-		ProvisioningStatus: dps.StatusDisabled,
-		InitialTwin: &dps.InitialTwin{
+		Attestation:        &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: ek}},
+		Capabilities:       &dpsapi.Capabilities{IoTEdge: true},
+		ProvisioningStatus: dpsapi.StatusDisabled,
+		InitialTwin: &dpsapi.InitialTwin{
 			Tags:       json.RawMessage(`{"made":"go","line":{"n":4,"bays":[1,2]}}`),
-			Properties: &dps.InitialTwinProperties{Desired: json.RawMessage(`{"interval":60}`)},
+			Properties: &dpsapi.InitialTwinProperties{Desired: json.RawMessage(`{"interval":60}`)},
 		},
 	}, "")
 	if err != nil {
@@ -269,7 +271,7 @@ func newDPSClient(t *testing.T, dir string) *dps.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := dps.LoadCAFile(filepath.Join(dir, "ca.pem"))
+	pool, err := cafile.Load(filepath.Join(dir, "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +299,7 @@ type stateView struct {
 }
 
 // ourView reads an enrollment as pkg/dps decoded it.
-func ourView(e *dps.IndividualEnrollment) enrollmentView {
+func ourView(e *dpsapi.IndividualEnrollment) enrollmentView {
 	v := enrollmentView{RegistrationID: e.RegistrationID, DeviceID: e.DeviceID, ProvisioningStatus: string(e.ProvisioningStatus),
 		ETag: e.ETag, Created: e.CreatedDateTimeUTC, Updated: e.LastUpdatedDateTimeUTC}
 	if e.Attestation != nil && e.Attestation.TPM != nil {
@@ -318,7 +320,7 @@ func ourView(e *dps.IndividualEnrollment) enrollmentView {
 	return v
 }
 
-func ourStateView(s *dps.DeviceRegistrationState) stateView {
+func ourStateView(s *dpsapi.DeviceRegistrationState) stateView {
 	return stateView{RegistrationID: s.RegistrationID, DeviceID: s.DeviceID, AssignedHub: s.AssignedHub, Status: string(s.Status),
 		Substatus: string(s.Substatus), ETag: s.ETag, Created: s.CreatedDateTimeUTC, Updated: s.LastUpdatedDateTimeUTC}
 }

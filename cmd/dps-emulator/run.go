@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oobtpm/oob/pkg/emulator"
-	"github.com/oobtpm/oob/pkg/emulator/dpshub"
-	"github.com/oobtpm/oob/pkg/emulator/iothub"
+	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/hubregistry"
+	"github.com/oobtpm/oob/internal/emulator/hubserver"
 )
 
 // Start-up contract (scripts and CI rely on it):
@@ -215,12 +215,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	hubNote := "hub off"
 	if c.hubListen != "off" && c.hubListen != "" {
-		certs, err := dpshub.NewCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
+		certs, err := hubregistry.NewCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
 		if err != nil {
 			return err
 		}
-		hub, err := iothub.New(iothub.Config{
-			Registry: dpshub.Registry{Store: store},
+		hub, err := hubserver.New(hubserver.Config{
+			Registry: hubregistry.Registry{Store: store},
 			TLS:      certs.TLSConfig(),
 			Logger:   log,
 		})
@@ -242,7 +242,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, iothub.ErrServerClosed) {
+		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, hubserver.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}

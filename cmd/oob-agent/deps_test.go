@@ -18,7 +18,7 @@ func TestAgentDependencies(t *testing.T) {
 		"github.com/blackjack/webcam",
 		"github.com/mochi-mqtt/server",
 		"github.com/google/go-tpm-tools/simulator",
-		"github.com/oobtpm/oob/pkg/emulator",
+		"github.com/oobtpm/oob/internal/emulator",
 		"github.com/oobtpm/oob/pkg/camera",
 		"github.com/oobtpm/oob/pkg/scan",
 	}

@@ -22,7 +22,8 @@ import (
 	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/dps"
-	dpsemu "github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/tpm"
 )
@@ -89,17 +90,17 @@ func TestNodeDeviceSDK(t *testing.T) {
 			// reads them byte for byte).
 			ek := tpmEK(t, spec)
 			id := identity.DeriveRegistrationID(ek)
-			enroll(t, svc, &dps.IndividualEnrollment{RegistrationID: id, DeviceID: "node-tpm-device",
-				Attestation: &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}}})
+			enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-tpm-device",
+				Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}}})
 			host, port := simulatorFrontEnd(t, strings.TrimPrefix(spec, "tcp://"))
 			return id, "node-tpm-device", nil, []string{"--tpm-host", host, "--tpm-port", port}
 		}},
 		{"x509", func(t *testing.T) (string, string, []string, []string) {
 			const id = "node-x509"
 			cert := emu.DeviceCertificate(t, id)
-			enroll(t, svc, &dps.IndividualEnrollment{RegistrationID: id, DeviceID: "node-x509-device",
-				Attestation: &dps.Attestation{Type: dps.AttestationX509, X509: &dps.X509Attestation{
-					ClientCertificates: &dps.X509Certificates{Primary: &dps.X509CertificateWithInfo{Certificate: dpsemu.CertificatePEM(*cert)}},
+			enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-x509-device",
+				Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+					ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: dpsemu.CertificatePEM(*cert)}},
 				}}})
 			keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 			if err != nil {
@@ -114,8 +115,8 @@ func TestNodeDeviceSDK(t *testing.T) {
 		{"symmetric", func(t *testing.T) (string, string, []string, []string) {
 			const id = "node-symmetric"
 			// The service generates the keys, as DPS does for an enrollment that names none.
-			e := enroll(t, svc, &dps.IndividualEnrollment{RegistrationID: id, DeviceID: "node-symmetric-device",
-				Attestation: &dps.Attestation{Type: dps.AttestationSymmetricKey, SymmetricKey: &dps.SymmetricKeyAttestation{}}})
+			e := enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-symmetric-device",
+				Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationSymmetricKey, SymmetricKey: &dpsapi.SymmetricKeyAttestation{}}})
 			if e.Attestation.SymmetricKey == nil || e.Attestation.SymmetricKey.PrimaryKey == "" {
 				t.Fatalf("the enrollment came back without generated keys: %+v", e.Attestation)
 			}
@@ -143,7 +144,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if state.Status != dps.RegistrationAssigned || state.AssignedHub != hub || state.DeviceID != deviceID {
+			if state.Status != dpsapi.RegistrationAssigned || state.AssignedHub != hub || state.DeviceID != deviceID {
 				t.Errorf("DPS's registration state %+v disagrees with what the device was told", state)
 			}
 
@@ -224,7 +225,7 @@ func simulatorFrontEnd(t *testing.T, backend string) (host, port string) {
 }
 
 // enroll creates e through the service API and returns it as stored.
-func enroll(t *testing.T, svc *dps.Client, e *dps.IndividualEnrollment) *dps.IndividualEnrollment {
+func enroll(t *testing.T, svc *dps.Client, e *dpsapi.IndividualEnrollment) *dpsapi.IndividualEnrollment {
 	t.Helper()
 	got, err := svc.CreateOrUpdateEnrollment(t.Context(), e, "")
 	if err != nil {

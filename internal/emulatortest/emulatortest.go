@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/emulator"
-	"github.com/oobtpm/oob/pkg/emulator/dpshub"
-	"github.com/oobtpm/oob/pkg/emulator/iothub"
+	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/hubregistry"
+	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -40,7 +40,7 @@ type Emulator struct {
 	IDScope string
 	// Hub is the emulated IoT hub when Options.HubListener was given: it admits the devices the
 	// emulator assigned, under any hub host name, and records what they send.
-	Hub *iothub.Server
+	Hub *hubserver.Server
 
 	srv *httptest.Server
 }
@@ -139,11 +139,11 @@ func (e *Emulator) serveHub(l net.Listener, hubHost string) error {
 	if hubHost == "" {
 		hubHost = emulator.DefaultHubHostName
 	}
-	certs, err := dpshub.NewCertificates(e.CA, hubHost)
+	certs, err := hubregistry.NewCertificates(e.CA, hubHost)
 	if err != nil {
 		return err
 	}
-	e.Hub, err = iothub.New(iothub.Config{Registry: dpshub.Registry{Store: e.Store}, TLS: certs.TLSConfig()})
+	e.Hub, err = hubserver.New(hubserver.Config{Registry: hubregistry.Registry{Store: e.Store}, TLS: certs.TLSConfig()})
 	if err != nil {
 		return err
 	}

@@ -10,19 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // PutEnrollmentGroup creates or updates g through the emulator's service API (PUT
 // /enrollmentGroups/{id}), as an operator would, and returns the group as the service stored it,
 // generated keys included. pkg/dps has no enrollment group client, so this speaks HTTPS itself.
-func (e *Emulator) PutEnrollmentGroup(t testing.TB, g *dps.EnrollmentGroup) *dps.EnrollmentGroup {
+func (e *Emulator) PutEnrollmentGroup(t testing.TB, g *dpsapi.EnrollmentGroup) *dpsapi.EnrollmentGroup {
 	t.Helper()
 	body, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out dps.EnrollmentGroup
+	var out dpsapi.EnrollmentGroup
 	if err := json.Unmarshal(e.serviceCall(t, http.MethodPut, g.EnrollmentGroupID, body, http.StatusOK), &out); err != nil {
 		t.Fatalf("enrollment group %s: %v", g.EnrollmentGroupID, err)
 	}
@@ -39,7 +39,7 @@ func (e *Emulator) DeleteEnrollmentGroup(t testing.TB, id string) {
 // connection string, and returns the reply's body, failing the test unless the status is want.
 func (e *Emulator) serviceCall(t testing.TB, method, id string, body []byte, want int) []byte {
 	t.Helper()
-	u := "https://" + e.Endpoint + "/enrollmentGroups/" + url.PathEscape(id) + "?api-version=" + dps.APIVersion
+	u := "https://" + e.Endpoint + "/enrollmentGroups/" + url.PathEscape(id) + "?api-version=" + dpsapi.ServiceAPIVersion
 	req, err := http.NewRequestWithContext(t.Context(), method, u, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

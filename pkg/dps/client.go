@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +31,7 @@ type Options struct {
 	// with InsecureSkipVerify. RootCAs is ignored when HTTPClient is set.
 	HTTPClient *http.Client
 	// RootCAs, when set, replaces the system's trusted CAs (e.g. the emulator's private CA; see
-	// LoadCAFile).
+	// cafile.Load).
 	RootCAs *x509.CertPool
 	// Endpoint overrides where requests go: "host:port" or "https://host[:port]". Tokens are
 	// still signed for the connection string's HostName, as the service expects.
@@ -160,18 +159,4 @@ func httpClient(opts Options) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
 	return &http.Client{Transport: t, Timeout: 2 * time.Minute}, nil
-}
-
-// LoadCAFile reads PEM certificates (a private CA such as the emulator's) into a pool for
-// Options.RootCAs.
-func LoadCAFile(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("dps: reading CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("dps: %s holds no PEM certificate", path)
-	}
-	return pool, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // BulkResult is the outcome of Bulk over all its chunks.
@@ -32,10 +34,10 @@ type BulkItemError struct {
 // network error, a 400) gets that chunk's error. After an authorization failure or a cancelled
 // context the remaining chunks are not sent and their items carry that error. Bulk returns an
 // error itself only for input it refuses before sending anything.
-func (c *Client) Bulk(ctx context.Context, mode BulkMode, enrollments []IndividualEnrollment) (*BulkResult, error) {
+func (c *Client) Bulk(ctx context.Context, mode dpsapi.BulkMode, enrollments []dpsapi.IndividualEnrollment) (*BulkResult, error) {
 	const op = "bulk enrollment operation"
 	switch mode {
-	case BulkCreate, BulkUpdate, BulkUpdateIfMatchETag, BulkDelete:
+	case dpsapi.BulkCreate, dpsapi.BulkUpdate, dpsapi.BulkUpdateIfMatchETag, dpsapi.BulkDelete:
 	default:
 		return nil, fmt.Errorf("dps: %s: unknown mode %q", op, mode)
 	}
@@ -46,8 +48,8 @@ func (c *Client) Bulk(ctx context.Context, mode BulkMode, enrollments []Individu
 	}
 	result := &BulkResult{IsSuccessful: true}
 	var fatal error // once set, remaining chunks are not sent
-	for start := 0; start < len(enrollments); start += MaxBulkEnrollments {
-		chunk := enrollments[start:min(start+MaxBulkEnrollments, len(enrollments))]
+	for start := 0; start < len(enrollments); start += dpsapi.MaxBulkEnrollments {
+		chunk := enrollments[start:min(start+dpsapi.MaxBulkEnrollments, len(enrollments))]
 		if fatal == nil && ctx.Err() != nil {
 			fatal = fmt.Errorf("dps: %s: %w", op, ctx.Err())
 		}
@@ -75,8 +77,8 @@ func (c *Client) Bulk(ctx context.Context, mode BulkMode, enrollments []Individu
 }
 
 // bulkChunk sends one request of at most MaxBulkEnrollments.
-func (c *Client) bulkChunk(ctx context.Context, op string, mode BulkMode, chunk []IndividualEnrollment) (*BulkEnrollmentOperationResult, error) {
-	body, err := marshal(op, BulkEnrollmentOperation{Enrollments: chunk, Mode: mode})
+func (c *Client) bulkChunk(ctx context.Context, op string, mode dpsapi.BulkMode, chunk []dpsapi.IndividualEnrollment) (*dpsapi.BulkEnrollmentOperationResult, error) {
+	body, err := marshal(op, dpsapi.BulkEnrollmentOperation{Enrollments: chunk, Mode: mode})
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +88,7 @@ func (c *Client) bulkChunk(ctx context.Context, op string, mode BulkMode, chunk 
 	if err != nil {
 		return nil, err
 	}
-	var out BulkEnrollmentOperationResult
+	var out dpsapi.BulkEnrollmentOperationResult
 	if err := decodeJSON(op, res.body, &out); err != nil {
 		return nil, err
 	}
@@ -94,7 +96,7 @@ func (c *Client) bulkChunk(ctx context.Context, op string, mode BulkMode, chunk 
 }
 
 // failChunk records every item of a chunk as failed with err.
-func (r *BulkResult) failChunk(chunk []IndividualEnrollment, err error) {
+func (r *BulkResult) failChunk(chunk []dpsapi.IndividualEnrollment, err error) {
 	r.IsSuccessful = false
 	code := 0
 	var apiErr *Error

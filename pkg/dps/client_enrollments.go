@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // MaxRegistrationIDLen is the longest registration ID DPS accepts.
@@ -35,7 +37,7 @@ func CheckRegistrationID(id string) error {
 // a previous read) it replaces only that version, and fails with ErrPreconditionFailed otherwise;
 // "*" replaces whatever exists. It returns the enrollment as the service stored it, with its new
 // ETag.
-func (c *Client) CreateOrUpdateEnrollment(ctx context.Context, e *IndividualEnrollment, ifMatch string) (*IndividualEnrollment, error) {
+func (c *Client) CreateOrUpdateEnrollment(ctx context.Context, e *dpsapi.IndividualEnrollment, ifMatch string) (*dpsapi.IndividualEnrollment, error) {
 	const op = "create or update enrollment"
 	if e == nil {
 		return nil, fmt.Errorf("dps: %s: no enrollment given", op)
@@ -52,7 +54,7 @@ func (c *Client) CreateOrUpdateEnrollment(ctx context.Context, e *IndividualEnro
 	if err != nil {
 		return nil, err
 	}
-	var out IndividualEnrollment
+	var out dpsapi.IndividualEnrollment
 	if err := decodeJSON(op, res.body, &out); err != nil {
 		return nil, err
 	}
@@ -61,7 +63,7 @@ func (c *Client) CreateOrUpdateEnrollment(ctx context.Context, e *IndividualEnro
 
 // GetEnrollment returns the enrollment for a registration ID, or an error matching ErrNotFound
 // when the device is not enrolled.
-func (c *Client) GetEnrollment(ctx context.Context, id string) (*IndividualEnrollment, error) {
+func (c *Client) GetEnrollment(ctx context.Context, id string) (*dpsapi.IndividualEnrollment, error) {
 	const op = "get enrollment"
 	if err := CheckRegistrationID(id); err != nil {
 		return nil, err
@@ -70,7 +72,7 @@ func (c *Client) GetEnrollment(ctx context.Context, id string) (*IndividualEnrol
 	if err != nil {
 		return nil, err
 	}
-	var out IndividualEnrollment
+	var out dpsapi.IndividualEnrollment
 	if err := decodeJSON(op, res.body, &out); err != nil {
 		return nil, err
 	}
@@ -94,20 +96,20 @@ const statusAttempts = 3
 // SetEnrollmentStatus enables or disables an enrollment, leaving the rest of it as it is: it
 // reads the enrollment, changes provisioningStatus and writes it back under If-Match, reading
 // again if someone changed it in between. It returns the enrollment as stored.
-func (c *Client) SetEnrollmentStatus(ctx context.Context, id string, enabled bool) (*IndividualEnrollment, error) {
-	want := StatusDisabled
+func (c *Client) SetEnrollmentStatus(ctx context.Context, id string, enabled bool) (*dpsapi.IndividualEnrollment, error) {
+	want := dpsapi.StatusDisabled
 	if enabled {
-		want = StatusEnabled
+		want = dpsapi.StatusEnabled
 	}
 	var err error
 	for range statusAttempts {
-		var e *IndividualEnrollment
+		var e *dpsapi.IndividualEnrollment
 		if e, err = c.GetEnrollment(ctx, id); err != nil {
 			return nil, err
 		}
 		current := e.ProvisioningStatus
 		if current == "" {
-			current = StatusEnabled // the service's default
+			current = dpsapi.StatusEnabled // the service's default
 		}
 		if current == want {
 			return e, nil
@@ -115,7 +117,7 @@ func (c *Client) SetEnrollmentStatus(ctx context.Context, id string, enabled boo
 		e.ProvisioningStatus = want
 		// The registration state is the service's, read-only; sending it back is pointless.
 		e.RegistrationState = nil
-		var out *IndividualEnrollment
+		var out *dpsapi.IndividualEnrollment
 		if out, err = c.CreateOrUpdateEnrollment(ctx, e, e.ETag); err == nil {
 			return out, nil
 		}

@@ -6,6 +6,8 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // DefaultPageSize is the page size QueryEnrollments asks for when given zero.
@@ -13,7 +15,7 @@ const DefaultPageSize = 100
 
 // EnrollmentPage is one page of a query.
 type EnrollmentPage struct {
-	Enrollments []IndividualEnrollment
+	Enrollments []dpsapi.IndividualEnrollment
 	// Continuation fetches the next page; empty on the last one.
 	Continuation string
 }
@@ -25,13 +27,13 @@ func (c *Client) QueryEnrollmentsPage(ctx context.Context, query string, pageSiz
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
-	body, err := marshal(op, QuerySpecification{Query: query})
+	body, err := marshal(op, dpsapi.QuerySpecification{Query: query})
 	if err != nil {
 		return nil, err
 	}
-	h := map[string]string{HeaderMaxItemCount: strconv.Itoa(pageSize)}
+	h := map[string]string{dpsapi.HeaderMaxItemCount: strconv.Itoa(pageSize)}
 	if continuation != "" {
-		h[HeaderContinuation] = continuation
+		h[dpsapi.HeaderContinuation] = continuation
 	}
 	// A query only reads, so it is safe to resend after a network error.
 	res, err := c.do(ctx, call{op: op, method: http.MethodPost, path: "/enrollments/query", body: body, header: h, idempotent: true})
@@ -42,7 +44,7 @@ func (c *Client) QueryEnrollmentsPage(ctx context.Context, query string, pageSiz
 	if err := decodeJSON(op, res.body, &page.Enrollments); err != nil {
 		return nil, err
 	}
-	page.Continuation = res.header.Get(HeaderContinuation)
+	page.Continuation = res.header.Get(dpsapi.HeaderContinuation)
 	return &page, nil
 }
 
@@ -53,13 +55,13 @@ func (c *Client) QueryEnrollmentsPage(ctx context.Context, query string, pageSiz
 //		if err != nil { return err }
 //		…
 //	}
-func (c *Client) QueryEnrollments(ctx context.Context, query string, pageSize int) iter.Seq2[IndividualEnrollment, error] {
-	return func(yield func(IndividualEnrollment, error) bool) {
+func (c *Client) QueryEnrollments(ctx context.Context, query string, pageSize int) iter.Seq2[dpsapi.IndividualEnrollment, error] {
+	return func(yield func(dpsapi.IndividualEnrollment, error) bool) {
 		cont := ""
 		for {
 			page, err := c.QueryEnrollmentsPage(ctx, query, pageSize, cont)
 			if err != nil {
-				yield(IndividualEnrollment{}, err)
+				yield(dpsapi.IndividualEnrollment{}, err)
 				return
 			}
 			for _, e := range page.Enrollments {
@@ -72,7 +74,7 @@ func (c *Client) QueryEnrollments(ctx context.Context, query string, pageSize in
 			}
 			if page.Continuation == cont {
 				// Following a service that hands back the token it was given would never end.
-				yield(IndividualEnrollment{}, fmt.Errorf("%w: query enrollments: the service returned the same continuation token twice", ErrBadResponse))
+				yield(dpsapi.IndividualEnrollment{}, fmt.Errorf("%w: query enrollments: the service returned the same continuation token twice", ErrBadResponse))
 				return
 			}
 			cont = page.Continuation

@@ -3,11 +3,13 @@ package dps
 import (
 	"context"
 	"net/http"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // GetRegistrationState returns the device's registration record, or an error matching
 // ErrNotFound when the device has never registered.
-func (c *Client) GetRegistrationState(ctx context.Context, id string) (*DeviceRegistrationState, error) {
+func (c *Client) GetRegistrationState(ctx context.Context, id string) (*dpsapi.DeviceRegistrationState, error) {
 	const op = "get registration state"
 	if err := CheckRegistrationID(id); err != nil {
 		return nil, err
@@ -16,7 +18,7 @@ func (c *Client) GetRegistrationState(ctx context.Context, id string) (*DeviceRe
 	if err != nil {
 		return nil, err
 	}
-	var out DeviceRegistrationState
+	var out dpsapi.DeviceRegistrationState
 	if err := decodeJSON(op, res.body, &out); err != nil {
 		return nil, err
 	}

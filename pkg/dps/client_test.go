@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // TestRequestHeaders checks what every request carries. On the fake: the emulator does not tell
@@ -29,7 +31,7 @@ func TestRequestHeaders(t *testing.T) {
 	}
 	// Every request named the API version and identified the client; bodies were JSON.
 	for _, r := range reqs {
-		if r.query != "api-version="+APIVersion {
+		if r.query != "api-version="+dpsapi.ServiceAPIVersion {
 			t.Errorf("%s %s: query %q", r.method, r.path, r.query)
 		}
 		if ua := r.header.Get("User-Agent"); ua != "companion/test" {

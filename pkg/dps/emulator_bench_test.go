@@ -7,10 +7,13 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // benchEnrollment returns a TPM enrollment for id; every one shares an EK, which DPS allows.
-func benchEnrollment(b *testing.B, id string) dps.IndividualEnrollment { return *tpmEnrollment(b, id) }
+func benchEnrollment(b *testing.B, id string) dpsapi.IndividualEnrollment {
+	return *tpmEnrollment(b, id)
+}
 
 // BenchmarkEnrollOneAtATime creates enrollments one request at a time through the client, over
 // TLS to the emulator on loopback, as `companion enroll` does for each device.
@@ -32,11 +35,11 @@ func BenchmarkEnrollBulk(b *testing.B) {
 	c := emulatortest.Start(b).Client(b, dps.Options{})
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
-		es := make([]dps.IndividualEnrollment, batch)
+		es := make([]dpsapi.IndividualEnrollment, batch)
 		for j := range es {
 			es[j] = benchEnrollment(b, fmt.Sprintf("bulk-%06d-%03d", i, j))
 		}
-		res, err := c.Bulk(ctx, dps.BulkCreate, es)
+		res, err := c.Bulk(ctx, dpsapi.BulkCreate, es)
 		if err != nil || !res.IsSuccessful {
 			b.Fatalf("bulk: %v %+v", err, res)
 		}

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/internal/emulator"
 )
 
 func TestEmulatorUnauthorized(t *testing.T) {
@@ -155,7 +157,7 @@ func TestEmulatorNetworkErrorsRetriedOnlyWhenSafe(t *testing.T) {
 	}
 	// A bulk create is not repeated blindly: it may have been applied.
 	c.tr.drop.Store(1)
-	res, err := c.Bulk(ctx, dps.BulkCreate, []dps.IndividualEnrollment{*tpmEnrollment(t, "dev-2")})
+	res, err := c.Bulk(ctx, dpsapi.BulkCreate, []dpsapi.IndividualEnrollment{*tpmEnrollment(t, "dev-2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +171,7 @@ func TestEmulatorNetworkErrorsRetriedOnlyWhenSafe(t *testing.T) {
 
 func TestEmulatorTLSPrivateCAFromFile(t *testing.T) {
 	emu := emulatortest.Start(t)
-	pool, err := dps.LoadCAFile(filepath.Join(emu.Dir, emulator.CAFile))
+	pool, err := cafile.Load(filepath.Join(emu.Dir, emulator.CAFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 package dps_test
 
-// The client against the real emulator (pkg/emulator, in process) over TLS with the emulator's own
+// The client against the real emulator (internal/emulator, in process) over TLS with the emulator's own
 // CA: what DPS does is what the emulator does, so these tests stand in for the service. The fake in
 // fake_test.go remains only for answers the emulator never gives; each such test says which.
 
@@ -22,7 +22,8 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -52,15 +53,15 @@ func badEK(t testing.TB) string {
 }
 
 // tpmEnrollment is a TPM enrollment as the companion creates it.
-func tpmEnrollment(t testing.TB, id string) *dps.IndividualEnrollment {
-	return &dps.IndividualEnrollment{
+func tpmEnrollment(t testing.TB, id string) *dpsapi.IndividualEnrollment {
+	return &dpsapi.IndividualEnrollment{
 		RegistrationID: id,
-		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: testEK(t)}},
+		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: testEK(t)}},
 	}
 }
 
-func enrollments(t testing.TB, n int, prefix string) []dps.IndividualEnrollment {
-	out := make([]dps.IndividualEnrollment, n)
+func enrollments(t testing.TB, n int, prefix string) []dpsapi.IndividualEnrollment {
+	out := make([]dpsapi.IndividualEnrollment, n)
 	for i := range out {
 		out[i] = *tpmEnrollment(t, fmt.Sprintf("%s-%02d", prefix, i))
 	}
@@ -133,13 +134,13 @@ func TestEmulatorEnrollmentLifecycle(t *testing.T) {
 
 	in := tpmEnrollment(t, "dev-1")
 	in.DeviceID = "dev-1-device"
-	in.InitialTwin = &dps.InitialTwin{Tags: json.RawMessage(`{"line":"3","site":{"bay":7}}`)}
-	in.Capabilities = &dps.Capabilities{IoTEdge: true}
+	in.InitialTwin = &dpsapi.InitialTwin{Tags: json.RawMessage(`{"line":"3","site":{"bay":7}}`)}
+	in.Capabilities = &dpsapi.Capabilities{IoTEdge: true}
 	created, err := c.CreateOrUpdateEnrollment(ctx, in, "")
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if created.ETag == "" || created.CreatedDateTimeUTC.IsZero() || created.ProvisioningStatus != dps.StatusEnabled ||
+	if created.ETag == "" || created.CreatedDateTimeUTC.IsZero() || created.ProvisioningStatus != dpsapi.StatusEnabled ||
 		created.Attestation.TPM.EndorsementKey != testEK(t) || !created.Capabilities.IoTEdge || created.DeviceID != "dev-1-device" {
 		t.Fatalf("create did not return the stored enrollment: %+v", created)
 	}
@@ -168,7 +169,7 @@ func TestEmulatorEnrollmentLifecycle(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	_, err = c.GetEnrollment(ctx, "dev-1")
-	if !dps.IsNotFound(err) || apiError(t, err).ErrorCode != dps.CodeEnrollmentNotFound {
+	if !dps.IsNotFound(err) || apiError(t, err).ErrorCode != dpsapi.CodeEnrollmentNotFound {
 		t.Fatalf("get after delete: err = %#v", err)
 	}
 	if !strings.Contains(err.Error(), "not enrolled") || !strings.Contains(err.Error(), `"dev-1"`) {
@@ -184,7 +185,7 @@ func TestEmulatorInvalidEndorsementKey(t *testing.T) {
 	in := tpmEnrollment(t, "dev-1")
 	in.Attestation.TPM.EndorsementKey = badEK(t)
 	_, err := c.CreateOrUpdateEnrollment(t.Context(), in, "")
-	if !errors.Is(err, dps.ErrBadRequest) || apiError(t, err).ErrorCode != dps.CodeInvalidEndorsementKey || !strings.Contains(err.Error(), "size prefix") {
+	if !errors.Is(err, dps.ErrBadRequest) || apiError(t, err).ErrorCode != dpsapi.CodeInvalidEndorsementKey || !strings.Contains(err.Error(), "size prefix") {
 		t.Fatalf("err = %v, want 400004 with advice about the EK format", err)
 	}
 }
@@ -207,7 +208,7 @@ func TestEmulatorSetEnrollmentStatus(t *testing.T) {
 	other := newClient(t, emu, nil)
 	c := newClient(t, emu, nil)
 	in := tpmEnrollment(t, "dev-1")
-	in.InitialTwin = &dps.InitialTwin{Tags: json.RawMessage(`{"line":"3"}`)}
+	in.InitialTwin = &dpsapi.InitialTwin{Tags: json.RawMessage(`{"line":"3"}`)}
 	if _, err := c.CreateOrUpdateEnrollment(ctx, in, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestEmulatorSetEnrollmentStatus(t *testing.T) {
 	if err != nil {
 		t.Fatalf("disable: %v", err)
 	}
-	if out.ProvisioningStatus != dps.StatusDisabled || out.DeviceID != "changed-meanwhile" || string(out.InitialTwin.Tags) != string(in.InitialTwin.Tags) {
+	if out.ProvisioningStatus != dpsapi.StatusDisabled || out.DeviceID != "changed-meanwhile" || string(out.InitialTwin.Tags) != string(in.InitialTwin.Tags) {
 		t.Errorf("disable lost the other change or fields, or did not disable: %+v", out)
 	}
 	if n := c.tr.sent.Load() - sent; n != 4 { // read, refused write, read, write
@@ -242,10 +243,10 @@ func TestEmulatorSetEnrollmentStatus(t *testing.T) {
 	if n := c.tr.sent.Load() - sent; n != 1 {
 		t.Errorf("a no-op status change sent %d requests, want 1 (the read)", n)
 	}
-	if out, err = c.SetEnrollmentStatus(ctx, "dev-1", true); err != nil || out.ProvisioningStatus != dps.StatusEnabled {
+	if out, err = c.SetEnrollmentStatus(ctx, "dev-1", true); err != nil || out.ProvisioningStatus != dpsapi.StatusEnabled {
 		t.Fatalf("enable: %+v, %v", out, err)
 	}
-	if got, err := other.GetEnrollment(ctx, "dev-1"); err != nil || got.ProvisioningStatus != dps.StatusEnabled || got.ETag != out.ETag {
+	if got, err := other.GetEnrollment(ctx, "dev-1"); err != nil || got.ProvisioningStatus != dpsapi.StatusEnabled || got.ETag != out.ETag {
 		t.Fatalf("after enable, another client reads %+v, %v", got, err)
 	}
 	if _, err := c.SetEnrollmentStatus(ctx, "absent", true); !dps.IsNotFound(err) {
@@ -261,15 +262,15 @@ func TestEmulatorBulk(t *testing.T) {
 	}
 	items := enrollments(t, 25, "dev")
 	for _, i := range []int{5, 12, 19} {
-		items[i].Attestation.TPM = &dps.TPMAttestation{EndorsementKey: badEK(t)}
+		items[i].Attestation.TPM = &dpsapi.TPMAttestation{EndorsementKey: badEK(t)}
 	}
 	sent := c.tr.sent.Load()
-	res, err := c.Bulk(ctx, dps.BulkCreate, items)
+	res, err := c.Bulk(ctx, dpsapi.BulkCreate, items)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := c.tr.sent.Load() - sent; n != 3 {
-		t.Errorf("%d requests for 25 items, want 3 (chunks of %d)", n, dps.MaxBulkEnrollments)
+		t.Errorf("%d requests for 25 items, want 3 (chunks of %d)", n, dpsapi.MaxBulkEnrollments)
 	}
 	var got []string
 	for _, e := range res.Errors {
@@ -290,8 +291,8 @@ func TestEmulatorBulk(t *testing.T) {
 	}
 
 	// Delete them all: the refused three were never created, so they fail alone.
-	res, err = c.Bulk(ctx, dps.BulkDelete, items)
-	if err != nil || res.IsSuccessful || len(res.Errors) != 3 || res.Errors[0].ErrorCode != dps.CodeEnrollmentNotFound {
+	res, err = c.Bulk(ctx, dpsapi.BulkDelete, items)
+	if err != nil || res.IsSuccessful || len(res.Errors) != 3 || res.Errors[0].ErrorCode != dpsapi.CodeEnrollmentNotFound {
 		t.Fatalf("bulk delete: %+v, %v", res, err)
 	}
 }
@@ -302,7 +303,7 @@ func TestEmulatorBulkChunkFailsWholesale(t *testing.T) {
 	if err := emu.Faults.Set(emulator.FaultConfig{UnavailableEvery: 2}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Bulk(t.Context(), dps.BulkUpdate, enrollments(t, 25, "dev"))
+	res, err := c.Bulk(t.Context(), dpsapi.BulkUpdate, enrollments(t, 25, "dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestEmulatorBulkChunkFailsWholesale(t *testing.T) {
 func TestEmulatorBulkStopsAfterUnauthorized(t *testing.T) {
 	emu, c := start(t, nil)
 	wrong := wrongKeyClient(t, emu)
-	res, err := wrong.Bulk(t.Context(), dps.BulkCreate, enrollments(t, 25, "dev"))
+	res, err := wrong.Bulk(t.Context(), dpsapi.BulkCreate, enrollments(t, 25, "dev"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,12 +341,12 @@ func TestEmulatorBulkStopsAfterUnauthorized(t *testing.T) {
 
 func TestEmulatorBulkRefusesBadInput(t *testing.T) {
 	_, c := start(t, nil)
-	if _, err := c.Bulk(t.Context(), dps.BulkMode("upsert"), enrollments(t, 1, "d")); err == nil {
+	if _, err := c.Bulk(t.Context(), dpsapi.BulkMode("upsert"), enrollments(t, 1, "d")); err == nil {
 		t.Error("unknown mode accepted")
 	}
 	bad := enrollments(t, 3, "d")
 	bad[2].RegistrationID = "no spaces"
-	if _, err := c.Bulk(t.Context(), dps.BulkCreate, bad); !errors.Is(err, dps.ErrInvalidID) {
+	if _, err := c.Bulk(t.Context(), dpsapi.BulkCreate, bad); !errors.Is(err, dps.ErrInvalidID) {
 		t.Errorf("err = %v, want ErrInvalidID", err)
 	}
 	if n := c.tr.sent.Load(); n != 0 {
@@ -369,7 +370,7 @@ func countEnrollments(t *testing.T, c client) int {
 func TestEmulatorQueryPaging(t *testing.T) {
 	ctx := t.Context()
 	_, c := start(t, nil)
-	if res, err := c.Bulk(ctx, dps.BulkCreate, enrollments(t, 22, "dev")); err != nil || !res.IsSuccessful {
+	if res, err := c.Bulk(ctx, dpsapi.BulkCreate, enrollments(t, 22, "dev")); err != nil || !res.IsSuccessful {
 		t.Fatalf("seed: %+v, %v", res, err)
 	}
 
@@ -439,12 +440,12 @@ func TestEmulatorRegistrationState(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.GetRegistrationState(ctx, "dev-1")
-	if !dps.IsNotFound(err) || apiError(t, err).ErrorCode != dps.CodeRegistrationNotFound || !strings.Contains(err.Error(), "has not registered") {
+	if !dps.IsNotFound(err) || apiError(t, err).ErrorCode != dpsapi.CodeRegistrationNotFound || !strings.Contains(err.Error(), "has not registered") {
 		t.Fatalf("before registering: err = %v, want not found saying the device has not registered", err)
 	}
-	seeded, err := emu.Store.PutRegistrationState(ctx, dps.DeviceRegistrationState{
+	seeded, err := emu.Store.PutRegistrationState(ctx, dpsapi.DeviceRegistrationState{
 		RegistrationID: "dev-1", DeviceID: "dev-1", AssignedHub: "hub.localhost",
-		Status: dps.RegistrationAssigned, Substatus: dps.SubstatusInitialAssignment,
+		Status: dpsapi.RegistrationAssigned, Substatus: dpsapi.SubstatusInitialAssignment,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -476,9 +477,9 @@ func TestEmulatorRegistrationState(t *testing.T) {
 func TestEmulatorRestart(t *testing.T) {
 	ctx := t.Context()
 	emu, c := start(t, nil)
-	before := map[string]*dps.IndividualEnrollment{}
+	before := map[string]*dpsapi.IndividualEnrollment{}
 	for _, e := range enrollments(t, 3, "keep") {
-		e.InitialTwin = &dps.InitialTwin{Properties: &dps.InitialTwinProperties{Desired: json.RawMessage(`{"interval":30}`)}}
+		e.InitialTwin = &dpsapi.InitialTwin{Properties: &dpsapi.InitialTwinProperties{Desired: json.RawMessage(`{"interval":30}`)}}
 		out, err := c.CreateOrUpdateEnrollment(ctx, &e, "")
 		if err != nil {
 			t.Fatal(err)
@@ -491,7 +492,7 @@ func TestEmulatorRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	before["keep-01"] = out
-	if _, err := emu.Store.PutRegistrationState(ctx, dps.DeviceRegistrationState{RegistrationID: "keep-02", Status: dps.RegistrationAssigned}); err != nil {
+	if _, err := emu.Store.PutRegistrationState(ctx, dpsapi.DeviceRegistrationState{RegistrationID: "keep-02", Status: dpsapi.RegistrationAssigned}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := c.GetRegistrationState(ctx, "keep-02")

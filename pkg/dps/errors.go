@@ -10,20 +10,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-)
 
-// ErrorDetails is the JSON body of an error response (the REST specification's
-// ProvisioningServiceErrorDetails). ErrorCode is the HTTP status × 1000 plus a detail code, e.g.
-// 404201 "no enrollment for this registration ID", 412002 "ETag mismatch".
-type ErrorDetails struct {
-	ErrorCode  int               `json:"errorCode"`
-	TrackingID string            `json:"trackingId,omitempty"`
-	Message    string            `json:"message,omitempty"`
-	Info       map[string]string `json:"info,omitempty"`
-	// TimestampUTC is kept as text: an error body must stay readable even when its timestamp is
-	// not, since it carries the message the user needs.
-	TimestampUTC string `json:"timestampUtc,omitempty"`
-}
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
 
 // Conditions callers branch on. A *Error matches the one its status code names, so
 // errors.Is(err, ErrNotFound) works on anything a Client method returns.
@@ -39,13 +28,6 @@ var (
 	// ErrBadResponse means the answer was not what DPS sends: not JSON, the wrong shape, or too
 	// large. It usually means the endpoint is not a DPS (a proxy or captive portal).
 	ErrBadResponse = errors.New("dps: unexpected response")
-)
-
-// Error codes (HTTP status × 1000 + detail) that change what the user is told.
-const (
-	CodeInvalidEndorsementKey = 400004
-	CodeEnrollmentNotFound    = 404201
-	CodeRegistrationNotFound  = 404202
 )
 
 // Error is an error response from the service.
@@ -127,9 +109,9 @@ func (e *Error) Error() string {
 // advice is the user-facing half of the message: what happened and what to do next.
 func (e *Error) advice() string {
 	switch {
-	case e.ErrorCode == CodeInvalidEndorsementKey:
+	case e.ErrorCode == dpsapi.CodeInvalidEndorsementKey:
 		return "DPS rejected the endorsement key: it must be the base64 of the EK's TPM2B_PUBLIC, size prefix included (rescan the device's QR code)"
-	case e.ErrorCode == CodeRegistrationNotFound || (e.status() == http.StatusNotFound && strings.Contains(e.Op, "registration")):
+	case e.ErrorCode == dpsapi.CodeRegistrationNotFound || (e.status() == http.StatusNotFound && strings.Contains(e.Op, "registration")):
 		return "no registration record: the device has not registered with DPS yet"
 	}
 	switch s := e.status(); {
@@ -176,7 +158,7 @@ const maxMessage = 512
 // HTML page or a truncated body still gives the user something to go on.
 func decodeError(status int, h http.Header, body []byte) *Error {
 	e := &Error{StatusCode: status}
-	var d ErrorDetails
+	var d dpsapi.ErrorDetails
 	if err := json.Unmarshal(body, &d); err == nil {
 		e.ErrorCode, e.TrackingID, e.Message = d.ErrorCode, d.TrackingID, printable(d.Message)
 	} else if len(bytes.TrimSpace(body)) > 0 {

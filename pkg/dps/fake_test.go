@@ -1,7 +1,7 @@
 package dps
 
 // This file holds a minimal stand-in for the DPS service API over TLS, for the few tests that need
-// an answer the emulator (pkg/emulator) never gives or need to see the requests as sent. Everything
+// an answer the emulator (internal/emulator) never gives or need to see the requests as sent. Everything
 // else is tested against the emulator itself (emulator_test.go).
 
 import (
@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -51,7 +52,7 @@ type fakeDPS struct {
 	key sas.Key
 
 	mu          sync.Mutex
-	enrollments map[string]IndividualEnrollment
+	enrollments map[string]dpsapi.IndividualEnrollment
 	etag        int
 	faults      []fault // consumed one per request, in order
 	requests    []seen
@@ -65,7 +66,7 @@ func newFakeDPS(t *testing.T) (*fakeDPS, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeDPS{t: t, key: key, enrollments: map[string]IndividualEnrollment{}}
+	f := &fakeDPS{t: t, key: key, enrollments: map[string]dpsapi.IndividualEnrollment{}}
 	srv := httptest.NewUnstartedServer(f)
 	// Refused handshakes are what the TLS tests expect; their log lines are noise.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -108,7 +109,7 @@ func (f *fakeDPS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, ft.body)
 		return
 	}
-	if r.URL.Query().Get("api-version") != APIVersion {
+	if r.URL.Query().Get("api-version") != dpsapi.ServiceAPIVersion {
 		writeErr(w, 400, 400001, "api-version missing or unsupported")
 		return
 	}
@@ -142,7 +143,7 @@ func (f *fakeDPS) enrollment(w http.ResponseWriter, r *http.Request, id string, 
 		}
 		writeJSON(w, 200, cur)
 	case http.MethodPut:
-		var e IndividualEnrollment
+		var e dpsapi.IndividualEnrollment
 		if err := json.Unmarshal(body, &e); err != nil || e.RegistrationID != id || e.Attestation == nil {
 			writeErr(w, 400, 400000, "bad enrollment")
 			return
@@ -176,7 +177,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, status, code int, msg string) {
-	writeJSON(w, status, ErrorDetails{ErrorCode: code, TrackingID: fmt.Sprintf("track-%d", code), Message: msg, TimestampUTC: "2024-03-05T10:15:30.1234567Z"})
+	writeJSON(w, status, dpsapi.ErrorDetails{ErrorCode: code, TrackingID: fmt.Sprintf("track-%d", code), Message: msg, TimestampUTC: "2024-03-05T10:15:30.1234567Z"})
 }
 
 // newTestClient returns a client for the fake over TLS, trusting only the fake's certificate,
@@ -204,9 +205,9 @@ func newTestClient(t *testing.T, srv *httptest.Server, mod func(*Options)) (*Cli
 }
 
 // tpmEnrollment is a minimal TPM enrollment as the companion creates it.
-func tpmEnrollment(id string) *IndividualEnrollment {
-	return &IndividualEnrollment{
+func tpmEnrollment(id string) *dpsapi.IndividualEnrollment {
+	return &dpsapi.IndividualEnrollment{
 		RegistrationID: id,
-		Attestation:    &Attestation{Type: AttestationTPM, TPM: &TPMAttestation{EndorsementKey: "AToAAQALAAMAsgAg"}},
+		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: "AToAAQALAAMAsgAg"}},
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // FuzzDecodeError feeds arbitrary error bodies and statuses: decoding never panics, always yields
@@ -49,7 +51,7 @@ func FuzzDecodeEnrollment(f *testing.F) {
 	f.Add(`<html>`)
 	f.Add(`{"initialTwin":{"tags":{"a":[1,2,{"b":null}]}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		var e IndividualEnrollment
+		var e dpsapi.IndividualEnrollment
 		err := decodeJSON("test", []byte(body), &e)
 		if err != nil {
 			if !errors.Is(err, ErrBadResponse) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // TestQueryRepeatedContinuation runs on the fake's server with a broken handler: the emulator never
@@ -13,7 +15,7 @@ import (
 func TestQueryRepeatedContinuation(t *testing.T) {
 	_, srv := newFakeDPS(t)
 	loop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(HeaderContinuation, "same")
+		w.Header().Set(dpsapi.HeaderContinuation, "same")
 		fmt.Fprint(w, `[{"registrationId":"a","attestation":{"type":"tpm"}}]`)
 	})
 	srv.Config.Handler = loop

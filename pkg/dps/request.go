@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/retry"
 )
 
@@ -81,7 +82,7 @@ func (c *Client) once(ctx context.Context, k call) (*response, error) {
 	u := *c.base
 	u.Path = c.base.Path + k.path
 	u.RawPath = ""
-	u.RawQuery = url.Values{"api-version": {APIVersion}}.Encode()
+	u.RawQuery = url.Values{"api-version": {dpsapi.ServiceAPIVersion}}.Encode()
 	var body io.Reader
 	if k.body != nil {
 		body = bytes.NewReader(k.body)

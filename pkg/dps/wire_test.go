@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // TestWireRoundTrip decodes enrollments as the service returns them and encodes them again:
@@ -26,7 +28,7 @@ func TestWireRoundTrip(t *testing.T) {
 			}
 			dec := json.NewDecoder(bytes.NewReader(in))
 			dec.DisallowUnknownFields() // every member of the golden files has a field
-			var e IndividualEnrollment
+			var e dpsapi.IndividualEnrollment
 			if err := dec.Decode(&e); err != nil {
 				t.Fatalf("decode: %v", err)
 			}
@@ -53,15 +55,15 @@ func TestDecodeTPMEnrollment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e IndividualEnrollment
+	var e dpsapi.IndividualEnrollment
 	if err := json.Unmarshal(in, &e); err != nil {
 		t.Fatal(err)
 	}
-	if e.Attestation == nil || e.Attestation.Type != AttestationTPM || e.Attestation.TPM == nil {
+	if e.Attestation == nil || e.Attestation.Type != dpsapi.AttestationTPM || e.Attestation.TPM == nil {
 		t.Fatalf("attestation = %+v", e.Attestation)
 	}
-	if e.RegistrationState == nil || e.RegistrationState.Status != RegistrationAssigned ||
-		e.RegistrationState.Substatus != SubstatusInitialAssignment {
+	if e.RegistrationState == nil || e.RegistrationState.Status != dpsapi.RegistrationAssigned ||
+		e.RegistrationState.Substatus != dpsapi.SubstatusInitialAssignment {
 		t.Errorf("registration state = %+v", e.RegistrationState)
 	}
 	// The service writes seven fractional digits; they must survive.
@@ -69,7 +71,7 @@ func TestDecodeTPMEnrollment(t *testing.T) {
 	if !e.RegistrationState.CreatedDateTimeUTC.Equal(want) {
 		t.Errorf("created = %v, want %v", e.RegistrationState.CreatedDateTimeUTC, want)
 	}
-	if e.ProvisioningStatus != StatusEnabled || e.AllocationPolicy != AllocationStatic {
+	if e.ProvisioningStatus != dpsapi.StatusEnabled || e.AllocationPolicy != dpsapi.AllocationStatic {
 		t.Errorf("status %q policy %q", e.ProvisioningStatus, e.AllocationPolicy)
 	}
 }
@@ -77,17 +79,17 @@ func TestDecodeTPMEnrollment(t *testing.T) {
 // TestCreateBodyNames pins the member names and omissions of what the companion sends: the
 // service rejects misspelled members silently by ignoring them, so a wrong tag is a lost setting.
 func TestCreateBodyNames(t *testing.T) {
-	e := IndividualEnrollment{
+	e := dpsapi.IndividualEnrollment{
 		RegistrationID: "reg-1",
 		DeviceID:       "dev-1",
-		Attestation: &Attestation{Type: AttestationTPM, TPM: &TPMAttestation{
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{
 			EndorsementKey: "AToAAQ==",
 		}},
-		Capabilities:       &Capabilities{IoTEdge: false},
+		Capabilities:       &dpsapi.Capabilities{IoTEdge: false},
 		IoTHubHostName:     "hub.azure-devices.net",
-		InitialTwin:        &InitialTwin{Tags: json.RawMessage(`{"line":"3"}`), Properties: &InitialTwinProperties{Desired: json.RawMessage(`{"a":1}`)}},
-		ProvisioningStatus: StatusDisabled,
-		ReprovisionPolicy:  &ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: false},
+		InitialTwin:        &dpsapi.InitialTwin{Tags: json.RawMessage(`{"line":"3"}`), Properties: &dpsapi.InitialTwinProperties{Desired: json.RawMessage(`{"a":1}`)}},
+		ProvisioningStatus: dpsapi.StatusDisabled,
+		ReprovisionPolicy:  &dpsapi.ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: false},
 	}
 	got, err := json.Marshal(e)
 	if err != nil {
@@ -103,12 +105,12 @@ func TestCreateBodyNames(t *testing.T) {
 }
 
 func TestBulkAndErrorNames(t *testing.T) {
-	op := BulkEnrollmentOperation{Mode: BulkUpdateIfMatchETag, Enrollments: []IndividualEnrollment{{RegistrationID: "a", ETag: `"1"`}}}
+	op := dpsapi.BulkEnrollmentOperation{Mode: dpsapi.BulkUpdateIfMatchETag, Enrollments: []dpsapi.IndividualEnrollment{{RegistrationID: "a", ETag: `"1"`}}}
 	got, _ := json.Marshal(op)
 	if want := `{"enrollments":[{"registrationId":"a","etag":"\"1\""}],"mode":"updateIfMatchETag"}`; string(got) != want {
 		t.Errorf("bulk body = %s, want %s", got, want)
 	}
-	var res BulkEnrollmentOperationResult
+	var res dpsapi.BulkEnrollmentOperationResult
 	in := `{"isSuccessful":false,"errors":[{"registrationId":"a","errorCode":409201,"errorStatus":"Enrollment already exists"}]}`
 	if err := json.Unmarshal([]byte(in), &res); err != nil {
 		t.Fatal(err)
@@ -116,7 +118,7 @@ func TestBulkAndErrorNames(t *testing.T) {
 	if res.IsSuccessful || len(res.Errors) != 1 || res.Errors[0].ErrorCode != 409201 || res.Errors[0].RegistrationID != "a" {
 		t.Errorf("bulk result = %+v", res)
 	}
-	var ed ErrorDetails
+	var ed dpsapi.ErrorDetails
 	in = `{"errorCode":404201,"trackingId":"abc","message":"Enrollment not found","timestampUtc":"2024-03-05T10:15:30.1234567Z","info":{"k":"v"}}`
 	if err := json.Unmarshal([]byte(in), &ed); err != nil {
 		t.Fatal(err)
@@ -124,7 +126,7 @@ func TestBulkAndErrorNames(t *testing.T) {
 	if ed.ErrorCode != 404201 || ed.TrackingID != "abc" || ed.Message != "Enrollment not found" || ed.Info["k"] != "v" {
 		t.Errorf("error details = %+v", ed)
 	}
-	q, _ := json.Marshal(QuerySpecification{Query: "*"})
+	q, _ := json.Marshal(dpsapi.QuerySpecification{Query: "*"})
 	if string(q) != `{"query":"*"}` {
 		t.Errorf("query body = %s", q)
 	}

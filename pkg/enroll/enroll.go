@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
@@ -29,7 +30,7 @@ const (
 // Result is the enrollment as DPS holds it after Enroll, and how it came to be.
 type Result struct {
 	Outcome    Outcome
-	Enrollment *dps.IndividualEnrollment
+	Enrollment *dpsapi.IndividualEnrollment
 	// PreviousEndorsementKey is the key a replaced enrollment had (base64 TPM2B_PUBLIC); empty
 	// unless Outcome is Replaced.
 	PreviousEndorsementKey string
@@ -96,7 +97,7 @@ func Enroll(ctx context.Context, c *dps.Client, id identity.Identity, s Settings
 }
 
 // settle decides what to do with an existing enrollment.
-func settle(ctx context.Context, c *dps.Client, existing, want *dps.IndividualEnrollment, opts Options) (*Result, error) {
+func settle(ctx context.Context, c *dps.Client, existing, want *dpsapi.IndividualEnrollment, opts Options) (*Result, error) {
 	enrolled := endorsementKey(existing)
 	sameKey := sameKey(enrolled, want.Attestation.TPM.EndorsementKey)
 	if !opts.Replace {
@@ -124,8 +125,8 @@ func settle(ctx context.Context, c *dps.Client, existing, want *dps.IndividualEn
 // whatever happens next: if reading it back fails, it is returned as it was sent (without
 // DPS's ETag and timestamps) rather than an error that would make the caller try again and
 // then take its own enrollment for someone else's.
-func create(ctx context.Context, c *dps.Client, e *dps.IndividualEnrollment) (*dps.IndividualEnrollment, error) {
-	res, err := c.Bulk(ctx, dps.BulkCreate, []dps.IndividualEnrollment{*e})
+func create(ctx context.Context, c *dps.Client, e *dpsapi.IndividualEnrollment) (*dpsapi.IndividualEnrollment, error) {
+	res, err := c.Bulk(ctx, dpsapi.BulkCreate, []dpsapi.IndividualEnrollment{*e})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func create(ctx context.Context, c *dps.Client, e *dps.IndividualEnrollment) (*d
 }
 
 // endorsementKey returns the TPM endorsement key of e, or "" when e is not TPM-attested.
-func endorsementKey(e *dps.IndividualEnrollment) string {
+func endorsementKey(e *dpsapi.IndividualEnrollment) string {
 	if e.Attestation == nil || e.Attestation.TPM == nil {
 		return ""
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 )
@@ -47,13 +48,13 @@ func TestEnrollCreatesThenChangesNothing(t *testing.T) {
 	if e.RegistrationID != id.RegistrationID || e.DeviceID != "line-4-unit-17" || e.ETag == "" {
 		t.Errorf("stored enrollment: id %q device %q etag %q", e.RegistrationID, e.DeviceID, e.ETag)
 	}
-	if e.ProvisioningStatus != dps.StatusDisabled || e.Capabilities == nil || !e.Capabilities.IoTEdge {
+	if e.ProvisioningStatus != dpsapi.StatusDisabled || e.Capabilities == nil || !e.Capabilities.IoTEdge {
 		t.Errorf("stored enrollment: status %q capabilities %+v, want disabled Edge", e.ProvisioningStatus, e.Capabilities)
 	}
 	if got := e.Attestation.TPM.EndorsementKey; got != base64.StdEncoding.EncodeToString(id.EndorsementKey) {
 		t.Errorf("stored EK differs from the device's")
 	}
-	if len(e.IoTHubs) != 1 || e.IoTHubs[0] != "factory.azure-devices.net" || e.AllocationPolicy != dps.AllocationStatic {
+	if len(e.IoTHubs) != 1 || e.IoTHubs[0] != "factory.azure-devices.net" || e.AllocationPolicy != dpsapi.AllocationStatic {
 		t.Errorf("hub: policy %q hubs %v", e.AllocationPolicy, e.IoTHubs)
 	}
 	var tags map[string]string

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
@@ -21,13 +21,13 @@ type Settings struct {
 	// Edge marks an IoT Edge device.
 	Edge bool
 	// Twin is the device's initial twin (see ParseTwin); Tags are added to its tags.
-	Twin *dps.InitialTwin
+	Twin *dpsapi.InitialTwin
 	// Tags are initial twin tags with string values; they win over the same tags in Twin.
 	Tags map[string]string
 }
 
 // Enrollment returns the individual enrollment that id and s describe, after checking both.
-func Enrollment(id identity.Identity, s Settings) (*dps.IndividualEnrollment, error) {
+func Enrollment(id identity.Identity, s Settings) (*dpsapi.IndividualEnrollment, error) {
 	if err := identity.ValidateEK(id.EndorsementKey); err != nil {
 		return nil, err
 	}
@@ -37,26 +37,26 @@ func Enrollment(id identity.Identity, s Settings) (*dps.IndividualEnrollment, er
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	e := &dps.IndividualEnrollment{
+	e := &dpsapi.IndividualEnrollment{
 		RegistrationID: id.RegistrationID,
 		DeviceID:       s.DeviceID,
-		Attestation: &dps.Attestation{
-			Type: dps.AttestationTPM,
-			TPM:  &dps.TPMAttestation{EndorsementKey: encodeKey(id.EndorsementKey)},
+		Attestation: &dpsapi.Attestation{
+			Type: dpsapi.AttestationTPM,
+			TPM:  &dpsapi.TPMAttestation{EndorsementKey: encodeKey(id.EndorsementKey)},
 		},
-		ProvisioningStatus: dps.StatusEnabled,
+		ProvisioningStatus: dpsapi.StatusEnabled,
 	}
 	if len(id.StorageRootKey) > 0 {
 		e.Attestation.TPM.StorageRootKey = encodeKey(id.StorageRootKey)
 	}
 	if s.Disabled {
-		e.ProvisioningStatus = dps.StatusDisabled
+		e.ProvisioningStatus = dpsapi.StatusDisabled
 	}
 	if s.Edge {
-		e.Capabilities = &dps.Capabilities{IoTEdge: true}
+		e.Capabilities = &dpsapi.Capabilities{IoTEdge: true}
 	}
 	if s.IoTHub != "" {
-		e.AllocationPolicy = dps.AllocationStatic
+		e.AllocationPolicy = dpsapi.AllocationStatic
 		e.IoTHubs = []string{s.IoTHub}
 	}
 	twin, err := withTags(s.Twin, s.Tags)
@@ -85,12 +85,12 @@ func (s Settings) Validate() error {
 }
 
 // withTags returns twin with tags added to its tags, leaving twin itself unchanged.
-func withTags(twin *dps.InitialTwin, tags map[string]string) (*dps.InitialTwin, error) {
+func withTags(twin *dpsapi.InitialTwin, tags map[string]string) (*dpsapi.InitialTwin, error) {
 	if len(tags) == 0 {
 		return twin, nil
 	}
 	merged := map[string]json.RawMessage{}
-	out := &dps.InitialTwin{}
+	out := &dpsapi.InitialTwin{}
 	if twin != nil {
 		*out = *twin
 		if len(twin.Tags) > 0 {

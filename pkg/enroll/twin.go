@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // MaxTwinBytes bounds an initial twin file: IoT Hub caps tags and desired properties at 8 KB
@@ -25,7 +25,7 @@ const maxTwinKey = 1024
 //
 // Both members are optional; anything else is refused, so that a misspelt member is not silently
 // dropped. Keys follow IoT Hub's rules for twin keys.
-func ParseTwin(data []byte) (*dps.InitialTwin, error) {
+func ParseTwin(data []byte) (*dpsapi.InitialTwin, error) {
 	if len(data) > MaxTwinBytes {
 		return nil, fmt.Errorf("initial twin is %d bytes; at most %d are accepted", len(data), MaxTwinBytes)
 	}
@@ -46,7 +46,7 @@ func ParseTwin(data []byte) (*dps.InitialTwin, error) {
 	if raw.Tags == nil && raw.Properties == nil {
 		return nil, errors.New(`initial twin has neither "tags" nor "properties"`)
 	}
-	twin := &dps.InitialTwin{}
+	twin := &dpsapi.InitialTwin{}
 	if raw.Tags != nil {
 		if err := checkCollection("tags", raw.Tags, 1); err != nil {
 			return nil, err
@@ -60,7 +60,7 @@ func ParseTwin(data []byte) (*dps.InitialTwin, error) {
 		if err := checkCollection("properties.desired", raw.Properties.Desired, 1); err != nil {
 			return nil, err
 		}
-		twin.Properties = &dps.InitialTwinProperties{Desired: raw.Properties.Desired}
+		twin.Properties = &dpsapi.InitialTwinProperties{Desired: raw.Properties.Desired}
 	}
 	return twin, nil
 }

@@ -8,8 +8,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/hub"
+	"github.com/oobtpm/oob/pkg/cafile"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/tpm"
@@ -204,7 +205,7 @@ func (r *runner) run(ctx context.Context) error {
 func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity.Identity) error {
 	cfg := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: id.RegistrationID, TPM: att, Logger: r.log}
 	if r.cfg.DPS.CAFile != "" {
-		pool, err := dps.LoadCAFile(r.cfg.DPS.CAFile)
+		pool, err := cafile.Load(r.cfg.DPS.CAFile)
 		if err != nil {
 			return err
 		}
@@ -219,9 +220,9 @@ func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity
 		r.status(msgWaiting)
 	case err != nil:
 		r.status("Cannot register with DPS: retrying", err.Error())
-	case res.Status == provision.StatusDisabled:
+	case res.Status == dpsapi.RegistrationDisabled:
 		r.status(msgDisabled, "Ask for the enrollment of "+id.RegistrationID+" to be enabled")
-	case res.Status == provision.StatusFailed:
+	case res.Status == dpsapi.RegistrationFailed:
 		r.status("DPS could not assign this device: retrying", fmt.Sprintf("DPS error %d: %s", res.ErrorCode, res.ErrorMessage))
 	default:
 		r.backoff = time.Duration(r.cfg.Retry.Initial)
@@ -234,23 +235,23 @@ func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity
 // A hub that refuses the device sends it back to registration: its key may be out of date.
 func (r *runner) connect(ctx context.Context, att *tpm.Attestation) error {
 	r.status("Registered to " + r.st.AssignedHub + ": connecting")
-	hc := hub.Config{HubHost: r.st.AssignedHub, DeviceID: r.st.DeviceID, Address: r.cfg.Hub.Address, Signer: att}
+	hc := hubclient.Config{HubHost: r.st.AssignedHub, DeviceID: r.st.DeviceID, Address: r.cfg.Hub.Address, Signer: att}
 	if r.cfg.DPS.CAFile != "" {
-		pool, err := dps.LoadCAFile(r.cfg.DPS.CAFile)
+		pool, err := cafile.Load(r.cfg.DPS.CAFile)
 		if err != nil {
 			return err
 		}
 		hc.RootCAs = pool
 	}
-	conn, err := hub.Connect(ctx, hc)
+	conn, err := hubclient.Connect(ctx, hc)
 	if err == nil {
-		_, _, err = hub.ReportProvisioning(ctx, conn, hub.ProvisioningInfo{RegistrationID: r.st.RegistrationID})
+		_, _, err = hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: r.st.RegistrationID})
 		conn.Close()
 	}
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case errors.Is(err, hub.ErrNotAuthorized):
+	case errors.Is(err, hubclient.ErrNotAuthorized):
 		r.status("The hub refused this device: registering again", err.Error())
 		r.st.Stage = StageShown
 		return r.wait(ctx)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 )
@@ -93,12 +94,12 @@ func (d Device) Identity() identity.Identity {
 // Settings are an enrollment's settings (enroll.Settings) as the journal keeps them, so that a
 // queued enrollment is sent later exactly as it was asked for.
 type Settings struct {
-	DeviceID string            `json:"deviceId,omitempty"`
-	IoTHub   string            `json:"iotHub,omitempty"`
-	Disabled bool              `json:"disabled,omitempty"`
-	Edge     bool              `json:"edge,omitempty"`
-	Twin     *dps.InitialTwin  `json:"initialTwin,omitempty"`
-	Tags     map[string]string `json:"tags,omitempty"`
+	DeviceID string              `json:"deviceId,omitempty"`
+	IoTHub   string              `json:"iotHub,omitempty"`
+	Disabled bool                `json:"disabled,omitempty"`
+	Edge     bool                `json:"edge,omitempty"`
+	Twin     *dpsapi.InitialTwin `json:"initialTwin,omitempty"`
+	Tags     map[string]string   `json:"tags,omitempty"`
 }
 
 // SettingsOf is the journal's record of s.

@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 )
 
@@ -110,7 +111,7 @@ func TestReopen(t *testing.T) {
 	}
 	seenAt := time.Date(2025, 3, 4, 5, 6, 7, 8, time.FixedZone("CET", 3600))
 	seen := must(j.RecordSeen(device(1), "clip.mp4", 42, seenAt))
-	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dps.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, "DPS is unreachable"))
+	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, "DPS is unreachable"))
 	sent := must(j.RecordSent(q, Created, nil))
 	if err := j.Close(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 package provision_test
 
-// The device's registration against the DPS emulator (pkg/emulator, in process) over TLS with the
+// The device's registration against the DPS emulator (internal/emulator, in process) over TLS with the
 // emulator's own CA: what DPS answers is what the emulator answers.
 
 import (
@@ -13,7 +13,8 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/emulator"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -81,7 +82,7 @@ func (e *env) config() provision.Config {
 }
 
 // enroll creates e and returns it as stored (with generated symmetric keys, if any).
-func (e *env) enroll(t testing.TB, en *dps.IndividualEnrollment) *dps.IndividualEnrollment {
+func (e *env) enroll(t testing.TB, en *dpsapi.IndividualEnrollment) *dpsapi.IndividualEnrollment {
 	t.Helper()
 	got, err := e.svc.CreateOrUpdateEnrollment(t.Context(), en, "")
 	if err != nil {
@@ -91,9 +92,9 @@ func (e *env) enroll(t testing.TB, en *dps.IndividualEnrollment) *dps.Individual
 }
 
 // enrollSymmetric enrolls id with generated keys and returns the primary one.
-func (e *env) enrollSymmetric(t *testing.T, en *dps.IndividualEnrollment) sas.Key {
+func (e *env) enrollSymmetric(t *testing.T, en *dpsapi.IndividualEnrollment) sas.Key {
 	t.Helper()
-	en.Attestation = &dps.Attestation{Type: dps.AttestationSymmetricKey}
+	en.Attestation = &dpsapi.Attestation{Type: dpsapi.AttestationSymmetricKey}
 	got := e.enroll(t, en)
 	key, err := sas.ParseKey(got.Attestation.SymmetricKey.PrimaryKey)
 	if err != nil {
@@ -103,16 +104,16 @@ func (e *env) enrollSymmetric(t *testing.T, en *dps.IndividualEnrollment) sas.Ke
 }
 
 // tpmEnrollment is the enrollment the companion makes from the device's identity.
-func tpmEnrollment(id string, ek []byte) *dps.IndividualEnrollment {
-	return &dps.IndividualEnrollment{
+func tpmEnrollment(id string, ek []byte) *dpsapi.IndividualEnrollment {
+	return &dpsapi.IndividualEnrollment{
 		RegistrationID: id,
-		Attestation:    &dps.Attestation{Type: dps.AttestationTPM, TPM: &dps.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
+		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
 	}
 }
 
 func TestRegisterSymmetricKey(t *testing.T) {
 	e := start(t, emulatortest.Options{})
-	key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "sym-dev", DeviceID: "sym-device", IoTHubHostName: "hub-1.localhost"})
+	key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "sym-dev", DeviceID: "sym-device", IoTHubHostName: "hub-1.localhost"})
 
 	cfg := e.config()
 	cfg.RegistrationID, cfg.SymmetricKey = "sym-dev", &key
@@ -125,7 +126,7 @@ func TestRegisterSymmetricKey(t *testing.T) {
 	}
 	// The operator sees the registration through the service API, and the hub knows the device.
 	st, err := e.svc.GetRegistrationState(t.Context(), "sym-dev")
-	if err != nil || st.Status != dps.RegistrationAssigned || st.AssignedHub != res.AssignedHub || st.DeviceID != res.DeviceID || st.Substatus != dps.SubstatusInitialAssignment {
+	if err != nil || st.Status != dpsapi.RegistrationAssigned || st.AssignedHub != res.AssignedHub || st.DeviceID != res.DeviceID || st.Substatus != dpsapi.SubstatusInitialAssignment {
 		t.Fatalf("registration state: %+v %v", st, err)
 	}
 	hd, err := e.emu.Store.HubDevice(t.Context(), "hub-1.localhost", "sym-device")
@@ -142,7 +143,7 @@ func TestRegisterSymmetricKey(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			if name == "key of another one" {
-				e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "sym-dev-2"})
+				e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "sym-dev-2"})
 			}
 			cfg := e.config()
 			cfg.RegistrationID, cfg.SymmetricKey = "sym-dev", &key
@@ -162,10 +163,10 @@ func TestRegisterSymmetricKey(t *testing.T) {
 func TestRegisterX509(t *testing.T) {
 	e := start(t, emulatortest.Options{})
 	cert := e.emu.DeviceCertificate(t, "x509-dev")
-	e.enroll(t, &dps.IndividualEnrollment{
+	e.enroll(t, &dpsapi.IndividualEnrollment{
 		RegistrationID: "x509-dev",
-		Attestation: &dps.Attestation{Type: dps.AttestationX509, X509: &dps.X509Attestation{
-			ClientCertificates: &dps.X509Certificates{Primary: &dps.X509CertificateWithInfo{Certificate: emulator.CertificatePEM(*cert)}},
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: emulator.CertificatePEM(*cert)}},
 		}},
 	})
 	cfg := e.config()
@@ -192,14 +193,14 @@ func TestRegisterX509(t *testing.T) {
 
 func TestRegisterDisabled(t *testing.T) {
 	e := start(t, emulatortest.Options{})
-	key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "off-dev", ProvisioningStatus: dps.StatusDisabled})
+	key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "off-dev", ProvisioningStatus: dpsapi.StatusDisabled})
 	cfg := e.config()
 	cfg.RegistrationID, cfg.SymmetricKey = "off-dev", &key
 	res, err := provision.Register(t.Context(), cfg)
-	if err != nil || res.Status != provision.StatusDisabled || res.Assigned() {
+	if err != nil || res.Status != dpsapi.RegistrationDisabled || res.Assigned() {
 		t.Fatalf("disabled enrollment: %+v, %v", res, err)
 	}
-	if st, err := e.svc.GetRegistrationState(t.Context(), "off-dev"); err != nil || st.Status != dps.RegistrationDisabled {
+	if st, err := e.svc.GetRegistrationState(t.Context(), "off-dev"); err != nil || st.Status != dpsapi.RegistrationDisabled {
 		t.Fatalf("registration state: %+v %v", st, err)
 	}
 }
@@ -215,7 +216,7 @@ func TestRegisterRetriesThrottlingAndOutages(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := start(t, emulatortest.Options{})
-			key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "busy-dev"})
+			key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "busy-dev"})
 			if err := e.emu.Faults.Set(c.faults); err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +235,7 @@ func TestRegisterRetriesThrottlingAndOutages(t *testing.T) {
 	}
 	t.Run("throttled throughout", func(t *testing.T) {
 		e := start(t, emulatortest.Options{})
-		key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "busy-dev"})
+		key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "busy-dev"})
 		if err := e.emu.Faults.Set(emulator.FaultConfig{ThrottleEvery: 1}); err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +273,7 @@ func TestRegisterPollsAsDPSAllows(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := start(t, emulatortest.Options{RetryAfter: c.retryAfter, AssignDelay: c.delay})
-			key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "poll-dev"})
+			key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "poll-dev"})
 			cfg := e.config()
 			cfg.RegistrationID, cfg.SymmetricKey = "poll-dev", &key
 			begin := e.clock.Now()
@@ -309,7 +310,7 @@ func TestRegisterPollsAsDPSAllows(t *testing.T) {
 
 func TestRegisterEnrollmentDeletedWhileAssigning(t *testing.T) {
 	e := start(t, emulatortest.Options{AssignDelay: 5 * time.Second})
-	key := e.enrollSymmetric(t, &dps.IndividualEnrollment{RegistrationID: "gone-dev"})
+	key := e.enrollSymmetric(t, &dpsapi.IndividualEnrollment{RegistrationID: "gone-dev"})
 	e.clock.onSleep = func(n int) {
 		if n == 1 {
 			if err := e.svc.DeleteEnrollment(context.Background(), "gone-dev", ""); err != nil {
@@ -320,7 +321,7 @@ func TestRegisterEnrollmentDeletedWhileAssigning(t *testing.T) {
 	cfg := e.config()
 	cfg.RegistrationID, cfg.SymmetricKey = "gone-dev", &key
 	res, err := provision.Register(t.Context(), cfg)
-	if err != nil || res.Status != provision.StatusFailed || res.ErrorCode != dps.CodeEnrollmentNotFound || res.ErrorMessage == "" {
+	if err != nil || res.Status != dpsapi.RegistrationFailed || res.ErrorCode != dpsapi.CodeEnrollmentNotFound || res.ErrorMessage == "" {
 		t.Fatalf("%+v, %v", res, err)
 	}
 	if _, err := e.svc.GetRegistrationState(t.Context(), "gone-dev"); !errors.Is(err, dps.ErrNotFound) {

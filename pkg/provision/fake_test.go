@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -20,7 +21,7 @@ func TestRegisterUnusualAnswers(t *testing.T) {
 		register string // body of the 202 to the register request
 		poll     func(t *testing.T, r *http.Request) (int, string)
 		wantErr  error
-		want     string
+		want     dpsapi.RegistrationStatus
 	}{
 		{
 			name:     "operation ID escaped as one path segment",
@@ -31,7 +32,7 @@ func TestRegisterUnusualAnswers(t *testing.T) {
 				}
 				return 200, `{"operationId":"` + opID + `","status":"assigned","registrationState":{"status":"assigned","assignedHub":"h","deviceId":"d"}}`
 			},
-			want: provision.StatusAssigned,
+			want: dpsapi.RegistrationAssigned,
 		},
 		{
 			name:     "assigning without an operation to poll",

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // DPS allows a device at most pollLimit status calls in any pollWindow.
@@ -18,8 +20,8 @@ const (
 
 // poll asks for the operation's status until DPS has decided, waiting as DPS asks and never
 // more often than its limit allows.
-func (r *registration) poll(ctx context.Context, op *RegistrationOperationStatus) (*RegistrationOperationStatus, error) {
-	for op.Status == StatusAssigning || op.Status == StatusUnassigned {
+func (r *registration) poll(ctx context.Context, op *dpsapi.RegistrationOperationStatus) (*dpsapi.RegistrationOperationStatus, error) {
+	for op.Status == dpsapi.RegistrationAssigning || op.Status == dpsapi.RegistrationUnassigned {
 		if op.OperationID == "" {
 			return nil, fmt.Errorf("%w: DPS is assigning the device but named no operation to poll", ErrBadResponse)
 		}
@@ -44,7 +46,7 @@ func (r *registration) poll(ctx context.Context, op *RegistrationOperationStatus
 		}
 	}
 	switch op.Status {
-	case StatusAssigned, StatusDisabled, StatusFailed:
+	case dpsapi.RegistrationAssigned, dpsapi.RegistrationDisabled, dpsapi.RegistrationFailed:
 		return op, nil
 	}
 	return nil, fmt.Errorf("%w: unknown registration status %q", ErrBadResponse, op.Status)

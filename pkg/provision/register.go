@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/retry"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -77,9 +78,9 @@ func newRegistration(cfg Config) (*registration, error) {
 		http: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyFromEnvironment}, Timeout: time.Minute},
 		skn:  "registration",
 	}
-	req := DeviceRegistration{RegistrationID: cfg.RegistrationID, Payload: cfg.Payload}
+	req := dpsapi.DeviceRegistration{RegistrationID: cfg.RegistrationID, Payload: cfg.Payload}
 	if cfg.TPM != nil {
-		req.TPM = &TPMAttestation{
+		req.TPM = &dpsapi.TPMAttestation{
 			EndorsementKey: base64.StdEncoding.EncodeToString(cfg.TPM.EndorsementKey()),
 			StorageRootKey: base64.StdEncoding.EncodeToString(cfg.TPM.StorageRootKey()),
 		}
@@ -94,7 +95,7 @@ func newRegistration(cfg Config) (*registration, error) {
 }
 
 // submit sends the register request, answering a TPM challenge, and returns the operation.
-func (r *registration) submit(ctx context.Context) (*RegistrationOperationStatus, error) {
+func (r *registration) submit(ctx context.Context) (*dpsapi.RegistrationOperationStatus, error) {
 	const op = "register"
 	path := "/" + url.PathEscape(r.cfg.IDScope) + "/registrations/" + url.PathEscape(r.cfg.RegistrationID) + "/register"
 	res, err := r.send(ctx, op, http.MethodPut, path)
@@ -114,7 +115,7 @@ func (r *registration) submit(ctx context.Context) (*RegistrationOperationStatus
 
 // answerChallenge imports DPS's key into the TPM, which then signs the device's tokens.
 func (r *registration) answerChallenge(ctx context.Context, res *response) error {
-	var ch TPMChallenge
+	var ch dpsapi.TPMChallenge
 	if err := json.Unmarshal(res.body, &ch); err != nil || ch.AuthenticationKey == "" {
 		// A 401 without a challenge: DPS will not talk to this TPM under this ID.
 		return notEnrolled(r.cfg.RegistrationID, newError("register", res.status, res.body))
@@ -135,7 +136,7 @@ func (r *registration) answerChallenge(ctx context.Context, res *response) error
 }
 
 // operation reads a register or poll answer.
-func (r *registration) operation(op string, res *response) (*RegistrationOperationStatus, error) {
+func (r *registration) operation(op string, res *response) (*dpsapi.RegistrationOperationStatus, error) {
 	switch {
 	case res.status == http.StatusOK || res.status == http.StatusAccepted:
 	case res.status == http.StatusUnauthorized || res.status == http.StatusNotFound:
@@ -143,7 +144,7 @@ func (r *registration) operation(op string, res *response) (*RegistrationOperati
 	default:
 		return nil, newError(op, res.status, res.body)
 	}
-	var s RegistrationOperationStatus
+	var s dpsapi.RegistrationOperationStatus
 	if err := json.Unmarshal(res.body, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s answer is not a registration operation: %v", ErrBadResponse, op, err)
 	}
@@ -154,7 +155,7 @@ func (r *registration) operation(op string, res *response) (*RegistrationOperati
 }
 
 // importHubKey imports the IoT Hub key DPS delivers with a TPM device's assignment.
-func (r *registration) importHubKey(ctx context.Context, op *RegistrationOperationStatus) error {
+func (r *registration) importHubKey(ctx context.Context, op *dpsapi.RegistrationOperationStatus) error {
 	s := op.RegistrationState
 	if s == nil || s.TPM == nil || s.TPM.AuthenticationKey == "" {
 		return fmt.Errorf("%w: DPS assigned the device but sent no hub key for its TPM", ErrBadResponse)
@@ -224,7 +225,7 @@ func (r *registration) once(ctx context.Context, method, path string) (*response
 	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
 		return nil, err
 	}
-	u.RawQuery = url.Values{"api-version": {APIVersion}}.Encode()
+	u.RawQuery = url.Values{"api-version": {dpsapi.DeviceAPIVersion}}.Encode()
 	var body io.Reader
 	if method == http.MethodPut {
 		body = bytes.NewReader(r.body)

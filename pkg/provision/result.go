@@ -1,12 +1,16 @@
 package provision
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
 
 // Result is what DPS decided about the device.
 type Result struct {
-	// Status is StatusAssigned, StatusDisabled (the enrollment exists but is disabled) or
-	// StatusFailed (see ErrorCode and ErrorMessage).
-	Status         string
+	// Status is RegistrationAssigned, RegistrationDisabled (the enrollment exists but is disabled) or
+	// RegistrationFailed (see ErrorCode and ErrorMessage).
+	Status         dpsapi.RegistrationStatus
 	RegistrationID string
 	// AssignedHub and DeviceID are where and as whom the device connects, once assigned.
 	AssignedHub string
@@ -24,9 +28,9 @@ type Result struct {
 }
 
 // Assigned reports whether the device may connect to its hub.
-func (r *Result) Assigned() bool { return r.Status == StatusAssigned }
+func (r *Result) Assigned() bool { return r.Status == dpsapi.RegistrationAssigned }
 
-func resultOf(op *RegistrationOperationStatus, id string) *Result {
+func resultOf(op *dpsapi.RegistrationOperationStatus, id string) *Result {
 	r := &Result{Status: op.Status, RegistrationID: id, OperationID: op.OperationID}
 	if s := op.RegistrationState; s != nil {
 		if s.Status != "" {

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 
 	"github.com/oobtpm/oob/internal/emulatortest"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/tpm"
@@ -86,13 +86,13 @@ func TestRegisterTPM(t *testing.T) {
 	if string(got) != string(want) {
 		t.Fatal("the TPM's hub key is not the one the hub holds")
 	}
-	if st, err := e.svc.GetRegistrationState(t.Context(), id); err != nil || st.Status != dps.RegistrationAssigned {
+	if st, err := e.svc.GetRegistrationState(t.Context(), id); err != nil || st.Status != dpsapi.RegistrationAssigned {
 		t.Fatalf("registration state: %+v %v", st, err)
 	}
 
 	// Registering again: a new challenge and a new hub key, on the same hub.
 	res, err = provision.Register(t.Context(), cfg)
-	if err != nil || !res.Assigned() || res.Substatus != string(dps.SubstatusReprovisionedToInitialAssignment) || dev.imported != 4 {
+	if err != nil || !res.Assigned() || res.Substatus != string(dpsapi.SubstatusReprovisionedToInitialAssignment) || dev.imported != 4 {
 		t.Fatalf("again: %+v %v after %d imports", res, err, dev.imported)
 	}
 

@@ -3,7 +3,7 @@ package scan
 import (
 	"time"
 
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/journal"
 )
 
@@ -60,7 +60,7 @@ type Event struct {
 	// Known means the journal had already settled the device: nothing was sent this time.
 	Known bool
 	// Enrollment is the enrollment as DPS holds it, after an attempt that reached DPS.
-	Enrollment *dps.IndividualEnrollment
+	Enrollment *dpsapi.IndividualEnrollment
 
 	// Err says why the code is Invalid, the image Unreadable, or the enrollment failed or was
 	// queued.

@@ -13,6 +13,7 @@ import (
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
@@ -242,9 +243,9 @@ func describe(evs []scan.Event) string {
 }
 
 // enrollments returns every enrollment DPS holds, by registration ID.
-func enrollments(t *testing.T, c *dps.Client) map[string]dps.IndividualEnrollment {
+func enrollments(t *testing.T, c *dps.Client) map[string]dpsapi.IndividualEnrollment {
 	t.Helper()
-	out := map[string]dps.IndividualEnrollment{}
+	out := map[string]dpsapi.IndividualEnrollment{}
 	for e, err := range c.QueryEnrollments(t.Context(), "*", 0) {
 		if err != nil {
 			t.Fatalf("list enrollments: %v", err)
@@ -259,7 +260,7 @@ func enrollments(t *testing.T, c *dps.Client) map[string]dps.IndividualEnrollmen
 
 // checkEnrolled checks that DPS holds exactly the devices given, each with its own EK, and
 // returns the enrollments.
-func checkEnrolled(t *testing.T, c *dps.Client, devs ...identity.Identity) map[string]dps.IndividualEnrollment {
+func checkEnrolled(t *testing.T, c *dps.Client, devs ...identity.Identity) map[string]dpsapi.IndividualEnrollment {
 	t.Helper()
 	got := enrollments(t, c)
 	for _, d := range devs {

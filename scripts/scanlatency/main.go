@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -221,7 +222,7 @@ func client(endpoint string) (*dps.Client, error) {
 	}
 	opts := dps.Options{Endpoint: endpoint}
 	if ca := os.Getenv("DPS_CA_FILE"); ca != "" {
-		if opts.RootCAs, err = dps.LoadCAFile(ca); err != nil {
+		if opts.RootCAs, err = cafile.Load(ca); err != nil {
 			return nil, err
 		}
 	}

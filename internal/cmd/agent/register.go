@@ -13,8 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/hub"
+	"github.com/oobtpm/oob/pkg/cafile"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -129,16 +130,16 @@ func (o *RegisterOptions) check(cmd *cobra.Command) error {
 
 // registerJSON is the stable JSON shape of `register --format json`.
 type registerJSON struct {
-	Status         string          `json:"status"`
-	RegistrationID string          `json:"registrationId"`
-	AssignedHub    string          `json:"assignedHub,omitempty"`
-	DeviceID       string          `json:"deviceId,omitempty"`
-	Substatus      string          `json:"substatus,omitempty"`
-	ErrorCode      int             `json:"errorCode,omitempty"`
-	ErrorMessage   string          `json:"errorMessage,omitempty"`
-	Payload        json.RawMessage `json:"payload,omitempty"`
-	HubConnected   bool            `json:"hubConnected"`
-	Attestation    string          `json:"attestation"`
+	Status         dpsapi.RegistrationStatus `json:"status"`
+	RegistrationID string                    `json:"registrationId"`
+	AssignedHub    string                    `json:"assignedHub,omitempty"`
+	DeviceID       string                    `json:"deviceId,omitempty"`
+	Substatus      string                    `json:"substatus,omitempty"`
+	ErrorCode      int                       `json:"errorCode,omitempty"`
+	ErrorMessage   string                    `json:"errorMessage,omitempty"`
+	Payload        json.RawMessage           `json:"payload,omitempty"`
+	HubConnected   bool                      `json:"hubConnected"`
+	Attestation    string                    `json:"attestation"`
 }
 
 func registerRun(ctx context.Context, opts *RegisterOptions) error {
@@ -146,7 +147,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	defer cancel()
 	cfg := provision.Config{IDScope: opts.IDScope, Endpoint: opts.Endpoint, RegistrationID: opts.RegistrationID}
 	if opts.CAFile != "" {
-		pool, err := dps.LoadCAFile(opts.CAFile)
+		pool, err := cafile.Load(opts.CAFile)
 		if err != nil {
 			return err
 		}
@@ -191,9 +192,9 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 	switch res.Status {
-	case provision.StatusAssigned:
+	case dpsapi.RegistrationAssigned:
 		return hubErr
-	case provision.StatusDisabled:
+	case dpsapi.RegistrationDisabled:
 		return &cli.DisabledError{Err: fmt.Errorf("the enrollment of %s is disabled: enable it (companion enrollment enable %s), then run again", res.RegistrationID, res.RegistrationID)}
 	}
 	return fmt.Errorf("DPS could not assign %s: error %d: %s", res.RegistrationID, res.ErrorCode, res.ErrorMessage)
@@ -202,7 +203,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 // connectHub connects to the assigned hub as the device, with the credentials it registered
 // with (a TPM signs with the hub key DPS delivered), and reports the provisioning in its twin.
 func connectHub(ctx context.Context, opts *RegisterOptions, cfg provision.Config, res *provision.Result) error {
-	hc := hub.Config{HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: opts.HubAddress, RootCAs: cfg.RootCAs}
+	hc := hubclient.Config{HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: opts.HubAddress, RootCAs: cfg.RootCAs}
 	switch {
 	case cfg.TPM != nil:
 		hc.Signer = cfg.TPM
@@ -211,12 +212,12 @@ func connectHub(ctx context.Context, opts *RegisterOptions, cfg provision.Config
 	default:
 		hc.Certificate = cfg.Certificate
 	}
-	conn, err := hub.Connect(ctx, hc)
+	conn, err := hubclient.Connect(ctx, hc)
 	if err != nil {
 		return fmt.Errorf("DPS assigned %s to %s, but connecting to the hub failed: %w", res.RegistrationID, res.AssignedHub, err)
 	}
 	defer conn.Close()
-	if _, _, err := hub.ReportProvisioning(ctx, conn, hub.ProvisioningInfo{RegistrationID: res.RegistrationID}); err != nil {
+	if _, _, err := hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: res.RegistrationID}); err != nil {
 		return fmt.Errorf("connected to %s, but reporting the provisioning in the twin failed: %w", res.AssignedHub, err)
 	}
 	return nil
@@ -282,7 +283,7 @@ func printRegistration(opts *RegisterOptions, out registerJSON) error {
 			fmt.Fprintf(tw, "%s:\t%s\n", name, value)
 		}
 	}
-	field("Status", out.Status)
+	field("Status", string(out.Status))
 	field("Registration ID", out.RegistrationID)
 	field("Attestation", out.Attestation)
 	field("Assigned hub", out.AssignedHub)
@@ -291,7 +292,7 @@ func printRegistration(opts *RegisterOptions, out registerJSON) error {
 	if out.ErrorCode != 0 {
 		field("Error", fmt.Sprintf("%d: %s", out.ErrorCode, out.ErrorMessage))
 	}
-	if out.Status == provision.StatusAssigned {
+	if out.Status == dpsapi.RegistrationAssigned {
 		connected := "no"
 		if out.HubConnected {
 			connected = "yes"

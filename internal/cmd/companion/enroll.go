@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/qr/reader"
@@ -99,9 +99,9 @@ func (o *EnrollOptions) checkSources() error {
 
 // enrollJSON is the stable JSON shape of `enroll --format json`.
 type enrollJSON struct {
-	Outcome                enroll.Outcome            `json:"outcome"`
-	Enrollment             *dps.IndividualEnrollment `json:"enrollment"`
-	PreviousEndorsementKey string                    `json:"previousEndorsementKey,omitempty"`
+	Outcome                enroll.Outcome               `json:"outcome"`
+	Enrollment             *dpsapi.IndividualEnrollment `json:"enrollment"`
+	PreviousEndorsementKey string                       `json:"previousEndorsementKey,omitempty"`
 }
 
 func enrollRun(ctx context.Context, opts *EnrollOptions) error {

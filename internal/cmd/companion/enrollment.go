@@ -9,6 +9,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // NewCmdEnrollment returns `companion enrollment` and its subcommands.
@@ -113,7 +114,7 @@ registration, times and ETag. Exit status 3 when an enrollment does not exist.`,
 }
 
 // printOne prints an enrollment: JSON on a line of its own, or fields with a blank line between.
-func (s *serviceCmd) printOne(e *dps.IndividualEnrollment, first *bool) error {
+func (s *serviceCmd) printOne(e *dpsapi.IndividualEnrollment, first *bool) error {
 	if s.json() {
 		return json.NewEncoder(s.io.Out).Encode(e)
 	}

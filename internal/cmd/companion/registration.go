@@ -10,6 +10,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 // NewCmdRegistration returns `companion registration` and its subcommands.
@@ -55,7 +56,7 @@ func newCmdRegistrationShow(ios *cli.IOStreams) *cobra.Command {
 	return cmd
 }
 
-func printRegistration(ios *cli.IOStreams, r *dps.DeviceRegistrationState) error {
+func printRegistration(ios *cli.IOStreams, r *dpsapi.DeviceRegistrationState) error {
 	tw := tabwriter.NewWriter(ios.Out, 0, 0, 2, ' ', 0)
 	field := func(name, value string) {
 		if value != "" {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/scan"
@@ -31,20 +31,20 @@ func newScanReporter(opts *ScanOptions) *scanReporter {
 
 // scanEventJSON is the stable JSON shape of one line of `scan --format json`.
 type scanEventJSON struct {
-	Kind           scan.Kind                 `json:"kind"`
-	Time           time.Time                 `json:"time"`
-	Source         string                    `json:"source,omitempty"`
-	Frame          int                       `json:"frame,omitempty"`
-	FrameTime      *time.Time                `json:"frameTime,omitempty"`
-	RegistrationID string                    `json:"registrationId,omitempty"`
-	Label          string                    `json:"label,omitempty"`
-	DeviceID       string                    `json:"deviceId,omitempty"`
-	Number         int                       `json:"number,omitempty"`
-	Outcome        journal.Outcome           `json:"outcome,omitempty"`
-	Known          bool                      `json:"known,omitempty"`
-	Text           string                    `json:"text,omitempty"`
-	Error          string                    `json:"error,omitempty"`
-	Enrollment     *dps.IndividualEnrollment `json:"enrollment,omitempty"`
+	Kind           scan.Kind                    `json:"kind"`
+	Time           time.Time                    `json:"time"`
+	Source         string                       `json:"source,omitempty"`
+	Frame          int                          `json:"frame,omitempty"`
+	FrameTime      *time.Time                   `json:"frameTime,omitempty"`
+	RegistrationID string                       `json:"registrationId,omitempty"`
+	Label          string                       `json:"label,omitempty"`
+	DeviceID       string                       `json:"deviceId,omitempty"`
+	Number         int                          `json:"number,omitempty"`
+	Outcome        journal.Outcome              `json:"outcome,omitempty"`
+	Known          bool                         `json:"known,omitempty"`
+	Text           string                       `json:"text,omitempty"`
+	Error          string                       `json:"error,omitempty"`
+	Enrollment     *dpsapi.IndividualEnrollment `json:"enrollment,omitempty"`
 }
 
 // event reports one event. The scan calls it after the journal holds the event.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -73,7 +74,7 @@ func (f *ServiceFlags) dial(opts dps.Options) (*dps.Client, error) {
 	}
 	opts.Endpoint = f.Endpoint
 	if f.CAFile != "" {
-		if opts.RootCAs, err = dps.LoadCAFile(f.CAFile); err != nil {
+		if opts.RootCAs, err = cafile.Load(f.CAFile); err != nil {
 			return nil, err
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/journal"
 )
@@ -58,10 +58,10 @@ exits with status 4. --format json prints one object per enrollment:
 
 // syncJSON is the stable JSON shape of one line of `sync --format json`.
 type syncJSON struct {
-	RegistrationID string                    `json:"registrationId"`
-	Outcome        journal.Outcome           `json:"outcome"`
-	Error          string                    `json:"error,omitempty"`
-	Enrollment     *dps.IndividualEnrollment `json:"enrollment,omitempty"`
+	RegistrationID string                       `json:"registrationId"`
+	Outcome        journal.Outcome              `json:"outcome"`
+	Error          string                       `json:"error,omitempty"`
+	Enrollment     *dpsapi.IndividualEnrollment `json:"enrollment,omitempty"`
 }
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 )
 
@@ -35,7 +35,7 @@ func printEnrollResult(ios *cli.IOStreams, res *enroll.Result, label string) err
 }
 
 // printEnrollment shows one enrollment as aligned fields, for people.
-func printEnrollment(w io.Writer, e *dps.IndividualEnrollment) error {
+func printEnrollment(w io.Writer, e *dpsapi.IndividualEnrollment) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	field := func(name, value string) {
 		if value != "" {
@@ -79,7 +79,7 @@ func newEnrollmentTable(w io.Writer) *enrollmentTable {
 	return t
 }
 
-func (t *enrollmentTable) add(e *dps.IndividualEnrollment) {
+func (t *enrollmentTable) add(e *dpsapi.IndividualEnrollment) {
 	reg := "not registered"
 	if r := e.RegistrationState; r != nil {
 		reg = string(r.Status)
@@ -97,7 +97,7 @@ func (t *enrollmentTable) add(e *dps.IndividualEnrollment) {
 
 func (t *enrollmentTable) flush() error { return t.tw.Flush() }
 
-func deviceID(e *dps.IndividualEnrollment) string {
+func deviceID(e *dpsapi.IndividualEnrollment) string {
 	if e.DeviceID == "" {
 		return e.RegistrationID
 	}
@@ -105,14 +105,14 @@ func deviceID(e *dps.IndividualEnrollment) string {
 }
 
 // status is the enrollment's provisioning status; the service's default when absent is enabled.
-func status(e *dps.IndividualEnrollment) dps.ProvisioningStatus {
+func status(e *dpsapi.IndividualEnrollment) dpsapi.ProvisioningStatus {
 	if e.ProvisioningStatus == "" {
-		return dps.StatusEnabled
+		return dpsapi.StatusEnabled
 	}
 	return e.ProvisioningStatus
 }
 
-func attestation(e *dps.IndividualEnrollment) string {
+func attestation(e *dpsapi.IndividualEnrollment) string {
 	a := e.Attestation
 	switch {
 	case a == nil:
@@ -123,7 +123,7 @@ func attestation(e *dps.IndividualEnrollment) string {
 	return string(a.Type)
 }
 
-func hub(e *dps.IndividualEnrollment) string {
+func hub(e *dpsapi.IndividualEnrollment) string {
 	switch {
 	case len(e.IoTHubs) > 0:
 		return strings.Join(e.IoTHubs, ", ") + " (" + string(e.AllocationPolicy) + ")"
@@ -135,7 +135,7 @@ func hub(e *dps.IndividualEnrollment) string {
 	return "chosen by DPS"
 }
 
-func registration(r *dps.DeviceRegistrationState) string {
+func registration(r *dpsapi.DeviceRegistrationState) string {
 	s := string(r.Status)
 	if r.AssignedHub != "" {
 		s += " to " + r.AssignedHub

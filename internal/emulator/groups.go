@@ -1,0 +1,163 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
+
+// CodeEnrollmentGroupNotFound is an enrollment group ID without a group. No real value was found;
+// it follows the pattern of the service's other "not found" codes.
+const CodeEnrollmentGroupNotFound = 404204
+
+// groupNotFound is the service's reply for an enrollment group ID without a group.
+func groupNotFound(id string) *apiError {
+	return errorf(CodeEnrollmentGroupNotFound, "Enrollment group %q was not found.", truncate(id))
+}
+
+// handleGetGroup serves GET /enrollmentGroups/{id}.
+func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	g, err := s.store.GetEnrollmentGroup(r.Context(), id)
+	if err != nil {
+		return s.storeError(err, groupNotFound(id))
+	}
+	setETag(w, g.ETag)
+	writeJSON(w, http.StatusOK, presentGroup(*g))
+	return nil
+}
+
+// handlePutGroup serves PUT /enrollmentGroups/{id}: create or update, conditional on If-Match when
+// the caller sends one.
+func (s *Server) handlePutGroup(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	body, apiErr := readBody(w, r, s.maxBody)
+	if apiErr != nil {
+		return apiErr
+	}
+	g, apiErr := decodeGroup(body, id)
+	if apiErr != nil {
+		return apiErr
+	}
+	out, err := s.store.PutEnrollmentGroup(r.Context(), g, r.Header.Get("If-Match"))
+	if err != nil {
+		return s.storeError(err, groupNotFound(id))
+	}
+	setETag(w, out.ETag)
+	writeJSON(w, http.StatusOK, presentGroup(*out))
+	return nil
+}
+
+// handleDeleteGroup serves DELETE /enrollmentGroups/{id}, conditional on If-Match.
+func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	if err := s.store.DeleteEnrollmentGroup(r.Context(), id, r.Header.Get("If-Match")); err != nil {
+		return s.storeError(err, groupNotFound(id))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleGroupAttestationMechanism serves POST /enrollmentGroups/{id}/attestationmechanism: the
+// group's attestation with its secrets.
+func (s *Server) handleGroupAttestationMechanism(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	g, err := s.store.GetEnrollmentGroup(r.Context(), id)
+	if err != nil {
+		return s.storeError(err, groupNotFound(id))
+	}
+	writeJSON(w, http.StatusOK, g.Attestation)
+	return nil
+}
+
+// handleGroupQuery serves POST /enrollmentGroups/query as handleQuery serves enrollments: every
+// group, in ID order, a page at a time.
+func (s *Server) handleGroupQuery(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	q, apiErr := s.readQuery(w, r, "enrollmentGroups")
+	if apiErr != nil {
+		return apiErr
+	}
+	page, next, err := s.store.QueryEnrollmentGroups(r.Context(), q.from, q.size)
+	if err != nil {
+		return s.storeError(err, nil)
+	}
+	out := make([]dpsapi.EnrollmentGroup, 0, len(page))
+	for _, g := range page {
+		out = append(out, presentGroup(g))
+	}
+	writePage(w, "EnrollmentGroup", q, next, out)
+	return nil
+}
+
+// decodeGroup parses one enrollment group body and validates it as the service does: the ID
+// follows the registration ID rules and agrees with the path's, the attestation is a symmetric key
+// (generated when absent) or X.509 signing certificates or CA references, and the shared settings
+// get the service's defaults. It never panics on any input.
+func decodeGroup(body []byte, pathID string) (*dpsapi.EnrollmentGroup, *apiError) {
+	if apiErr := checkObjectFields(body); apiErr != nil {
+		return nil, apiErr
+	}
+	var g dpsapi.EnrollmentGroup
+	if err := json.Unmarshal(body, &g); err != nil {
+		return nil, errorf(CodeMalformedBody, "The request body is not a valid enrollment group: %s", jsonProblem(err))
+	}
+	if g.EnrollmentGroupID == "" {
+		g.EnrollmentGroupID = pathID
+	}
+	switch {
+	case g.EnrollmentGroupID == "":
+		return nil, errorf(CodeInvalidArgument, "enrollmentGroupId is required.")
+	case !validRegistrationID(g.EnrollmentGroupID):
+		return nil, errorf(CodeInvalidArgument, "Enrollment group ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", truncate(g.EnrollmentGroupID))
+	case pathID != "" && g.EnrollmentGroupID != pathID:
+		return nil, errorf(CodeInvalidArgument, "The enrollmentGroupId in the body (%q) does not match the one in the request path (%q).", truncate(g.EnrollmentGroupID), truncate(pathID))
+	}
+	if apiErr := validateAttestation(g.Attestation, true); apiErr != nil {
+		return nil, apiErr
+	}
+	if apiErr := validateSettings(settings{
+		status: &g.ProvisioningStatus, allocation: g.AllocationPolicy, twin: g.InitialTwin,
+		capabilities: &g.Capabilities, reprovision: &g.ReprovisionPolicy,
+	}); apiErr != nil {
+		return nil, apiErr
+	}
+	// Read-only fields: the service computes them, whatever the caller sent.
+	g.ETag = ""
+	g.CreatedDateTimeUTC = time.Time{}
+	g.LastUpdatedDateTimeUTC = time.Time{}
+	return &g, nil
+}
+
+// validateGroupX509 checks a group's X.509 attestation: devices are admitted by the certificate
+// that signed theirs (signingCertificates) or by a CA uploaded to the service (caReferences), never
+// by their own certificate, which is an individual enrollment's.
+func validateGroupX509(a *dpsapi.X509Attestation) *apiError {
+	if a != nil && a.ClientCertificates != nil {
+		return errorf(CodeInvalidArgument, "attestation.x509.clientCertificates are not supported for enrollment groups: use signingCertificates or caReferences.")
+	}
+	if a == nil || a.SigningCertificates == nil && a.CAReferences == nil {
+		return errorf(CodeInvalidArgument, "attestation.x509 of an enrollment group needs signingCertificates or caReferences.")
+	}
+	return validateX509(a)
+}
+
+// presentGroup returns the group as the service shows it: certificates replaced by their info.
+func presentGroup(g dpsapi.EnrollmentGroup) dpsapi.EnrollmentGroup {
+	g.Attestation = presentAttestation(g.Attestation)
+	return g
+}
+
+// matchGroup finds the enrollment group operation for a path under /enrollmentGroups/ (segs
+// follow it).
+func (s *Server) matchGroup(r *http.Request, segs []string) (route, *apiError) {
+	switch {
+	case len(segs) == 1 && segs[0] == "query" && r.Method == http.MethodPost:
+		return route{name: "enrollmentGroups.query", handler: s.handleGroupQuery}, nil
+	case len(segs) == 1:
+		return recordRoute(r, "enrollmentGroups", segs[0], s.handleGetGroup, s.handlePutGroup, s.handleDeleteGroup)
+	case len(segs) == 2 && segs[1] == "attestationmechanism":
+		if r.Method == http.MethodPost {
+			return route{name: "enrollmentGroups.attestation", handler: s.handleGroupAttestationMechanism, id: segs[0]}, nil
+		}
+		return route{}, methodNotAllowed(r, http.MethodPost)
+	}
+	return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+}

@@ -1,0 +1,263 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/identity"
+)
+
+// testHost is the service host name test servers answer to and test tokens are signed for.
+const testHost = "dps-test.localhost"
+
+// testEnv is an emulator served over TLS by httptest, with a client that trusts its CA.
+type testEnv struct {
+	t      testing.TB
+	srv    *Server
+	store  *Store
+	id     ServiceIdentity
+	faults *Faults
+	ts     *httptest.Server
+	client *http.Client
+	ca     *CA
+	// opts built srv; path is the store's file; served is the Server ts passes requests to.
+	opts   Options
+	path   string
+	served atomic.Pointer[Server]
+}
+
+// newTestEnv starts an emulator with its own store in a temporary directory. opt, when set,
+// adjusts the options before the server is built.
+func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := store.Identity(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults, err := NewFaults(FaultConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Store: store, Identity: id, HostName: testHost, Faults: faults}
+	if opt != nil {
+		opt(&opts)
+	}
+	srv, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.ServerCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, StoreFile)}
+	e.served.Store(srv)
+	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.served.Load().ServeHTTP(w, r)
+	}))
+	e.ts.TLS = TLSConfig(cert)
+	e.ts.StartTLS()
+	t.Cleanup(func() {
+		e.ts.Close()
+		e.store.Close()
+	})
+	e.client = &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}, MaxIdleConnsPerHost: 64},
+		Timeout:   30 * time.Second,
+	}
+	return e
+}
+
+// restart closes the store and serves a new Server on the reopened store, as a restarted process
+// would, on the same address.
+func (e *testEnv) restart() {
+	e.t.Helper()
+	if err := e.store.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	store, err := OpenStore(e.path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.opts.Store = store
+	srv, err := New(e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store, e.srv = store, srv
+	e.served.Store(srv)
+}
+
+// token returns a valid service SAS token for the environment.
+func (e *testEnv) token() string {
+	return makeSAS(testHost, e.id.PolicyName, e.id.PolicyKey, time.Now().Add(time.Hour))
+}
+
+// makeSAS builds a SharedAccessSignature the way Microsoft's clients do.
+func makeSAS(host, policy, key string, expiry time.Time) string {
+	sr := url.QueryEscape(host)
+	se := strconv.FormatInt(expiry.Unix(), 10)
+	k, _ := base64.StdEncoding.DecodeString(key)
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte(sr + "\n" + se))
+	sig := url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return "SharedAccessSignature sr=" + sr + "&sig=" + sig + "&se=" + se + "&skn=" + policy
+}
+
+// response is a reply read whole.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// errBody decodes the reply as a service error body.
+func (r response) errBody(t testing.TB) dpsapi.ErrorDetails {
+	t.Helper()
+	var b dpsapi.ErrorDetails
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	if b.TrackingID == "" || b.TimestampUTC == "" || b.Message == "" {
+		t.Fatalf("error body lacks trackingId, timestampUtc or message: %s", r.body)
+	}
+	return b
+}
+
+// do sends a request with a valid token and api-version unless headers say otherwise (an empty
+// value removes a header).
+func (e *testEnv) do(method, path string, body any, headers map[string]string) response {
+	e.t.Helper()
+	if _, ok := headers["api-version"]; !ok {
+		if bytes.ContainsRune([]byte(path), '?') {
+			path += "&api-version=" + APIVersion
+		} else {
+			path += "?api-version=" + APIVersion
+		}
+	}
+	h := map[string]string{"Authorization": e.token()}
+	for k, v := range headers {
+		if k != "api-version" {
+			h[k] = v
+		}
+	}
+	return e.send(e.client, method, path, body, h)
+}
+
+// send sends a request through client to the path (query included) with the given headers (an
+// empty value sends none) and reads the reply whole.
+func (e *testEnv) send(client *http.Client, method, path string, body any, headers map[string]string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: data}
+}
+
+// enrollment decodes a reply as an enrollment, failing unless the status is want.
+func (e *testEnv) enrollment(r response, want int) dpsapi.IndividualEnrollment {
+	e.t.Helper()
+	if r.status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+	var en dpsapi.IndividualEnrollment
+	if err := json.Unmarshal(r.body, &en); err != nil {
+		e.t.Fatalf("decode %s: %v", r.body, err)
+	}
+	return en
+}
+
+var (
+	ekOnce sync.Once
+	ek     []byte
+)
+
+// testEK returns a well-formed RSA-2048 EK TPM2B_PUBLIC (TCG default template), size prefix
+// included, with a real modulus: the same one throughout a test run.
+func testEK(t testing.TB) []byte {
+	t.Helper()
+	ekOnce.Do(func() { ek = newEK(t) })
+	return ek
+}
+
+// newEK returns a well-formed EK with a fresh modulus.
+func newEK(t testing.TB) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
+}
+
+// tpmEnrollment is a minimal TPM individual enrollment body.
+func tpmEnrollment(t testing.TB, id string) map[string]any {
+	return map[string]any{
+		"registrationId": id,
+		"attestation": map[string]any{
+			"type": "tpm",
+			"tpm":  map[string]any{"endorsementKey": base64.StdEncoding.EncodeToString(testEK(t))},
+		},
+	}
+}
