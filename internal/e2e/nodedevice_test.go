@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
+	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/mssim"
 	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/tpm"
 )

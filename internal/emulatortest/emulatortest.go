@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/internal/emulator"
 )
 
 func TestEmulatorUnauthorized(t *testing.T) {

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"

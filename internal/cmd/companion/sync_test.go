@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"

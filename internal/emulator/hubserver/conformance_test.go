@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
