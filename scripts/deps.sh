@@ -40,7 +40,7 @@ demo)
 esac
 if [[ $purpose == bench ]]; then
 	# scripts/make-camera-set.sh photographs the agent's screens with ImageMagick.
-	need+=([convert]=imagemagick)
+	need+=([/usr/bin/convert]=imagemagick)
 fi
 
 missing=()
