@@ -17,6 +17,8 @@ import (
 
 func TestEnrollmentLifecycle(t *testing.T) {
 	env := newTestEnv(t, nil)
+	clock := newTestClock()
+	env.useClock(clock)
 	created := env.enrollment(env.do(http.MethodPut, "/enrollments/dev-1", tpmEnrollment(t, "dev-1"), nil), http.StatusOK)
 	if created.ProvisioningStatus != "enabled" {
 		t.Errorf("provisioningStatus %q, want the default enabled", created.ProvisioningStatus)
@@ -37,7 +39,7 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	// PUT without If-Match on an existing enrollment updates it (create-or-update).
 	body := tpmEnrollment(t, "dev-1")
 	body["provisioningStatus"] = "disabled"
-	time.Sleep(2 * time.Millisecond)
+	clock.advance(time.Millisecond)
 	upd := env.enrollment(env.do(http.MethodPut, "/enrollments/dev-1", body, nil), http.StatusOK)
 	if upd.ETag == created.ETag || upd.ProvisioningStatus != "disabled" {
 		t.Fatalf("update kept etag or status: %+v", upd)

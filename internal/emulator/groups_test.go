@@ -32,6 +32,8 @@ func (e *testEnv) group(r response, want int) dpsapi.EnrollmentGroup {
 
 func TestGroupLifecycle(t *testing.T) {
 	env := newTestEnv(t, nil)
+	clock := newTestClock()
+	env.useClock(clock)
 	created := env.group(env.do(http.MethodPut, "/enrollmentGroups/line-1", symmetricGroup("line-1"), nil), http.StatusOK)
 	sk := created.Attestation.SymmetricKey
 	for _, k := range []string{sk.PrimaryKey, sk.SecondaryKey} {
@@ -70,7 +72,7 @@ func TestGroupLifecycle(t *testing.T) {
 		"initialTwin":        map[string]any{"tags": map[string]any{"line": 1}},
 		"capabilities":       map[string]any{"iotEdge": true},
 	}
-	time.Sleep(2 * time.Millisecond)
+	clock.advance(time.Millisecond)
 	upd := env.group(env.do(http.MethodPut, "/enrollmentGroups/line-1", body, nil), http.StatusOK)
 	if upd.ETag == created.ETag || upd.ProvisioningStatus != dpsapi.StatusDisabled || upd.IoTHubHostName != "hub-2.localhost" ||
 		!upd.Capabilities.IoTEdge || upd.Attestation.SymmetricKey.PrimaryKey != sk.PrimaryKey || string(upd.InitialTwin.Tags) != `{"line":1}` {

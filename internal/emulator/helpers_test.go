@@ -261,3 +261,19 @@ func tpmEnrollment(t testing.TB, id string) map[string]any {
 		},
 	}
 }
+
+// testClock is a clock that moves only when a test advances it, so timestamps differ exactly
+// when the test says time has passed.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	c.ns.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *testClock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// useClock makes the environment's store stamp records by c.
+func (e *testEnv) useClock(c *testClock) { e.store.now = c.now }
