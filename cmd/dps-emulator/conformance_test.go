@@ -62,9 +62,9 @@ func TestNodeSDKConformance(t *testing.T) {
 	if cs := readConnectionString(t, dir); cs["HostName"] != "localhost" {
 		t.Fatalf("on port 443 the connection string's HostName must be bare: %q", cs["HostName"])
 	}
-	c := newClient(t, dir, p.addr)
+	c := newClient(t, dir, p.Addr)
 	token, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
-	seeded := seedRegistration(t, p.admin, strings.TrimSpace(string(token)), "conf-tpm")
+	seeded := seedRegistration(t, p.Admin, strings.TrimSpace(string(token)), "conf-tpm")
 
 	// Our client makes an enrollment with everything a technician sets, for the Node client to
 	// read; both have a registration state.
@@ -85,7 +85,7 @@ func TestNodeSDKConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"conf-go", "conf-node"} {
-		seedRegistration(t, p.admin, strings.TrimSpace(string(token)), id)
+		seedRegistration(t, p.Admin, strings.TrimSpace(string(token)), id)
 	}
 
 	cmd := exec.Command("node", "service.js", dir)

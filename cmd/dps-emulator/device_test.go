@@ -19,7 +19,7 @@ import (
 func TestDeviceRegistrationOfTheProcess(t *testing.T) {
 	dir := t.TempDir()
 	p := startEmulator(t, dir, "--hub-hostname", "factory-hub.localhost", "--assign-delay", "0s", "--device-retry-after", "3s")
-	c := newClient(t, dir, p.addr)
+	c := newClient(t, dir, p.Addr)
 	status, body := c.do(http.MethodPut, "/enrollments/line-3-dev", `{"registrationId":"line-3-dev","attestation":{"type":"symmetricKey"}}`)
 	if status != http.StatusOK {
 		t.Fatalf("enroll: %d %s", status, body)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/testio"
+	"github.com/oobtpm/oob/internal/emulatortest/emuproc"
 )
 
 var (
@@ -55,63 +54,10 @@ func emulatorBinary(t *testing.T) string {
 	return binPath
 }
 
-// proc is a running emulator process.
-type proc struct {
-	cmd    *exec.Cmd
-	addr   string // host:port of the service API
-	admin  string
-	hub    string
-	stdout *bytes.Buffer
-	stderr *testio.Buffer
-	done   chan error
-}
-
-var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin http://(\S+); hub mqtts://(\S+)\)$`)
-
 // startEmulator runs the binary on dir and waits for its ready line.
-func startEmulator(t *testing.T, dir string, extra ...string) *proc {
+func startEmulator(t *testing.T, dir string, extra ...string) *emuproc.Process {
 	t.Helper()
-	args := append([]string{"--data", dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--hub-listen", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(emulatorBinary(t), args...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &testio.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		first := true
-		for sc.Scan() {
-			if first {
-				lines <- sc.Text()
-				first = false
-			}
-			p.stdout.WriteString(sc.Text() + "\n")
-		}
-		p.done <- cmd.Wait()
-	}()
-	select {
-	case line := <-lines:
-		m := readyLine.FindStringSubmatch(line)
-		if m == nil || m[2] != dir {
-			t.Fatalf("ready line %q does not follow the contract", line)
-		}
-		p.addr, p.admin, p.hub = m[1], m[3], m[4]
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no ready line; stderr:\n%s", p.stderr)
-	}
-	return p
+	return emuproc.Start(t, emulatorBinary(t), dir, extra...)
 }
 
 // client is an HTTPS client trusting the emulator's CA from dir, signing with the connection
@@ -194,7 +140,7 @@ func TestStartupContractAndRestartAfterKill(t *testing.T) {
 		}
 	}
 	cs := readConnectionString(t, dir)
-	_, port, _ := strings.Cut(p.addr, ":")
+	_, port, _ := strings.Cut(p.Addr, ":")
 	if cs["HostName"] != "localhost:"+port || cs["SharedAccessKeyName"] != "provisioningserviceowner" || len(cs["SharedAccessKey"]) != 44 {
 		t.Fatalf("connection string %v", cs)
 	}
@@ -204,30 +150,30 @@ func TestStartupContractAndRestartAfterKill(t *testing.T) {
 	}
 	caBefore, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
 
-	c := newClient(t, dir, p.addr)
+	c := newClient(t, dir, p.Addr)
 	status, body := c.do(http.MethodPut, "/enrollments/survivor", `{"registrationId":"survivor","attestation":{"type":"symmetricKey"}}`)
 	if status != http.StatusOK {
 		t.Fatalf("create: %d %s", status, body)
 	}
 	var created map[string]any
 	_ = json.Unmarshal(body, &created)
-	// The log line reaches p.stderr through a pipe the test copies from; it may lag the response.
-	logged := func() bool { return strings.Contains(p.stderr.String(), "path=/enrollments/survivor") }
+	// The log line reaches p.Stderr through a pipe the test copies from; it may lag the response.
+	logged := func() bool { return strings.Contains(p.Stderr.String(), "path=/enrollments/survivor") }
 	for deadline := time.Now().Add(5 * time.Second); !logged() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if !logged() {
-		t.Fatalf("request not logged:\n%s", p.stderr)
+		t.Fatalf("request not logged:\n%s", p.Stderr)
 	}
-	if strings.Contains(p.stderr.String(), cs["SharedAccessKey"]) || strings.Contains(p.stderr.String(), "SharedAccessSignature") {
+	if strings.Contains(p.Stderr.String(), cs["SharedAccessKey"]) || strings.Contains(p.Stderr.String(), "SharedAccessSignature") {
 		t.Fatal("the request log shows the key or the Authorization header")
 	}
 
 	// kill -9, then start again on the same directory: same service, nothing lost.
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-p.done
+	<-p.Done
 	p2 := startEmulator(t, dir)
 	if cs2 := readConnectionString(t, dir); cs2["SharedAccessKey"] != cs["SharedAccessKey"] {
 		t.Fatal("policy key changed across restart")
@@ -237,7 +183,7 @@ func TestStartupContractAndRestartAfterKill(t *testing.T) {
 	if string(scope2) != string(scope) || !bytes.Equal(caBefore, caAfter) {
 		t.Fatal("id-scope or CA changed across restart")
 	}
-	c = newClient(t, dir, p2.addr)
+	c = newClient(t, dir, p2.Addr)
 	status, body = c.do(http.MethodGet, "/enrollments/survivor", "")
 	var got map[string]any
 	_ = json.Unmarshal(body, &got)
@@ -246,26 +192,26 @@ func TestStartupContractAndRestartAfterKill(t *testing.T) {
 	}
 
 	// SIGTERM: a clean exit, status 0, and only the ready line on stdout.
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p2.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p2.done:
+	case err := <-p2.Done:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.stderr)
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.Stderr)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit within 10s of SIGTERM")
 	}
-	if n := strings.Count(p2.stdout.String(), "\n"); n != 1 {
-		t.Fatalf("stdout has %d lines: %q", n, p2.stdout)
+	if n := strings.Count(p2.Stdout.String(), "\n"); n != 1 {
+		t.Fatalf("stdout has %d lines: %q", n, p2.Stdout)
 	}
 }
 
 func TestAdminEndpointOfTheProcess(t *testing.T) {
 	dir := t.TempDir()
 	p := startEmulator(t, dir, "--throttle-every", "2", "--retry-after", "4s")
-	c := newClient(t, dir, p.addr)
+	c := newClient(t, dir, p.Addr)
 	first, _ := c.do(http.MethodGet, "/enrollments/x", "")
 	second, _ := c.do(http.MethodGet, "/enrollments/x", "")
 	if first != http.StatusNotFound || second != http.StatusTooManyRequests {
@@ -276,7 +222,7 @@ func TestAdminEndpointOfTheProcess(t *testing.T) {
 		auth string
 		want int
 	}{{"", http.StatusUnauthorized}, {"Bearer wrong", http.StatusUnauthorized}, {"Bearer " + strings.TrimSpace(string(token)), http.StatusOK}} {
-		req, _ := http.NewRequest(http.MethodDelete, "http://"+p.admin+"/admin/faults", nil)
+		req, _ := http.NewRequest(http.MethodDelete, "http://"+p.Admin+"/admin/faults", nil)
 		if tc.auth != "" {
 			req.Header.Set("Authorization", tc.auth)
 		}

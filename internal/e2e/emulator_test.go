@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/oobtpm/oob/internal/emulatortest/emuproc"
 )
 
 // emulator is a dps-emulator process started by a test.
@@ -23,47 +20,13 @@ type emulator struct {
 	env []string
 }
 
-var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data .*; admin (http://\S+); hub mqtts://(\S+)\)$`)
-
 // startEmulator runs the dps-emulator binary on free loopback ports until the test ends, and
 // waits for its ready line.
 func startEmulator(t *testing.T) *emulator {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command(filepath.Join(bin, "dps-emulator"), "--data", dir,
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--hub-listen", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("dps-emulator printed no ready line within 30 s\nstderr:\n%s", stderr.String())
-	}
-	m := readyLine.FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("dps-emulator's first line is not its ready line: %q\nstderr:\n%s", line, stderr.String())
-	}
-	e := &emulator{dir: dir, addr: m[1], adminURL: m[2], hub: m[3]}
+	p := emuproc.Start(t, filepath.Join(bin, "dps-emulator"), dir)
+	e := &emulator{dir: dir, addr: p.Addr, adminURL: "http://" + p.Admin, hub: p.Hub}
 	cs, err := os.ReadFile(filepath.Join(dir, "service-connection-string"))
 	if err != nil {
 		t.Fatal(err)
