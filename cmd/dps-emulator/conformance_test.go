@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -18,11 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -68,7 +66,7 @@ func TestNodeSDKConformance(t *testing.T) {
 
 	// Our client makes an enrollment with everything a technician sets, for the Node client to
 	// read; both have a registration state.
-	ek := base64.StdEncoding.EncodeToString(testEK(t))
+	ek := base64.StdEncoding.EncodeToString(ektest.New(t))
 	ours := newDPSClient(t, dir)
 	madeByGo, err := ours.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
 		RegistrationID:     "conf-go",
@@ -456,14 +454,4 @@ func jsonEqual(a, b []byte) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
-}
-
-// testEK returns an RSA-2048 EK TPM2B_PUBLIC (TCG default template), size prefix included.
-func testEK(t *testing.T) []byte {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/dpsblob"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -371,7 +372,7 @@ func TestDeviceRegisterTPM(t *testing.T) {
 
 	// Another EK, or no enrollment: 401 without a challenge.
 	other := tpmEnrollment(t, "tpm-2")
-	other["attestation"].(map[string]any)["tpm"].(map[string]any)["endorsementKey"] = base64.StdEncoding.EncodeToString(newEK(t))
+	other["attestation"].(map[string]any)["tpm"].(map[string]any)["endorsementKey"] = base64.StdEncoding.EncodeToString(ektest.New(t))
 	env.enrollment(env.do(http.MethodPut, "/enrollments/tpm-2", other, nil), http.StatusOK)
 	for _, id := range []string{"tpm-2", "tpm-3"} {
 		b := body

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -21,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/identity"
 )
 
 // testHost is the service host name test servers answer to and test tokens are signed for.
@@ -237,18 +235,8 @@ var (
 // included, with a real modulus: the same one throughout a test run.
 func testEK(t testing.TB) []byte {
 	t.Helper()
-	ekOnce.Do(func() { ek = newEK(t) })
+	ekOnce.Do(func() { ek = ektest.New(t) })
 	return ek
-}
-
-// newEK returns a well-formed EK with a fresh modulus.
-func newEK(t testing.TB) []byte {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 }
 
 // tpmEnrollment is a minimal TPM individual enrollment body.

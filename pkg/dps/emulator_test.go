@@ -5,8 +5,6 @@ package dps_test
 // fake_test.go remains only for answers the emulator never gives; each such test says which.
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
@@ -20,30 +18,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
 var (
 	ekOnce sync.Once
-	ekB64  string
+	ek     []byte
 )
 
 // testEK returns the base64 of a default-template RSA-2048 EK with a real modulus, one per run.
 func testEK(t testing.TB) string {
+	return base64.StdEncoding.EncodeToString(sharedEK(t))
+}
+
+func sharedEK(t testing.TB) []byte {
 	t.Helper()
-	ekOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		ekB64 = base64.StdEncoding.EncodeToString(identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen))))
-	})
-	return ekB64
+	ekOnce.Do(func() { ek = ektest.New(t) })
+	return ek
 }
 
 // badEK is an EK the service refuses with 400004: the TPM2B_PUBLIC without its size prefix.
@@ -54,10 +50,7 @@ func badEK(t testing.TB) string {
 
 // tpmEnrollment is a TPM enrollment as the companion creates it.
 func tpmEnrollment(t testing.TB, id string) *dpsapi.IndividualEnrollment {
-	return &dpsapi.IndividualEnrollment{
-		RegistrationID: id,
-		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: testEK(t)}},
-	}
+	return ektest.Enrollment(id, sharedEK(t))
 }
 
 func enrollments(t testing.TB, n int, prefix string) []dpsapi.IndividualEnrollment {

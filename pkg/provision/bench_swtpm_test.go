@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -54,7 +55,7 @@ func BenchmarkRegisterTPMSwtpm(b *testing.B) {
 	timed := &timedTPM{Attestation: a}
 	e := start(b, emulatortest.Options{})
 	id := identity.DeriveRegistrationID(a.EndorsementKey())
-	e.enroll(b, tpmEnrollment(id, a.EndorsementKey()))
+	e.enroll(b, ektest.Enrollment(id, a.EndorsementKey()))
 	cfg := e.config()
 	cfg.TPM = timed
 

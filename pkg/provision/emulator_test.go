@@ -5,7 +5,6 @@ package provision_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"sync"
 	"testing"
@@ -101,14 +100,6 @@ func (e *env) enrollSymmetric(t *testing.T, en *dpsapi.IndividualEnrollment) sas
 		t.Fatal(err)
 	}
 	return key
-}
-
-// tpmEnrollment is the enrollment the companion makes from the device's identity.
-func tpmEnrollment(id string, ek []byte) *dpsapi.IndividualEnrollment {
-	return &dpsapi.IndividualEnrollment{
-		RegistrationID: id,
-		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: base64.StdEncoding.EncodeToString(ek)}},
-	}
 }
 
 func TestRegisterSymmetricKey(t *testing.T) {

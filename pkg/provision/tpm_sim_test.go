@@ -5,7 +5,6 @@ package provision_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-tpm-tools/simulator"
 	"github.com/google/go-tpm/tpm2/transport"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -61,7 +61,7 @@ func TestRegisterTPM(t *testing.T) {
 	e := start(t, emulatortest.Options{})
 	dev := newSimTPM(t)
 	id := identity.DeriveRegistrationID(dev.ek)
-	e.enroll(t, tpmEnrollment(id, dev.ek))
+	e.enroll(t, ektest.Enrollment(id, dev.ek))
 
 	cfg := e.config()
 	cfg.TPM = dev
@@ -97,7 +97,7 @@ func TestRegisterTPM(t *testing.T) {
 	}
 
 	// The same registration ID enrolled with another EK: refused without a challenge.
-	other := tpmEnrollment(id, otherEK(t))
+	other := ektest.Enrollment(id, ektest.New(t))
 	got2, err := e.svc.GetEnrollment(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -108,16 +108,6 @@ func TestRegisterTPM(t *testing.T) {
 	if res, err := provision.Register(t.Context(), cfg); !errors.Is(err, provision.ErrNotEnrolled) || dev.imported != 4 {
 		t.Fatalf("another EK enrolled: %+v, %v", res, err)
 	}
-}
-
-// otherEK is a well-formed EK of no TPM here.
-func otherEK(t *testing.T) []byte {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 }
 
 // A challenge the TPM cannot import — corrupted on the way, or made for another TPM — ends in
