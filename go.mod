@@ -3,7 +3,6 @@ module github.com/oobtpm/oob
 go 1.26.8
 
 require (
-	github.com/amenzhinsky/iothub v0.9.1
 	github.com/blackjack/webcam v0.6.1
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/eclipse/paho.mqtt.golang v1.3.5
@@ -21,7 +20,6 @@ require (
 )
 
 require (
-	github.com/Azure/go-amqp v0.18.1 // indirect
 	github.com/godbus/dbus/v5 v5.1.0 // indirect
 	github.com/gorilla/websocket v1.5.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect

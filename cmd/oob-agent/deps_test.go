@@ -7,7 +7,8 @@ import (
 )
 
 // The agent ships to small devices: it must not carry the decoder, the camera, the emulator,
-// the MQTT broker or the TPM simulator, whatever the packages it imports grow into.
+// the MQTT broker, the TPM simulator or the service side of DPS and IoT Hub (the DPS service
+// client, AMQP, IoT Hub's service client, websockets), whatever the packages it imports grow into.
 func TestAgentDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {

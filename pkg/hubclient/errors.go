@@ -1,6 +1,7 @@
 package hubclient
 
 import (
+	"crypto/tls"
 	"errors"
 	"strings"
 
@@ -57,13 +58,12 @@ func (e *ConnectError) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-// classify turns what the MQTT client reported into a *ConnectError. tlsErr is the certificate
-// verification failure seen during the attempt, if any: the MQTT client flattens errors to text,
-// so it is recorded separately.
-func classify(c *ConnectError, err, tlsErr error) error {
+// classify turns a failed dial, TLS handshake or MQTT CONNECT into a *ConnectError.
+func classify(c *ConnectError, err error) error {
+	var verify *tls.CertificateVerificationError
 	switch {
-	case tlsErr != nil:
-		c.Kind, c.Err = ErrTLS, tlsErr
+	case errors.As(err, &verify):
+		c.Kind, c.Err = ErrTLS, err
 		c.Hint = "pass the CA that issued the hub's certificate (RootCAs), and check that the hub host name is the one in its certificate"
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised),
 		errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword),

@@ -8,14 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
-	"sync/atomic"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/amenzhinsky/iothub/iotdevice"
-	iotmqtt "github.com/amenzhinsky/iothub/iotdevice/transport/mqtt"
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -23,8 +22,9 @@ import (
 // DefaultPort is IoT Hub's MQTT over TLS port.
 const DefaultPort = "8883"
 
-// DefaultTokenLifetime is how long a SAS token lasts when Config.TokenLifetime is zero. The
-// connection renews it when it reconnects past half of it.
+// DefaultTokenLifetime is how long a SAS token lasts when Config.TokenLifetime is zero: longer
+// than a first connection needs, and IoT Hub keeps a connection open past its token's expiry
+// only until it asks for a new one.
 const DefaultTokenLifetime = time.Hour
 
 // apiVersion is the IoT Hub API version the username announces, as current SDKs do.
@@ -64,17 +64,18 @@ type Config struct {
 
 	// TokenLifetime is how long each SAS token is valid; zero means DefaultTokenLifetime.
 	TokenLifetime time.Duration
-	// Logger receives connection events from the MQTT client; nil discards them.
+	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time for token expiries; nil means time.Now.
 	Now func() time.Time
 }
 
-// Conn is an open connection of one device to its hub. It reconnects by itself after a dropped
-// connection (with a fresh token when the old one is past half its life) until Close.
+// Conn is an open connection of one device to its hub. It does not reconnect: after a dropped
+// connection every call fails with the reason, and the caller connects again (a first-boot agent
+// retries its whole hub step).
 type Conn struct {
-	client *iotdevice.Client
-	cfg    Config
+	s   *session
+	cfg Config
 }
 
 // Connect opens the device's MQTT connection to its hub, over verified TLS. A failure is a
@@ -98,66 +99,43 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	creds := &credentials{hubHost: host, deviceID: cfg.DeviceID, cert: cfg.Certificate, lifetime: cfg.TokenLifetime, now: cfg.Now}
-	switch {
-	case cfg.Signer != nil:
-		creds.signer = cfg.Signer
-	case !cfg.Key.IsZero():
-		creds.signer = cfg.Key
+	var password string
+	signer := cfg.Signer
+	if signer == nil && !cfg.Key.IsZero() {
+		signer = cfg.Key
 	}
-	if creds.signer != nil {
-		// Sign once now, under the caller's context: a TPM that cannot sign fails here, with its
-		// own error, rather than as a refused connection.
-		if _, err := creds.sign(ctx); err != nil {
+	if signer != nil {
+		// Signed under the caller's context: a TPM that cannot sign fails here, with its own
+		// error, rather than as a refused connection.
+		tok, err := sas.NewToken(ctx, signer, host+"/devices/"+cfg.DeviceID, "", cfg.Now().Add(cfg.TokenLifetime))
+		if err != nil {
 			return nil, fmt.Errorf("hub: signing the SAS token: %w", err)
 		}
+		password = tok
+	}
+	failed := func(err error) error {
+		return classify(&ConnectError{HubHost: host, Address: cfg.Address, DeviceID: cfg.DeviceID}, err)
 	}
 
-	username := host + "/" + cfg.DeviceID + "/?api-version=" + apiVersion + "&DeviceClientType=" + url.QueryEscape(clientType)
-	rec := &verifyRecorder{}
-	var abandoned atomic.Bool
-	tr := iotmqtt.New(iotmqtt.WithClientOptionsConfig(func(o *paho.ClientOptions) {
-		o.Servers = nil
-		o.AddBroker("tls://" + cfg.Address)
-		o.SetTLSConfig(clientTLS(host, cfg.RootCAs, cfg.Certificate, rec))
-		o.SetCredentialsProvider(func() (string, string) {
-			if creds.signer == nil {
-				return username, ""
-			}
-			tok, err := creds.current()
-			if err != nil {
-				log.Error("signing the SAS token for a reconnect failed", "error", err)
-			}
-			return username, tok
-		})
-		// One attempt, bounded by ctx: Connect reports its failure instead of retrying.
-		o.SetConnectRetry(false)
-		if dl, ok := ctx.Deadline(); ok {
-			o.SetConnectTimeout(max(time.Until(dl), time.Second))
-		}
-		onConnect := o.OnConnect
-		o.SetOnConnectHandler(func(c paho.Client) {
-			if abandoned.Load() {
-				// Connect already gave up (its context ended) and returned: leave no connection behind.
-				c.Disconnect(0)
-				return
-			}
-			onConnect(c)
-		})
-	}))
-	client, err := iotdevice.New(tr, creds, iotdevice.WithLogger(slogAdapter{log}))
+	log.Debug("hub: connecting", "hub", host, "address", cfg.Address, "device", cfg.DeviceID)
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", cfg.Address)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %w", err)
+		return nil, failed(err)
 	}
-	if err := client.Connect(ctx); err != nil {
-		abandoned.Store(true)
-		_ = client.Close()
-		if serr := creds.signErr(); serr != nil {
-			return nil, fmt.Errorf("hub: signing the SAS token: %w", serr)
-		}
-		return nil, classify(&ConnectError{HubHost: host, Address: cfg.Address, DeviceID: cfg.DeviceID}, err, rec.get())
+	conn := tls.Client(raw, clientTLS(host, cfg.RootCAs, cfg.Certificate))
+	if err := conn.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, failed(err)
 	}
-	return &Conn{client: client, cfg: cfg}, nil
+	username := host + "/" + cfg.DeviceID + "/?api-version=" + apiVersion + "&DeviceClientType=" + url.QueryEscape(clientType)
+	s, err := openSession(ctx, conn, cfg.DeviceID, username, password)
+	if err != nil {
+		conn.Close()
+		return nil, failed(err)
+	}
+	log.Info("hub: connected", "hub", host, "device", cfg.DeviceID)
+	return &Conn{s: s, cfg: cfg}, nil
 }
 
 func (cfg *Config) check() error {
@@ -190,27 +168,38 @@ type Twin struct {
 
 // Twin reads the device's twin.
 func (c *Conn) Twin(ctx context.Context) (Twin, error) {
-	desired, reported, err := c.client.RetrieveTwinState(ctx)
+	res, err := c.s.twinRequest(ctx, "$iothub/twin/GET/", nil)
+	if err == nil && res.status != 200 {
+		err = fmt.Errorf("the hub answered %d: %s", res.status, printable(res.body))
+	}
 	if err != nil {
 		return Twin{}, fmt.Errorf("hub: reading the twin of %s: %w", c.cfg.DeviceID, err)
 	}
-	t := Twin{
-		Desired:         map[string]any(desired),
-		Reported:        map[string]any(reported),
-		DesiredVersion:  int64(desired.Version()),
-		ReportedVersion: int64(reported.Version()),
+	var doc struct {
+		Desired  map[string]any `json:"desired"`
+		Reported map[string]any `json:"reported"`
 	}
-	for _, m := range []map[string]any{t.Desired, t.Reported} {
-		delete(m, "$version")
-		delete(m, "$metadata")
+	if err := json.Unmarshal(res.body, &doc); err != nil {
+		return Twin{}, fmt.Errorf("hub: reading the twin of %s: the hub sent a twin that is not JSON: %w", c.cfg.DeviceID, err)
 	}
+	t := Twin{Desired: doc.Desired, Reported: doc.Reported, DesiredVersion: version(doc.Desired), ReportedVersion: version(doc.Reported)}
 	if t.Desired == nil {
 		t.Desired = map[string]any{}
 	}
 	if t.Reported == nil {
 		t.Reported = map[string]any{}
 	}
+	for _, m := range []map[string]any{t.Desired, t.Reported} {
+		delete(m, "$version")
+		delete(m, "$metadata")
+	}
 	return t, nil
+}
+
+// version reads a twin section's $version (a JSON number).
+func version(section map[string]any) int64 {
+	v, _ := section["$version"].(float64)
+	return int64(v)
 }
 
 // ReportProperties merges props (a value that marshals to a JSON object: a map, a struct or a
@@ -221,31 +210,53 @@ func (c *Conn) ReportProperties(ctx context.Context, props any) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("hub: reported properties: %w", err)
 	}
-	var state iotdevice.TwinState
-	if err := json.Unmarshal(b, &state); err != nil || state == nil {
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
 		return 0, errors.New("hub: reported properties must be a JSON object")
 	}
-	v, err := c.client.UpdateTwinState(ctx, state)
+	res, err := c.s.twinRequest(ctx, "$iothub/twin/PATCH/properties/reported/", b)
+	if err == nil && res.status != 204 && res.status != 200 {
+		err = fmt.Errorf("the hub answered %d: %s", res.status, printable(res.body))
+	}
 	if err != nil {
 		return 0, fmt.Errorf("hub: reporting properties of %s: %w", c.cfg.DeviceID, err)
 	}
-	return int64(v), nil
+	return res.version, nil
 }
 
 // Send sends a device-to-cloud message with application properties (may be nil), at least once
 // (MQTT QoS 1): it returns when the hub has acknowledged it.
 func (c *Conn) Send(ctx context.Context, payload []byte, props map[string]string) error {
-	var opts []iotdevice.SendOption
-	if len(props) > 0 {
-		opts = append(opts, iotdevice.WithSendProperties(props))
-	}
-	if err := c.client.SendEvent(ctx, payload, opts...); err != nil {
+	topic := "devices/" + c.cfg.DeviceID + "/messages/events/"
+	topic += propertyBag(props)
+	if err := c.s.publish(ctx, topic, 1, payload); err != nil {
 		return fmt.Errorf("hub: sending a message from %s: %w", c.cfg.DeviceID, err)
 	}
 	return nil
 }
 
+// propertyBag encodes application properties as IoT Hub's topic property bag: key=value pairs
+// joined by &, each percent-encoded. A space is %20, never +: MQTT topic names may not hold the
+// wildcards + and #, and a broker drops a client that publishes one.
+func propertyBag(props map[string]string) string {
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	pairs := make([]string, 0, len(props))
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		pairs = append(pairs, esc(k)+"="+esc(props[k]))
+	}
+	return strings.Join(pairs, "&")
+}
+
 // Close disconnects from the hub.
 func (c *Conn) Close() error {
-	return c.client.Close()
+	return c.s.disconnect()
+}
+
+// printable quotes at most a short excerpt of what the hub sent, for an error message.
+func printable(b []byte) string {
+	const most = 200
+	if len(b) > most {
+		return strconv.Quote(string(b[:most])) + "…"
+	}
+	return strconv.Quote(string(b))
 }
