@@ -176,8 +176,8 @@ func (s *session) deliver(topic string, payload []byte) {
 	}
 	status, query, _ := strings.Cut(rest, "/?")
 	code, err := strconv.Atoi(status)
-	if err != nil {
-		return
+	if err != nil || len(status) != 3 || code < 100 || code > 599 {
+		return // not an HTTP status as IoT Hub writes one
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
