@@ -2,22 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
-	"github.com/oobtpm/oob/internal/emulator/hubregistry"
-	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/stack"
 )
 
 // Start-up contract (scripts and CI rely on it):
@@ -142,117 +135,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	dir, err := filepath.Abs(c.dataDir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	store, err := emulator.OpenStore(filepath.Join(dir, emulator.StoreFile))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	id, err := store.Identity(ctx)
-	if err != nil {
-		return err
-	}
-	ca, err := emulator.LoadOrCreateCA(dir)
-	if err != nil {
-		return err
-	}
-	cert, err := ca.ServerCertificate(append([]string{c.hostName}, c.tlsNames...)...)
-	if err != nil {
-		return err
-	}
-	faults, err := emulator.NewFaults(c.faults)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.listen, err)
-	}
-	defer ln.Close()
-	hostName := emulator.ServiceHostName(c.hostName, ln.Addr())
-	srv, err := emulator.New(emulator.Options{
-		Store: store, Identity: id, HostName: hostName, Logger: log, Faults: faults,
-		HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: c.retryAfter,
+	st, err := stack.Start(ctx, stack.Config{
+		DataDir: c.dataDir, Listen: c.listen, HostName: c.hostName, TLSNames: c.tlsNames,
+		AdminListen: enabled(c.adminListen), HubListen: enabled(c.hubListen),
+		Faults: c.faults, HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: c.retryAfter,
+		Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	if err := emulator.WriteStartupFiles(dir, hostName, id); err != nil {
+	defer st.Close()
+	if err := emulator.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
 		return err
 	}
-
-	servers := []*http.Server{{
-		Handler:           srv,
-		TLSConfig:         emulator.TLSConfig(cert),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}}
-	errc := make(chan error, 3)
-	go func() { errc <- servers[0].Serve(tls.NewListener(ln, servers[0].TLSConfig)) }()
-
-	adminNote := "admin off"
-	if c.adminListen != "off" && c.adminListen != "" {
-		token, err := emulator.LoadOrCreateAdminToken(dir)
-		if err != nil {
-			return err
-		}
-		aln, err := net.Listen("tcp", c.adminListen)
-		if err != nil {
-			return fmt.Errorf("listen on %s for the admin API: %w", c.adminListen, err)
-		}
-		defer aln.Close()
-		admin := &http.Server{Handler: emulator.AdminHandler(emulator.AdminOptions{Faults: faults, Store: store, Token: token, Logger: log}), ReadHeaderTimeout: 10 * time.Second}
-		servers = append(servers, admin)
-		go func() { errc <- admin.Serve(aln) }()
-		adminNote = "admin http://" + aln.Addr().String()
+	adminNote, hubNote := "admin off", "hub off"
+	if st.AdminAddr != nil {
+		adminNote = "admin http://" + st.AdminAddr.String()
 	}
-
-	hubNote := "hub off"
-	if c.hubListen != "off" && c.hubListen != "" {
-		certs, err := hubregistry.NewCertificates(ca, append([]string{c.hubHostName}, c.tlsNames...)...)
-		if err != nil {
-			return err
-		}
-		hub, err := hubserver.New(hubserver.Config{
-			Registry: hubregistry.Registry{Store: store},
-			TLS:      certs.TLSConfig(),
-			Logger:   log,
-		})
-		if err != nil {
-			return err
-		}
-		hln, err := net.Listen("tcp", c.hubListen)
-		if err != nil {
-			return fmt.Errorf("listen on %s for the IoT hub: %w", c.hubListen, err)
-		}
-		defer hub.Close()
-		go func() { errc <- hub.Serve(hln) }()
-		hubNote = "hub mqtts://" + hln.Addr().String()
+	if st.HubAddr != nil {
+		hubNote = "hub mqtts://" + st.HubAddr.String()
 	}
-
-	log.Info("serving", "listen", ln.Addr().String(), "hostname", hostName, "idScope", id.IDScope, "data", dir)
-	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s; %s)\n", ln.Addr(), dir, adminNote, hubNote)
+	log.Info("serving", "listen", st.Addr.String(), "hostname", st.HostName, "idScope", st.Identity.IDScope, "data", st.Dir)
+	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s; %s)\n", st.Addr, st.Dir, adminNote, hubNote)
 
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, hubserver.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
+	case err := <-st.Err():
+		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	for _, s := range servers {
-		if err := s.Shutdown(sctx); err != nil {
-			log.Warn("shutdown", "err", err)
-		}
+	if err := st.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
 	}
 	return nil
+}
+
+// enabled is a listen flag's address, empty for "off".
+func enabled(addr string) string {
+	if addr == "off" {
+		return ""
+	}
+	return addr
 }

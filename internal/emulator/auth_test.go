@@ -127,3 +127,53 @@ func TestBodyLimits(t *testing.T) {
 		t.Fatalf("text/xml: status %d: %s", r.status, r.body)
 	}
 }
+
+func TestRoutesPathForms(t *testing.T) {
+	env := newTestEnv(t, nil)
+	if r := env.do(http.MethodPut, "/enrollments/a%3Ab", tpmEnrollment(t, "a:b"), nil); r.status != http.StatusOK {
+		t.Fatalf("PUT a%%3Ab: status %d: %s", r.status, r.body)
+	}
+	cases := []struct {
+		method, path string
+		want, code   int
+		allow        string
+	}{
+		// Leading and trailing slashes do not change the route.
+		{http.MethodGet, "/enrollments/nobody/", http.StatusNotFound, CodeEnrollmentNotFound, ""},
+		{http.MethodGet, "//enrollments/nobody", http.StatusNotFound, CodeEnrollmentNotFound, ""},
+		// An empty segment is no path the service serves.
+		{http.MethodGet, "/enrollments//nobody", http.StatusNotFound, CodeNotFound, ""},
+		// A dot segment is an ID like any other: no redirect, no path cleaning.
+		{http.MethodGet, "/enrollments/..", 0, 0, ""},
+		// HEAD is not GET.
+		{http.MethodHead, "/enrollments/nobody", http.StatusMethodNotAllowed, 0, "GET, PUT, DELETE"},
+		{http.MethodPatch, "/enrollments/nobody", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GET, PUT, DELETE"},
+		{http.MethodGet, "/enrollments", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "POST"},
+		{http.MethodDelete, "/registrations/nobody", http.StatusNotFound, 0, ""},
+		{http.MethodGet, "/0ne00000000/registrations/dev/register", http.StatusMethodNotAllowed, CodeMethodNotAllowed, "PUT"},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			r := env.do(c.method, c.path, nil, nil)
+			if c.want == 0 {
+				if r.status/100 == 3 || r.status == http.StatusOK || r.errBody(t).ErrorCode == 0 {
+					t.Fatalf("status %d, want a DPS error: %s", r.status, r.body)
+				}
+				return
+			}
+			if r.status != c.want {
+				t.Fatalf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+			if c.code != 0 && r.errBody(t).ErrorCode != c.code {
+				t.Fatalf("code %d, want %d: %s", r.errBody(t).ErrorCode, c.code, r.body)
+			}
+			if got := r.header.Get("Allow"); got != c.allow {
+				t.Fatalf("Allow %q, want %q", got, c.allow)
+			}
+		})
+	}
+	// A percent-encoded ID reads back under the ID it encodes.
+	if r := env.do(http.MethodGet, "/enrollments/a:b", nil, nil); r.status != http.StatusOK {
+		t.Fatalf("GET a:b: status %d: %s", r.status, r.body)
+	}
+}

@@ -144,20 +144,3 @@ func presentGroup(g dpsapi.EnrollmentGroup) dpsapi.EnrollmentGroup {
 	g.Attestation = presentAttestation(g.Attestation)
 	return g
 }
-
-// matchGroup finds the enrollment group operation for a path under /enrollmentGroups/ (segs
-// follow it).
-func (s *Server) matchGroup(r *http.Request, segs []string) (route, *apiError) {
-	switch {
-	case len(segs) == 1 && segs[0] == "query" && r.Method == http.MethodPost:
-		return route{name: "enrollmentGroups.query", handler: s.handleGroupQuery}, nil
-	case len(segs) == 1:
-		return recordRoute(r, "enrollmentGroups", segs[0], s.handleGetGroup, s.handlePutGroup, s.handleDeleteGroup)
-	case len(segs) == 2 && segs[1] == "attestationmechanism":
-		if r.Method == http.MethodPost {
-			return route{name: "enrollmentGroups.attestation", handler: s.handleGroupAttestationMechanism, id: segs[0]}, nil
-		}
-		return route{}, methodNotAllowed(r, http.MethodPost)
-	}
-	return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
-}

@@ -89,6 +89,8 @@ type Server struct {
 	assignDelay time.Duration
 	retryAfter  time.Duration
 	hubHostName string
+
+	mux *http.ServeMux
 }
 
 // New returns a Server for opts.
@@ -139,146 +141,186 @@ func New(opts Options) (*Server, error) {
 	if s.maxBulk <= 0 {
 		s.maxBulk = DefaultMaxBulkBodyBytes
 	}
+	s.mux = s.routes()
 	return s, nil
 }
 
-// route is one operation of the service API (handler) or of the device API (device).
-type route struct {
+// handlerFunc serves one service API operation on the record id.
+type handlerFunc = func(w http.ResponseWriter, r *http.Request, id string) *apiError
+
+// deviceFunc serves one device API operation on the device path.
+type deviceFunc = func(w http.ResponseWriter, r *http.Request, p devicePath) *apiError
+
+// op is one operation of the service API (handler) or of the device API (device) at a path.
+type op struct {
+	method  string
 	name    string
-	handler func(w http.ResponseWriter, r *http.Request, id string) *apiError
-	id      string
-	device  func(w http.ResponseWriter, r *http.Request, p devicePath) *apiError
-	dev     devicePath
+	handler handlerFunc
+	device  deviceFunc
+}
+
+// routes builds the API's mux. Each path registers its operations by method and a method-less
+// pattern that answers DPS's 405 for the others; "/" answers DPS's 404 for unknown paths. The
+// path values are the unescaped segments: id (a record or registration ID), scope (the ID scope)
+// and op (the operation ID).
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, s.now(), errNotFound())
+	})
+	s.handle(mux, "/enrollments", op{http.MethodPost, "enrollments.bulk", s.handleBulk, nil})
+	// POST /enrollments/query is the query; every other method there is the enrollment "query".
+	s.handleOp(mux, "/enrollments/query", op{http.MethodPost, "enrollments.query", s.handleQuery, nil}, nil)
+	s.handle(mux, "/enrollments/{id}",
+		op{http.MethodGet, "enrollments.get", s.handleGetEnrollment, nil},
+		op{http.MethodPut, "enrollments.put", s.handlePutEnrollment, nil},
+		op{http.MethodDelete, "enrollments.delete", s.handleDeleteEnrollment, nil})
+	s.handle(mux, "/enrollments/{id}/attestationmechanism",
+		op{http.MethodPost, "enrollments.attestation", s.handleAttestationMechanism, nil})
+	s.handleOp(mux, "/enrollmentGroups/query", op{http.MethodPost, "enrollmentGroups.query", s.handleGroupQuery, nil}, nil)
+	s.handle(mux, "/enrollmentGroups/{id}",
+		op{http.MethodGet, "enrollmentGroups.get", s.handleGetGroup, nil},
+		op{http.MethodPut, "enrollmentGroups.put", s.handlePutGroup, nil},
+		op{http.MethodDelete, "enrollmentGroups.delete", s.handleDeleteGroup, nil})
+	s.handle(mux, "/enrollmentGroups/{id}/attestationmechanism",
+		op{http.MethodPost, "enrollmentGroups.attestation", s.handleGroupAttestationMechanism, nil})
+	s.handle(mux, "/registrations/{id}",
+		op{http.MethodGet, "registrations.get", s.handleGetRegistration, nil},
+		op{http.MethodDelete, "registrations.delete", s.handleDeleteRegistration, nil})
+	s.handle(mux, "/registrations/{id}/query",
+		op{http.MethodPost, "registrations.query", s.handleGroupRegistrationQuery, nil})
+	s.handle(mux, "/{scope}/registrations/{id}/register",
+		op{http.MethodPut, "device.register", nil, s.handleRegister})
+	s.handle(mux, "/{scope}/registrations/{id}/operations/{op}",
+		op{http.MethodGet, "device.operation", nil, s.handleOperation})
+	return mux
+}
+
+// handle registers ops at path and DPS's 405 for every other method there.
+func (s *Server) handle(mux *http.ServeMux, path string, ops ...op) {
+	allowed := make([]string, len(ops))
+	for i, o := range ops {
+		allowed[i] = o.method
+	}
+	for _, o := range ops {
+		s.handleOp(mux, path, o, allowed)
+	}
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		writeMethodNotAllowed(w, r, s.now(), allowed)
+	})
+}
+
+// handleOp registers o at path. allowed lists the methods the path serves (nil: o's method
+// only), for the 405 of a HEAD that the mux hands to a GET pattern.
+func (s *Server) handleOp(mux *http.ServeMux, path string, o op, allowed []string) {
+	if allowed == nil {
+		allowed = []string{o.method}
+	}
+	mux.HandleFunc(o.method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != o.method {
+			writeMethodNotAllowed(w, r, s.now(), allowed)
+			return
+		}
+		s.serveOp(w, r, o)
+	})
+}
+
+// serveOp checks the api-version and authenticates the request, then runs o: service
+// operations are authenticated here with the service's policy key; device operations
+// authenticate the device themselves, after checking the ID scope. r is the mux's request,
+// carrying the path values; the operation sees the request as it arrived.
+func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, o op) {
+	orig := r
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.op = o.name
+		orig = rec.req
+	}
+	apiErr := s.checkAPIVersion(orig, o.device != nil)
+	switch {
+	case apiErr != nil:
+	case o.device != nil:
+		p := devicePath{idScope: r.PathValue("scope"), registrationID: r.PathValue("id"), operationID: r.PathValue("op")}
+		if apiErr = s.checkIDScope(p.idScope); apiErr == nil {
+			apiErr = o.device(w, orig, p)
+		}
+	default:
+		if apiErr = s.authenticate(orig); apiErr == nil {
+			apiErr = o.handler(w, orig, r.PathValue("id"))
+		}
+	}
+	if apiErr != nil {
+		writeError(w, s.now(), apiErr)
+	}
 }
 
 // ServeHTTP serves the service and device APIs: faults first (a throttled request is refused
 // before anything else is looked at), then routing, api-version, authentication and the
-// operation itself. Service operations are authenticated here with the service's policy key;
-// device operations authenticate the device themselves, after checking the ID scope.
+// operation itself (serveOp).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	name := "-"
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, op: "-", req: r}
 	defer func() {
 		s.log.Info("request",
-			"method", r.Method, "path", r.URL.Path, "op", name, "status", rec.status,
+			"method", r.Method, "path", r.URL.Path, "op", rec.op, "status", rec.status,
 			"duration", time.Since(start).Round(time.Microsecond).String(), "remote", r.RemoteAddr)
 	}()
 	if apiErr := s.faults.apply(r.Context()); apiErr != nil {
 		writeError(rec, s.now(), apiErr)
 		return
 	}
-	rt, apiErr := s.match(r)
-	if apiErr == nil {
-		name = rt.name
-		apiErr = s.checkAPIVersion(r, rt.device != nil)
-	}
-	switch {
-	case apiErr != nil:
-	case rt.device != nil:
-		if apiErr = s.checkIDScope(rt.dev.idScope); apiErr == nil {
-			apiErr = rt.device(rec, r, rt.dev)
-		}
-	default:
-		if apiErr = s.authenticate(r); apiErr == nil {
-			apiErr = rt.handler(rec, r, rt.id)
-		}
-	}
-	if apiErr != nil {
-		writeError(rec, s.now(), apiErr)
-	}
-}
-
-// match finds the operation for the request's path and method.
-func (s *Server) match(r *http.Request) (route, *apiError) {
-	segs, ok := pathSegments(r.URL)
+	mr, ok := routingRequest(r)
 	if !ok {
-		return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+		writeError(rec, s.now(), errNotFound())
+		return
 	}
-	allow := func(methods ...string) *apiError { return methodNotAllowed(r, methods...) }
-	switch {
-	case len(segs) == 1 && segs[0] == "enrollments":
-		if r.Method == http.MethodPost {
-			return route{name: "enrollments.bulk", handler: s.handleBulk}, nil
-		}
-		return route{}, allow(http.MethodPost)
-	case len(segs) == 2 && segs[0] == "enrollments" && segs[1] == "query" && r.Method == http.MethodPost:
-		return route{name: "enrollments.query", handler: s.handleQuery}, nil
-	case len(segs) == 2 && segs[0] == "enrollments":
-		return recordRoute(r, "enrollments", segs[1], s.handleGetEnrollment, s.handlePutEnrollment, s.handleDeleteEnrollment)
-	case len(segs) == 3 && segs[0] == "enrollments" && segs[2] == "attestationmechanism":
-		if r.Method == http.MethodPost {
-			return route{name: "enrollments.attestation", handler: s.handleAttestationMechanism, id: segs[1]}, nil
-		}
-		return route{}, allow(http.MethodPost)
-	case len(segs) == 3 && segs[0] == "registrations" && segs[2] == "query":
-		if r.Method == http.MethodPost {
-			return route{name: "registrations.query", handler: s.handleGroupRegistrationQuery, id: segs[1]}, nil
-		}
-		return route{}, allow(http.MethodPost)
-	case len(segs) == 2 && segs[0] == "registrations":
-		switch r.Method {
-		case http.MethodGet:
-			return route{name: "registrations.get", handler: s.handleGetRegistration, id: segs[1]}, nil
-		case http.MethodDelete:
-			return route{name: "registrations.delete", handler: s.handleDeleteRegistration, id: segs[1]}, nil
-		}
-		return route{}, allow(http.MethodGet, http.MethodDelete)
-	case len(segs) == 4 && segs[1] == "registrations" && segs[3] == "register":
-		if r.Method == http.MethodPut {
-			return route{name: "device.register", device: s.handleRegister, dev: devicePath{idScope: segs[0], registrationID: segs[2]}}, nil
-		}
-		return route{}, allow(http.MethodPut)
-	case len(segs) == 5 && segs[1] == "registrations" && segs[3] == "operations":
-		if r.Method == http.MethodGet {
-			return route{name: "device.operation", device: s.handleOperation, dev: devicePath{idScope: segs[0], registrationID: segs[2], operationID: segs[4]}}, nil
-		}
-		return route{}, allow(http.MethodGet)
-	case len(segs) >= 2 && segs[0] == "enrollmentGroups":
-		return s.matchGroup(r, segs[1:])
-	}
-	return route{}, errorf(CodeNotFound, "The requested resource does not exist.")
+	s.mux.ServeHTTP(rec, mr)
 }
 
-// handlerFunc serves one service API operation on the record id.
-type handlerFunc = func(w http.ResponseWriter, r *http.Request, id string) *apiError
-
-// recordRoute routes GET, PUT and DELETE of the record id in a collection (enrollments,
-// enrollmentGroups) to its handlers.
-func recordRoute(r *http.Request, collection, id string, get, put, del handlerFunc) (route, *apiError) {
-	switch r.Method {
-	case http.MethodGet:
-		return route{name: collection + ".get", handler: get, id: id}, nil
-	case http.MethodPut:
-		return route{name: collection + ".put", handler: put, id: id}, nil
-	case http.MethodDelete:
-		return route{name: collection + ".delete", handler: del, id: id}, nil
-	}
-	return route{}, methodNotAllowed(r, http.MethodGet, http.MethodPut, http.MethodDelete)
+// errNotFound is the reply to a path the service does not serve.
+func errNotFound() *apiError {
+	return errorf(CodeNotFound, "The requested resource does not exist.")
 }
 
-// methodNotAllowed is the reply to a method the path does not serve.
-func methodNotAllowed(r *http.Request, methods ...string) *apiError {
-	return errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", "))
+// writeMethodNotAllowed is the reply to a method the path does not serve: DPS's error, with an
+// Allow header naming the methods it does.
+func writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, now time.Time, methods []string) {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	writeError(w, now, errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", ")))
 }
 
-// pathSegments splits the escaped path and unescapes each segment, so an ID may carry any
-// character its client percent-encoded.
-func pathSegments(u *url.URL) ([]string, bool) {
-	p := strings.Trim(u.EscapedPath(), "/")
+// routingRequest is r as the mux is to see it: the path without leading or trailing slashes'
+// effect and with dot segments escaped, so the mux neither redirects nor cleans it and an ID
+// may carry any character its client percent-encoded. It is false for a path the service never
+// serves: empty, with an empty segment or with a bad escape.
+func routingRequest(r *http.Request) (*http.Request, bool) {
+	p := strings.Trim(r.URL.EscapedPath(), "/")
 	if p == "" {
 		return nil, false
 	}
 	raw := strings.Split(p, "/")
 	segs := make([]string, len(raw))
-	for i, s := range raw {
-		v, err := url.PathUnescape(s)
+	for i, seg := range raw {
+		v, err := url.PathUnescape(seg)
 		if err != nil || v == "" {
 			return nil, false
 		}
 		segs[i] = v
+		switch seg {
+		case ".":
+			raw[i] = "%2E"
+		case "..":
+			raw[i] = "%2E%2E"
+		}
 	}
-	return segs, true
+	escaped := "/" + strings.Join(raw, "/")
+	if escaped == r.URL.EscapedPath() {
+		return r, true
+	}
+	u := *r.URL
+	u.Path, u.RawPath = "/"+strings.Join(segs, "/"), escaped
+	mr := r.WithContext(r.Context())
+	mr.URL = &u
+	return mr, true
 }
 
 // checkAPIVersion refuses a missing or unknown api-version; the message names the version the
@@ -352,6 +394,10 @@ func (s *Server) storeError(err error, notFound *apiError) *apiError {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// op names the operation the request was routed to ("-" for none), for the log; req is the
+	// request as it arrived, for the operation.
+	op  string
+	req *http.Request
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

@@ -8,14 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
-	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/stack"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -42,7 +40,7 @@ type Emulator struct {
 	// emulator assigned, under any hub host name, and records what they send.
 	Hub *hubserver.Server
 
-	srv *httptest.Server
+	st *stack.Stack
 }
 
 // Options adjust the emulator; the zero value is the emulator's defaults.
@@ -79,90 +77,32 @@ func StartIn(t testing.TB, dir string) *Emulator {
 // called.
 func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	t.Helper()
-	store, err := emulator.OpenStore(filepath.Join(dir, emulator.StoreFile))
-	if err != nil {
-		t.Fatalf("open the emulator's store: %v", err)
-	}
-	id, err := store.Identity(context.Background())
-	if err != nil {
-		t.Fatalf("emulator identity: %v", err)
-	}
-	ca, err := emulator.LoadOrCreateCA(dir)
-	if err != nil {
-		t.Fatalf("emulator CA: %v", err)
-	}
-	cert, err := ca.ServerCertificate("localhost")
-	if err != nil {
-		t.Fatalf("emulator server certificate: %v", err)
-	}
-	faults, err := emulator.NewFaults(emulator.FaultConfig{})
-	if err != nil {
-		t.Fatalf("emulator faults: %v", err)
-	}
-	e := &Emulator{Dir: dir, RootCAs: ca.CertPool(), CA: ca, Faults: faults, Store: store, IDScope: id.IDScope}
-	e.srv = httptest.NewUnstartedServer(nil)
-	if opts.Listener != nil {
-		_ = e.srv.Listener.Close()
-		e.srv.Listener = opts.Listener
-	}
-	e.srv.TLS = emulator.TLSConfig(cert)
-	e.srv.StartTLS()
-	host := emulator.ServiceHostName("localhost", e.srv.Listener.Addr())
-	e.Endpoint = host
-	h, err := emulator.New(emulator.Options{
-		Store: store, Identity: id, HostName: host, Faults: faults, Now: opts.Now,
-		AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, HubHostName: opts.HubHostName,
+	st, err := stack.Start(context.Background(), stack.Config{
+		DataDir: dir, Listener: opts.Listener, HubListener: opts.HubListener,
+		HubHostName: opts.HubHostName, AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, Now: opts.Now,
 	})
 	if err != nil {
-		e.Stop()
-		t.Fatalf("emulator: %v", err)
+		t.Fatalf("start the emulator: %v", err)
 	}
-	e.srv.Config.Handler = h
-	e.ConnectionString, err = sas.ParseConnectionString(emulator.ConnectionString(host, id))
+	e := &Emulator{
+		Dir: dir, RootCAs: st.CA.CertPool(), CA: st.CA, Faults: st.Faults, Store: st.Store,
+		Endpoint: st.HostName, IDScope: st.Identity.IDScope, Hub: st.Hub, st: st,
+	}
+	e.ConnectionString, err = sas.ParseConnectionString(st.ConnectionString())
 	if err != nil {
 		e.Stop()
 		t.Fatalf("emulator connection string: %v", err)
-	}
-	if opts.HubListener != nil {
-		if err := e.serveHub(opts.HubListener, opts.HubHostName); err != nil {
-			e.Stop()
-			t.Fatalf("emulated IoT hub: %v", err)
-		}
 	}
 	t.Cleanup(e.Stop)
 	return e
 }
 
-// serveHub serves the IoT hub on l, as dps-emulator does: hubHost (the default hub when empty)
-// is the name a client that sends none gets a certificate for.
-func (e *Emulator) serveHub(l net.Listener, hubHost string) error {
-	if hubHost == "" {
-		hubHost = emulator.DefaultHubHostName
-	}
-	certs, err := hubregistry.NewCertificates(e.CA, hubHost)
-	if err != nil {
-		return err
-	}
-	e.Hub, err = hubserver.New(hubserver.Config{Registry: hubregistry.Registry{Store: e.Store}, TLS: certs.TLSConfig()})
-	if err != nil {
-		return err
-	}
-	go e.Hub.Serve(l)
-	return nil
-}
-
 // Stop shuts the emulator down and closes its store, as a process exit would. It is safe to call
 // more than once.
 func (e *Emulator) Stop() {
-	if e.Hub != nil {
-		_ = e.Hub.Close()
-	}
-	if e.srv != nil {
-		e.srv.Close()
-		e.srv = nil
-	}
-	if e.Store != nil {
-		e.Store.Close()
+	if e.st != nil {
+		_ = e.st.Close()
+		e.st = nil
 		e.Store = nil
 	}
 }
