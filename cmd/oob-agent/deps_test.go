@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The agent ships to small devices: it must not carry the decoder, the camera, the emulator,
+// The agent ships to small devices: it must not carry the decoder, the camera, the DPS service client, the emulator,
 // the MQTT broker or the TPM simulator, whatever the packages it imports grow into.
 func TestAgentDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
@@ -19,6 +19,7 @@ func TestAgentDependencies(t *testing.T) {
 		"github.com/mochi-mqtt/server",
 		"github.com/google/go-tpm-tools/simulator",
 		"github.com/oobtpm/oob/internal/emulator",
+		"github.com/oobtpm/oob/pkg/dps",
 		"github.com/oobtpm/oob/pkg/camera",
 		"github.com/oobtpm/oob/pkg/scan",
 	}
