@@ -12,6 +12,7 @@ import (
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/onboard"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/retry"
 	"github.com/oobtpm/oob/pkg/tpm"
@@ -209,52 +210,75 @@ func (r *runner) run(ctx context.Context) error {
 	return nil
 }
 
-// register makes one registration attempt; on an answer other than assigned it shows why and
-// waits before returning, so the caller simply loops.
+// register makes one registration attempt and, once assigned, connects to the hub; on an answer
+// other than assigned it shows why and waits before returning, so the caller simply loops.
 func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity.Identity) error {
-	cfg := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: id.RegistrationID, TPM: att, RootCAs: r.rootCAs, Logger: r.log}
+	cfg := r.onboardConfig(att)
+	var saveErr error
+	cfg.Assigned = func(res *provision.Result) error {
+		r.failures = 0
+		if saveErr = r.advance(StageRegistered, func(s *State) { s.AssignedHub, s.DeviceID = res.AssignedHub, res.DeviceID }); saveErr != nil {
+			return saveErr
+		}
+		r.status("Registered to " + r.st.AssignedHub + ": connecting")
+		return nil
+	}
 	r.st.Attempts++
-	res, err := provision.Register(ctx, cfg)
+	res, err := onboard.Register(ctx, cfg)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case saveErr != nil:
+		return saveErr
 	case errors.Is(err, provision.ErrNotEnrolled):
 		r.status(msgWaiting)
-	case err != nil:
+	case res == nil:
 		r.status("Cannot register with DPS: retrying", err.Error())
 	case res.Status == dpsapi.RegistrationDisabled:
 		r.status(msgDisabled, "Ask for the enrollment of "+id.RegistrationID+" to be enabled")
 	case res.Status == dpsapi.RegistrationFailed:
 		r.status("DPS could not assign this device: retrying", fmt.Sprintf("DPS error %d: %s", res.ErrorCode, res.ErrorMessage))
 	default:
-		r.failures = 0
-		return r.advance(StageRegistered, func(s *State) { s.AssignedHub, s.DeviceID = res.AssignedHub, res.DeviceID })
+		return r.connected(ctx, err)
 	}
 	return r.wait(ctx)
 }
 
-// connect connects to the assigned hub with the hub key in the TPM and reports the provisioning.
-// A hub that refuses the device sends it back to registration: its key may be out of date.
+// connect connects a registered device to its assigned hub with the hub key in the TPM and
+// reports the provisioning.
 func (r *runner) connect(ctx context.Context, att *tpm.Attestation) error {
 	r.status("Registered to " + r.st.AssignedHub + ": connecting")
-	hc := hubclient.Config{HubHost: r.st.AssignedHub, DeviceID: r.st.DeviceID, Address: r.cfg.Hub.Address, Signer: att, RootCAs: r.rootCAs}
-	conn, err := hubclient.Connect(ctx, hc)
-	if err == nil {
-		_, _, err = hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: r.st.RegistrationID})
-		conn.Close()
+	a := onboard.Assignment{RegistrationID: r.st.RegistrationID, Hub: r.st.AssignedHub, DeviceID: r.st.DeviceID}
+	return r.connected(ctx, onboard.Connect(ctx, r.onboardConfig(att), a))
+}
+
+// connected records the outcome of connecting to the hub. A hub that refuses the device sends it
+// back to registration: its key may be out of date.
+func (r *runner) connected(ctx context.Context, err error) error {
+	detail := ""
+	if he := (*onboard.HubError)(nil); errors.As(err, &he) {
+		detail = he.Err.Error()
 	}
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, hubclient.ErrNotAuthorized):
-		r.status("The hub refused this device: registering again", err.Error())
+		r.status("The hub refused this device: registering again", detail)
 		r.st.Stage = StageShown
 		return r.wait(ctx)
 	case err != nil:
-		r.status("Registered to "+r.st.AssignedHub+", but the hub cannot be reached: retrying", err.Error())
+		r.status("Registered to "+r.st.AssignedHub+", but the hub cannot be reached: retrying", detail)
 		return r.wait(ctx)
 	}
 	return r.advance(StageConnected, nil)
+}
+
+// onboardConfig is the registration and hub connection of this device, attested by the TPM.
+func (r *runner) onboardConfig(att *tpm.Attestation) onboard.Config {
+	return onboard.Config{
+		Provision:  provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, TPM: att, RootCAs: r.rootCAs, Logger: r.log},
+		HubAddress: r.cfg.Hub.Address,
+	}
 }
 
 // wait sleeps the backoff after one more failure (doubling from the configured initial wait up to
