@@ -170,3 +170,38 @@ func TestRegisterExitCodes(t *testing.T) {
 		})
 	}
 }
+
+func TestIdentityFlags(t *testing.T) {
+	var got *IdentityOptions
+	newCmd := func(ios *cli.IOStreams) *cobra.Command {
+		got = nil
+		return NewCmdIdentity(ios, func(_ context.Context, o *IdentityOptions) error { got = o; return nil })
+	}
+	code, errOut := execute(t, newCmd, "--tpm", "tcp://127.0.0.1:2321", "--format", "csv", "--registration-id", "sensor-7", "--label", "LINE 3")
+	if code != cli.ExitOK || got == nil {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if got.TPM.Spec != "tcp://127.0.0.1:2321" || got.Format.Value != cli.FormatCSV || got.Identity.RegistrationID != "sensor-7" || got.Identity.Label != "LINE 3" {
+		t.Errorf("options: %+v", got)
+	}
+	if code, errOut := execute(t, newCmd, "--format", "yaml"); code != cli.ExitUsage || got != nil || !strings.Contains(errOut, "yaml") {
+		t.Errorf("--format yaml: exit %d, ran %v, stderr %q; want a usage error", code, got != nil, errOut)
+	}
+}
+
+func TestRunFlags(t *testing.T) {
+	var got *RunOptions
+	newCmd := func(ios *cli.IOStreams) *cobra.Command {
+		got = nil
+		return NewCmdRun(ios, func(_ context.Context, o *RunOptions) error { got = o; return nil })
+	}
+	if code, errOut := execute(t, newCmd); code != cli.ExitOK || got == nil || got.Config != DefaultConfig || got.Verbose {
+		t.Fatalf("defaults: exit %d, options %+v, stderr %q", code, got, errOut)
+	}
+	if code, errOut := execute(t, newCmd, "--config", "agent.json", "-v"); code != cli.ExitOK || got == nil || got.Config != "agent.json" || !got.Verbose {
+		t.Fatalf("exit %d, options %+v, stderr %q", code, got, errOut)
+	}
+	if code, errOut := execute(t, newCmd, "--verbose=maybe"); code != cli.ExitUsage || got != nil {
+		t.Errorf("--verbose=maybe: exit %d, ran %v, stderr %q; want a usage error", code, got != nil, errOut)
+	}
+}
