@@ -2,17 +2,19 @@ package firstboot
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/onboard"
 	"github.com/oobtpm/oob/pkg/provision"
+	"github.com/oobtpm/oob/pkg/retry"
 	"github.com/oobtpm/oob/pkg/tpm"
 )
 
@@ -111,8 +113,11 @@ type runner struct {
 	ctl     *control
 	trigger chan struct{}
 	screens *screens
-	// backoff is the next wait between attempts.
-	backoff time.Duration
+	// rootCAs is the CA file's pool, loaded once per Run (nil: the system's).
+	rootCAs *x509.CertPool
+	// backoff paces the attempts; failures counts those since the last success.
+	backoff  retry.Policy
+	failures int
 }
 
 func (r *runner) advance(stage Stage, update func(*State)) error {
@@ -155,13 +160,18 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	defer dev.Close()
+	id, err := dev.DeviceIdentity(ctx, r.cfg.DPS.RegistrationID, r.cfg.DPS.Label)
+	if err != nil {
+		return err
+	}
 	att, err := dev.Attestation(ctx)
 	if err != nil {
 		return err
 	}
-	id := identity.Identity{RegistrationID: identity.DeriveRegistrationID(att.EndorsementKey()), EndorsementKey: att.EndorsementKey(), Label: r.cfg.DPS.Label}
-	if r.cfg.DPS.RegistrationID != "" {
-		id.RegistrationID = r.cfg.DPS.RegistrationID
+	if r.cfg.DPS.CAFile != "" {
+		if r.rootCAs, err = cafile.Load(r.cfg.DPS.CAFile); err != nil {
+			return err
+		}
 	}
 	if err := r.advance(StageIdentity, func(s *State) { s.RegistrationID = id.RegistrationID }); err != nil {
 		return err
@@ -175,7 +185,7 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 	}
-	r.backoff = time.Duration(r.cfg.Retry.Initial)
+	r.backoff = retry.Policy{BaseDelay: time.Duration(r.cfg.Retry.Initial), MaxDelay: time.Duration(r.cfg.Retry.Max)}
 	for !r.st.Stage.AtLeast(StageConnected) {
 		if !r.st.Stage.AtLeast(StageRegistered) {
 			if err := r.register(ctx, att, id); err != nil {
@@ -200,73 +210,82 @@ func (r *runner) run(ctx context.Context) error {
 	return nil
 }
 
-// register makes one registration attempt; on an answer other than assigned it shows why and
-// waits before returning, so the caller simply loops.
+// register makes one registration attempt and, once assigned, connects to the hub; on an answer
+// other than assigned it shows why and waits before returning, so the caller simply loops.
 func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity.Identity) error {
-	cfg := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: id.RegistrationID, TPM: att, Logger: r.log}
-	if r.cfg.DPS.CAFile != "" {
-		pool, err := cafile.Load(r.cfg.DPS.CAFile)
-		if err != nil {
-			return err
+	cfg := r.onboardConfig(att)
+	var saveErr error
+	cfg.Assigned = func(res *provision.Result) error {
+		r.failures = 0
+		if saveErr = r.advance(StageRegistered, func(s *State) { s.AssignedHub, s.DeviceID = res.AssignedHub, res.DeviceID }); saveErr != nil {
+			return saveErr
 		}
-		cfg.RootCAs = pool
+		r.status("Registered to " + r.st.AssignedHub + ": connecting")
+		return nil
 	}
 	r.st.Attempts++
-	res, err := provision.Register(ctx, cfg)
+	res, err := onboard.Register(ctx, cfg)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case saveErr != nil:
+		return saveErr
 	case errors.Is(err, provision.ErrNotEnrolled):
 		r.status(msgWaiting)
-	case err != nil:
+	case res == nil:
 		r.status("Cannot register with DPS: retrying", err.Error())
 	case res.Status == dpsapi.RegistrationDisabled:
 		r.status(msgDisabled, "Ask for the enrollment of "+id.RegistrationID+" to be enabled")
 	case res.Status == dpsapi.RegistrationFailed:
 		r.status("DPS could not assign this device: retrying", fmt.Sprintf("DPS error %d: %s", res.ErrorCode, res.ErrorMessage))
 	default:
-		r.backoff = time.Duration(r.cfg.Retry.Initial)
-		return r.advance(StageRegistered, func(s *State) { s.AssignedHub, s.DeviceID = res.AssignedHub, res.DeviceID })
+		return r.connected(ctx, err)
 	}
 	return r.wait(ctx)
 }
 
-// connect connects to the assigned hub with the hub key in the TPM and reports the provisioning.
-// A hub that refuses the device sends it back to registration: its key may be out of date.
+// connect connects a registered device to its assigned hub with the hub key in the TPM and
+// reports the provisioning.
 func (r *runner) connect(ctx context.Context, att *tpm.Attestation) error {
 	r.status("Registered to " + r.st.AssignedHub + ": connecting")
-	hc := hubclient.Config{HubHost: r.st.AssignedHub, DeviceID: r.st.DeviceID, Address: r.cfg.Hub.Address, Signer: att}
-	if r.cfg.DPS.CAFile != "" {
-		pool, err := cafile.Load(r.cfg.DPS.CAFile)
-		if err != nil {
-			return err
-		}
-		hc.RootCAs = pool
-	}
-	conn, err := hubclient.Connect(ctx, hc)
-	if err == nil {
-		_, _, err = hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: r.st.RegistrationID})
-		conn.Close()
+	a := onboard.Assignment{RegistrationID: r.st.RegistrationID, Hub: r.st.AssignedHub, DeviceID: r.st.DeviceID}
+	return r.connected(ctx, onboard.Connect(ctx, r.onboardConfig(att), a))
+}
+
+// connected records the outcome of connecting to the hub. A hub that refuses the device sends it
+// back to registration: its key may be out of date.
+func (r *runner) connected(ctx context.Context, err error) error {
+	detail := ""
+	if he := (*onboard.HubError)(nil); errors.As(err, &he) {
+		detail = he.Err.Error()
 	}
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, hubclient.ErrNotAuthorized):
-		r.status("The hub refused this device: registering again", err.Error())
+		r.status("The hub refused this device: registering again", detail)
 		r.st.Stage = StageShown
 		return r.wait(ctx)
 	case err != nil:
-		r.status("Registered to "+r.st.AssignedHub+", but the hub cannot be reached: retrying", err.Error())
+		r.status("Registered to "+r.st.AssignedHub+", but the hub cannot be reached: retrying", detail)
 		return r.wait(ctx)
 	}
 	return r.advance(StageConnected, nil)
 }
 
-// wait sleeps the current backoff (with jitter: between half and all of it), or less when the
-// operator asks for an attempt now, then lengthens the backoff up to the configured maximum.
+// onboardConfig is the registration and hub connection of this device, attested by the TPM.
+func (r *runner) onboardConfig(att *tpm.Attestation) onboard.Config {
+	return onboard.Config{
+		Provision:  provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, TPM: att, RootCAs: r.rootCAs, Logger: r.log},
+		HubAddress: r.cfg.Hub.Address,
+	}
+}
+
+// wait sleeps the backoff after one more failure (doubling from the configured initial wait up to
+// its maximum, with jitter), or less when the operator asks for an attempt now.
 func (r *runner) wait(ctx context.Context) error {
-	d := r.backoff/2 + rand.N(r.backoff/2+1)
-	r.backoff = min(2*r.backoff, time.Duration(r.cfg.Retry.Max))
+	r.failures++
+	d := r.backoff.Backoff(r.failures)
 	r.log.Debug("first boot: next attempt", "in", d)
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/oobtpm/oob/pkg/display"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/qr"
 )
 
 // Terminal is the console the agent may draw on.
@@ -45,11 +44,11 @@ func newScreens(cfg DisplayConfig, term *Terminal, log *slog.Logger, id identity
 	if err != nil {
 		return nil, err
 	}
-	code, err := qr.Encode(payload, qr.LevelM)
+	base, err := display.CodeScreen(cfg.Title, payload, id.RegistrationID)
 	if err != nil {
 		return nil, err
 	}
-	return &screens{cfg: cfg, term: term, log: log, base: display.Screen{Title: cfg.Title, Code: code, RegistrationID: id.RegistrationID}}, nil
+	return &screens{cfg: cfg, term: term, log: log, base: base}, nil
 }
 
 // show draws the screen with a status line and extra lines: on the first of the framebuffer and
@@ -75,7 +74,7 @@ func (s *screens) show(status string, lines ...string) error {
 		}
 	}
 	if slices.Contains(s.cfg.Outputs, OutputPNG) {
-		if err := display.WritePNGFile(s.cfg.PNG, scr, display.PNGOptions{}); err != nil {
+		if err := display.Show(scr, display.Target{Output: display.OutputPNG, File: s.cfg.PNG}); err != nil {
 			errs = append(errs, fmt.Errorf("png: %w", err))
 		} else {
 			drawn = true
@@ -94,24 +93,20 @@ func (s *screens) show(status string, lines ...string) error {
 func (s *screens) draw(out string, scr display.Screen) error {
 	switch out {
 	case OutputFramebuffer:
-		fb, err := display.OpenFramebuffer(s.cfg.Framebuffer, nil)
-		if err != nil {
-			return err
-		}
-		defer fb.Close()
-		return fb.Draw(scr)
+		return display.Show(scr, display.Target{Output: display.OutputFramebuffer, Framebuffer: s.cfg.Framebuffer})
 	case OutputTerminal:
 		if s.term == nil || s.term.Out == nil {
 			return errors.New("no terminal")
 		}
-		size := display.TermSize{}
+		t := display.Target{Output: display.OutputTerminal, Out: s.term.Out}
 		c, r, ok := s.term.Size()
 		if ok {
-			size = display.TermSize{Cols: c, Rows: r}
+			t.Size = display.TermSize{Cols: c, Rows: r}
 		}
 		if ok && s.cfg.Terminal == TerminalFullScreen {
 			// A console given over to the agent: redraw in place.
-			return display.RenderTerminalFullScreen(s.term.Out, scr, size)
+			t.FullScreen = true
+			return display.Show(scr, t)
 		}
 		line := strings.Join(append([]string{scr.Status}, scr.Lines...), ": ")
 		if s.inlineDrawn {
@@ -122,7 +117,7 @@ func (s *screens) draw(out string, scr display.Screen) error {
 			_, err := fmt.Fprintln(s.term.Out, line)
 			return err
 		}
-		if err := display.RenderTerminal(s.term.Out, scr, size); err != nil {
+		if err := display.Show(scr, t); err != nil {
 			return err
 		}
 		s.inlineDrawn, s.lastLine = true, line

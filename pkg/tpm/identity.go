@@ -30,3 +30,23 @@ func (t *TPM) Identity(ctx context.Context) (identity.Identity, error) {
 		EKCertificate:  cert,
 	}, nil
 }
+
+// DeviceIdentity returns the identity the device presents: Identity's, with registrationID, when
+// set, replacing the one derived from the EK (an OEM-chosen ID, which must be valid for DPS) and
+// label carried as given.
+func (t *TPM) DeviceIdentity(ctx context.Context, registrationID, label string) (identity.Identity, error) {
+	if registrationID != "" {
+		if err := identity.ValidateRegistrationID(registrationID); err != nil {
+			return identity.Identity{}, err
+		}
+	}
+	id, err := t.Identity(ctx)
+	if err != nil {
+		return identity.Identity{}, err
+	}
+	if registrationID != "" {
+		id.RegistrationID = registrationID
+	}
+	id.Label = label
+	return id, nil
+}

@@ -20,23 +20,12 @@ func (o *identityOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Label, "label", "", "a short device label carried in the QR code (at most 32 bytes)")
 }
 
-// read opens the TPM and returns the device identity with the chosen options applied.
+// readIdentity opens the TPM and returns the device identity with the chosen options applied.
 func readIdentity(ctx context.Context, t tpmOptions, o identityOptions) (identity.Identity, error) {
 	dev, err := t.open(ctx)
 	if err != nil {
 		return identity.Identity{}, err
 	}
 	defer dev.Close()
-	id, err := dev.Identity(ctx)
-	if err != nil {
-		return identity.Identity{}, err
-	}
-	if o.RegistrationID != "" {
-		if err := identity.ValidateRegistrationID(o.RegistrationID); err != nil {
-			return identity.Identity{}, err
-		}
-		id.RegistrationID = o.RegistrationID
-	}
-	id.Label = o.Label
-	return id, nil
+	return dev.DeviceIdentity(ctx, o.RegistrationID, o.Label)
 }

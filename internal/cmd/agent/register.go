@@ -15,7 +15,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/hubclient"
+	"github.com/oobtpm/oob/pkg/onboard"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -170,8 +170,9 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 	defer closeTPM()
 
-	res, err := provision.Register(ctx, cfg)
-	if err != nil {
+	// With DPS's answer, err is the hub's failure when there was one.
+	res, err := onboard.Register(ctx, onboard.Config{Provision: cfg, HubAddress: opts.HubAddress})
+	if res == nil {
 		if errors.Is(err, provision.ErrNotEnrolled) {
 			return &cli.NotFoundError{Err: err}
 		}
@@ -183,44 +184,17 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	out.Status, out.RegistrationID = res.Status, res.RegistrationID
 	out.AssignedHub, out.DeviceID, out.Substatus = res.AssignedHub, res.DeviceID, res.Substatus
 	out.ErrorCode, out.ErrorMessage, out.Payload = res.ErrorCode, res.ErrorMessage, res.Payload
-	var hubErr error
-	if res.Assigned() {
-		hubErr = connectHub(ctx, opts, cfg, res)
-		out.HubConnected = hubErr == nil
-	}
-	if err := printRegistration(opts, out); err != nil {
-		return err
+	out.HubConnected = res.Assigned() && err == nil
+	if perr := printRegistration(opts, out); perr != nil {
+		return perr
 	}
 	switch res.Status {
 	case dpsapi.RegistrationAssigned:
-		return hubErr
+		return err
 	case dpsapi.RegistrationDisabled:
 		return &cli.DisabledError{Err: fmt.Errorf("the enrollment of %s is disabled: enable it (companion enrollment enable %s), then run again", res.RegistrationID, res.RegistrationID)}
 	}
 	return fmt.Errorf("DPS could not assign %s: error %d: %s", res.RegistrationID, res.ErrorCode, res.ErrorMessage)
-}
-
-// connectHub connects to the assigned hub as the device, with the credentials it registered
-// with (a TPM signs with the hub key DPS delivered), and reports the provisioning in its twin.
-func connectHub(ctx context.Context, opts *RegisterOptions, cfg provision.Config, res *provision.Result) error {
-	hc := hubclient.Config{HubHost: res.AssignedHub, DeviceID: res.DeviceID, Address: opts.HubAddress, RootCAs: cfg.RootCAs}
-	switch {
-	case cfg.TPM != nil:
-		hc.Signer = cfg.TPM
-	case cfg.SymmetricKey != nil:
-		hc.Key = *cfg.SymmetricKey
-	default:
-		hc.Certificate = cfg.Certificate
-	}
-	conn, err := hubclient.Connect(ctx, hc)
-	if err != nil {
-		return fmt.Errorf("DPS assigned %s to %s, but connecting to the hub failed: %w", res.RegistrationID, res.AssignedHub, err)
-	}
-	defer conn.Close()
-	if _, _, err := hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: res.RegistrationID}); err != nil {
-		return fmt.Errorf("connected to %s, but reporting the provisioning in the twin failed: %w", res.AssignedHub, err)
-	}
-	return nil
 }
 
 // attestation completes cfg with the chosen attestation, opening the TPM when it is the TPM's.

@@ -11,14 +11,13 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/display"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/qr"
 )
 
 // Outputs of `oob-agent show`.
 const (
-	outputTerminal    = "terminal"
-	outputFramebuffer = "framebuffer"
-	outputPNG         = "png"
+	outputTerminal    = display.OutputTerminal
+	outputFramebuffer = display.OutputFramebuffer
+	outputPNG         = display.OutputPNG
 )
 
 // ShowOptions are the inputs of `oob-agent show`.
@@ -124,66 +123,40 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	code, err := qr.Encode(payload, qr.LevelM)
+	screen, err := display.CodeScreen(opts.Title, payload, id.RegistrationID)
 	if err != nil {
 		return err
 	}
-	screen := display.Screen{Title: opts.Title, Code: code, RegistrationID: id.RegistrationID, Status: opts.Status}
+	screen.Status = opts.Status
 	summary := showSummary{
 		RegistrationID: id.RegistrationID, PayloadFormat: opts.PayloadFormat, Payload: payload,
-		QRVersion: code.Version, Modules: code.Size(), Output: opts.Output,
+		QRVersion: screen.Code.Version, Modules: screen.Code.Size(), Output: opts.Output,
 	}
-
+	target := display.Target{Output: opts.Output, Out: opts.IO.Out, FullScreen: opts.FullScreen, Framebuffer: opts.FBDevice, File: opts.File}
 	switch opts.Output {
 	case outputTerminal:
-		size := display.TermSize{}
 		if c, r, ok := opts.IO.TermSize(); ok {
-			size = display.TermSize{Cols: c, Rows: r}
+			target.Size = display.TermSize{Cols: c, Rows: r}
 		}
-		render := display.RenderTerminal
-		if opts.FullScreen {
-			render = display.RenderTerminalFullScreen
-		}
-		return render(opts.IO.Out, screen, size)
 	case outputPNG:
 		summary.Target = opts.File
-		if err := writePNG(opts, screen); err != nil {
-			return err
-		}
 	case outputFramebuffer:
 		summary.Target = opts.FBDevice
-		if err := drawFramebuffer(opts, screen); err != nil {
-			return err
+		if opts.FBMode != "" {
+			m, err := display.ParseFBMode(opts.FBMode)
+			if err != nil {
+				return &cli.UsageError{Err: err}
+			}
+			target.Mode = &m
 		}
 	}
-	if opts.Output == outputPNG && opts.File == "-" {
-		return nil // standard output holds the image
-	}
-	return printSummary(opts.IO.Out, opts.Format.Value, summary)
-}
-
-func writePNG(opts *ShowOptions, screen display.Screen) error {
-	if opts.File == "-" {
-		return display.RenderPNG(opts.IO.Out, screen, display.PNGOptions{})
-	}
-	return display.WritePNGFile(opts.File, screen, display.PNGOptions{})
-}
-
-func drawFramebuffer(opts *ShowOptions, screen display.Screen) error {
-	var mode *display.FBMode
-	if opts.FBMode != "" {
-		m, err := display.ParseFBMode(opts.FBMode)
-		if err != nil {
-			return &cli.UsageError{Err: err}
-		}
-		mode = &m
-	}
-	fb, err := display.OpenFramebuffer(opts.FBDevice, mode)
-	if err != nil {
+	if err := display.Show(screen, target); err != nil {
 		return err
 	}
-	defer fb.Close()
-	return fb.Draw(screen)
+	if opts.Output == outputTerminal || opts.Output == outputPNG && opts.File == "-" {
+		return nil // standard output holds the code
+	}
+	return printSummary(opts.IO.Out, opts.Format.Value, summary)
 }
 
 func printSummary(w io.Writer, f cli.Format, s showSummary) error {
