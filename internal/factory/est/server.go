@@ -107,13 +107,15 @@ func (s *Server) writeCerts(w http.ResponseWriter, certs []*x509.Certificate) {
 	}
 	w.Header().Set("Content-Type", "application/pkcs7-mime; smime-type=certs-only")
 	w.Header().Set("Content-Transfer-Encoding", "base64")
+	// Lines of 64 characters end in LF, not MIME's CRLF: every EST client accepts it, and so do
+	// base64 -d and openssl base64 -d, which stations' shell scripts use.
 	enc := base64.StdEncoding.EncodeToString(p7)
 	var b strings.Builder
 	for len(enc) > 64 {
-		b.WriteString(enc[:64] + "\r\n")
+		b.WriteString(enc[:64] + "\n")
 		enc = enc[64:]
 	}
-	b.WriteString(enc + "\r\n")
+	b.WriteString(enc + "\n")
 	_, _ = io.WriteString(w, b.String())
 }
 
