@@ -24,7 +24,9 @@ import (
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/factory/est"
+	"github.com/oobtpm/oob/internal/factory/label"
 	"github.com/oobtpm/oob/internal/factory/pgtest"
+	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
@@ -282,5 +284,43 @@ func TestCustomersAndShipping(t *testing.T) {
 				t.Errorf("status after shipping: %s", out)
 			}
 		})
+	}
+}
+
+func TestLabels(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	run(t, "", "ca", "init", "--data", dir)
+	if _, e, code := run(t, "", "board", "issue", guid, "--out", t.TempDir(), "--data", dir, "--batch", "B1"); code != 0 {
+		t.Fatalf("board issue: %s", e)
+	}
+	for _, f := range []string{"png", "zpl"} {
+		stdout, e, code := run(t, "", "label", "--batch", "B1", "--portal-url", "https://activate.example.com", "--out", out, "--format", f, "--data", dir)
+		if code != 0 || strings.TrimSpace(stdout) != filepath.Join(out, guid+"."+f) {
+			t.Fatalf("label --format %s: %d %q %s", f, code, stdout, e)
+		}
+	}
+	z, _ := os.ReadFile(filepath.Join(out, guid+".zpl"))
+	_, rest, ok := strings.Cut(string(z), "Activation code: ")
+	code, _, _ := strings.Cut(rest, "^FS")
+	if !ok || !strings.Contains(string(z), "^FDBoard "+guid) {
+		t.Fatalf("ZPL label:\n%s", z)
+	}
+	st, err := records.OpenSQLite(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.ActivationCode(context.Background(), guid)
+	st.Close()
+	if err != nil || h != label.CodeHash(code) {
+		t.Errorf("stored code hash %q (%v) is not the hash of the last label's code %q", h, err, code)
+	}
+	for _, f := range []string{records.DatabaseFile, records.DatabaseFile + "-wal"} {
+		db, _ := os.ReadFile(filepath.Join(dir, f))
+		if bytes.Contains(db, []byte(code)) {
+			t.Errorf("the activation code itself is in %s", f)
+		}
+	}
+	if _, _, code := run(t, "", "label", "--batch", "none", "--portal-url", "https://a.example", "--out", out, "--data", dir); code != cli.ExitNotFound {
+		t.Errorf("an empty batch: exit %d", code)
 	}
 }

@@ -27,5 +27,6 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdStatus(ios, nil))
 	root.AddCommand(NewCmdCustomer(ios))
 	root.AddCommand(NewCmdShip(ios, nil))
+	root.AddCommand(NewCmdLabel(ios, nil))
 	return root
 }

@@ -56,6 +56,14 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_guid ON audit(guid);
 `,
+	2: `
+CREATE TABLE activation_codes (
+	guid        TEXT PRIMARY KEY REFERENCES boards(guid),
+	code_sha256 TEXT NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE INDEX boards_batch ON boards(batch);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -249,3 +249,30 @@ func TestConcurrentAddOneWins(t *testing.T) {
 		}
 	})
 }
+
+func TestActivationCodesAndBatches(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if err := s.SetActivationCode(ctx, g1, "h1", "op"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("code for an unknown board: %v", err)
+		}
+		if err := s.AddBoard(ctx, board(g1, "k1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetActivationCode(ctx, g1, "h1", "op"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetActivationCode(ctx, g1, "h2", "op"); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.ActivationCode(ctx, g1); err != nil || h != "h2" {
+			t.Errorf("a reprinted label left code %q (%v), want the new one", h, err)
+		}
+		if g, err := s.BatchGUIDs(ctx, "B7"); err != nil || len(g) != 1 || g[0] != g1 {
+			t.Errorf("batch B7: %v %v", g, err)
+		}
+		if g, _ := s.BatchGUIDs(ctx, "other"); len(g) != 0 {
+			t.Errorf("batch other: %v", g)
+		}
+	})
+}
