@@ -62,8 +62,11 @@ for oob-factory serve.
 			if opts.Out == "" {
 				return cli.Usagef("--out DIR is required")
 			}
-			if opts.Board.Validity <= 0 || opts.Timeout <= 0 {
-				return cli.Usagef("--validity and --timeout must be positive")
+			if opts.Timeout <= 0 {
+				return cli.Usagef("--timeout must be positive")
+			}
+			if err := opts.Board.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -39,6 +39,13 @@ func (f *BoardFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.Validity, "validity", certify.DefaultValidity, "how long board certificates are valid")
 }
 
+func (f *BoardFlags) check() error {
+	if f.Validity <= 0 {
+		return cli.Usagef("--validity must be positive")
+	}
+	return nil
+}
+
 // ServeOptions are the inputs of `oob-factory serve`.
 type ServeOptions struct {
 	IO      *cli.IOStreams
@@ -88,8 +95,8 @@ TLS: --tls-cert/--tls-key, or a server certificate from the factory's own CA for
 			if opts.TLSCert == "" && len(opts.Hostnames) == 0 {
 				return cli.Usagef("give --tls-cert and --tls-key, or --hostname for a certificate from the factory's CA")
 			}
-			if opts.Board.Validity <= 0 {
-				return cli.Usagef("--validity must be positive")
+			if err := opts.Board.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

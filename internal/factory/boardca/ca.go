@@ -103,22 +103,8 @@ func Init(dir, name string, kt KeyType, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("boardca: %w", err)
-	}
-	if err := writeKey(filepath.Join(dir, RootKeyFile), rootKey); err != nil {
-		return nil, err
-	}
-	if err := writeKey(filepath.Join(dir, KeyFile), key); err != nil {
-		return nil, err
-	}
-	if err := writeCert(filepath.Join(dir, RootCertFile), root); err != nil {
-		return nil, err
-	}
-	if err := writeCert(filepath.Join(dir, CertFile), inter); err != nil {
-		return nil, err
-	}
-	return &CA{Root: root, Intermediate: inter, key: key, rootKey: rootKey, dir: dir}, nil
+	ca := &CA{Root: root, Intermediate: inter, key: key, rootKey: rootKey, dir: dir}
+	return ca, ca.save()
 }
 
 // Import takes an existing root certificate, intermediate certificate and the intermediate's key
@@ -149,19 +135,8 @@ func Import(dir string, rootPEM, certPEM []byte, keyPath string) (*CA, error) {
 	if !samePublicKey(inter.PublicKey, key.Public()) {
 		return nil, errors.New("boardca: the key file does not hold the intermediate certificate's key")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("boardca: %w", err)
-	}
-	if err := writeKey(filepath.Join(dir, KeyFile), key); err != nil {
-		return nil, err
-	}
-	if err := writeCert(filepath.Join(dir, RootCertFile), root); err != nil {
-		return nil, err
-	}
-	if err := writeCert(filepath.Join(dir, CertFile), inter); err != nil {
-		return nil, err
-	}
-	return &CA{Root: root, Intermediate: inter, key: key, dir: dir}, nil
+	ca := &CA{Root: root, Intermediate: inter, key: key, dir: dir}
+	return ca, ca.save()
 }
 
 // Load reads the CA from dir.
@@ -196,6 +171,26 @@ func Load(dir string) (*CA, error) {
 		}
 	}
 	return ca, nil
+}
+
+// save writes the CA to its directory: keys first and the intermediate's certificate last, since
+// that certificate's presence is what makes the directory hold a CA.
+func (ca *CA) save() error {
+	if err := os.MkdirAll(ca.dir, 0o700); err != nil {
+		return fmt.Errorf("boardca: %w", err)
+	}
+	if ca.rootKey != nil {
+		if err := writeKey(filepath.Join(ca.dir, RootKeyFile), ca.rootKey); err != nil {
+			return err
+		}
+	}
+	if err := writeKey(filepath.Join(ca.dir, KeyFile), ca.key); err != nil {
+		return err
+	}
+	if err := writeCert(filepath.Join(ca.dir, RootCertFile), ca.Root); err != nil {
+		return err
+	}
+	return writeCert(filepath.Join(ca.dir, CertFile), ca.Intermediate)
 }
 
 func exists(dir string) bool {
