@@ -210,3 +210,43 @@ func TestReissueReplacesTheEnrollment(t *testing.T) {
 		t.Errorf("DPS holds %s (%s), want the re-issued certificate, disabled", primaryThumbprint(e), e.ProvisioningStatus)
 	}
 }
+
+// TestRunRetriesUntilDPSIsBack runs the worker's loop through an outage of DPS's own timing.
+func TestRunRetriesUntilDPSIsBack(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g := f.board(t, 1)
+	if err := f.emu.Faults.Set(emulator.FaultConfig{UnavailableFor: emulator.Duration(300 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	w := f.worker(nil)
+	w.MinBackoff, w.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, nil) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := f.store.Board(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.State == records.StatePreEnrolled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("board still %s 20 s after DPS came back", b.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run ended with %v", err)
+	}
+	done2, _ := f.store.Enrollments(context.Background(), records.OutboxDone)
+	if len(done2) != 1 || done2[0].Attempts < 2 {
+		t.Errorf("outbox: %+v, want one entry done after retries", done2)
+	}
+	if n := len(f.enrollments(t)); n != 1 {
+		t.Errorf("%d enrollments in DPS, want 1", n)
+	}
+}
