@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -249,5 +250,33 @@ func TestStationClientCertificate(t *testing.T) {
 	}
 	if b, _ := f.store.Board(context.Background(), guid); b.Station != "two" {
 		t.Errorf("board recorded as from station %q", b.Station)
+	}
+}
+
+// TestRequestExtensionsNotHonoured asks for a CA certificate, server authentication and a host
+// name; the leaf must carry none of them.
+func TestRequestExtensionsNotHonoured(t *testing.T) {
+	f := newFixture(t)
+	ekuServer, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 1}})
+	basicCA, _ := asn1.Marshal(struct{ IsCA bool }{true})
+	tmpl := &x509.CertificateRequest{
+		Subject:  pkix.Name{CommonName: guid},
+		DNSNames: []string{"evil.example.com"},
+		ExtraExtensions: []pkix.Extension{
+			{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Value: ekuServer},
+			{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: basicCA},
+		},
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, p256(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := f.enroll(t, nil, f.token, b64(der))
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, out)
+	}
+	leaf := certs(t, out)[0]
+	if leaf.IsCA || len(leaf.DNSNames) != 0 || len(leaf.ExtKeyUsage) != 1 || leaf.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
+		t.Errorf("leaf honoured the request: CA %v, DNS %v, EKU %v", leaf.IsCA, leaf.DNSNames, leaf.ExtKeyUsage)
 	}
 }
