@@ -12,7 +12,7 @@ AGENT_ARCHES := amd64 arm64 arm
 
 all: build
 
-build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator agent-cross companion-cross
+build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory agent-cross companion-cross
 
 # The agent ships to devices: static, no cgo.
 $(BIN)/oob-agent: FORCE
@@ -23,6 +23,10 @@ $(BIN)/companion: FORCE
 
 $(BIN)/dps-emulator: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/dps-emulator
+
+# The factory server: pure Go too (SQLite through modernc.org/sqlite), so no cgo.
+$(BIN)/oob-factory: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-factory
 
 agent-cross:
 	@for arch in $(AGENT_ARCHES); do \

@@ -28,6 +28,8 @@ test | bench)
 		[npm]=npm
 		[/usr/bin/time]=time
 		[ffmpeg]=ffmpeg
+		# oob-factory's store tests run against a throwaway PostgreSQL server.
+		[pg_ctlcluster]=postgresql
 	)
 	;;
 demo)

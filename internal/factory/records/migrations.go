@@ -1,0 +1,101 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each once, each in its own transaction. Never edit one that
+// has shipped: add the next. The SQL is common to SQLite and PostgreSQL.
+var migrations = []string{
+	1: `
+CREATE TABLE boards (
+	guid           TEXT PRIMARY KEY,
+	key_sha256     TEXT NOT NULL,
+	certificate    TEXT NOT NULL,
+	chain          TEXT NOT NULL,
+	serial         TEXT NOT NULL,
+	station        TEXT NOT NULL,
+	line           TEXT NOT NULL,
+	batch          TEXT NOT NULL,
+	issued_at      TEXT NOT NULL,
+	not_after      TEXT NOT NULL,
+	state          TEXT NOT NULL,
+	reissue        INTEGER NOT NULL DEFAULT 0,
+	customer       TEXT,
+	shipped_at     TEXT
+);
+CREATE TABLE outbox (
+	guid        TEXT PRIMARY KEY REFERENCES boards(guid),
+	certificate TEXT NOT NULL,
+	replace_ok  INTEGER NOT NULL,
+	state       TEXT NOT NULL,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	created_at  TEXT NOT NULL,
+	updated_at  TEXT NOT NULL
+);
+CREATE TABLE stations (
+	name         TEXT PRIMARY KEY,
+	token_sha256 TEXT UNIQUE,
+	cert_sha256  TEXT UNIQUE,
+	created_at   TEXT NOT NULL
+);
+CREATE TABLE customers (
+	name       TEXT PRIMARY KEY,
+	created_at TEXT NOT NULL
+);
+CREATE TABLE audit (
+	at     TEXT NOT NULL,
+	actor  TEXT NOT NULL,
+	action TEXT NOT NULL,
+	guid   TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE INDEX audit_guid ON audit(guid);
+`,
+	2: `
+CREATE TABLE activation_codes (
+	guid        TEXT PRIMARY KEY REFERENCES boards(guid),
+	code_sha256 TEXT NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE INDEX boards_batch ON boards(batch);
+`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("records: migrations table: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("records: schema version: %w", err)
+	}
+	latest := len(migrations) - 1
+	if have > latest {
+		return fmt.Errorf("records: the database is at schema version %d, newer than this program's %d: upgrade oob-factory", have, latest)
+	}
+	for v := have + 1; v <= latest; v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("records: migration %d: %w", v, err)
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, ts(time.Now()))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the version the database is at.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}

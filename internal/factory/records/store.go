@@ -1,0 +1,125 @@
+// Package records is the factory's database: boards and their certificates, the outbox of
+// pending DPS enrollments, stations, customers, shipments and the audit trail, in SQLite or
+// PostgreSQL through database/sql with numbered migrations.
+package records
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// DatabaseFile is the SQLite database's name in the data directory.
+const DatabaseFile = "factory.db"
+
+// Sentinel errors callers branch on.
+var (
+	ErrNotFound = errors.New("records: not found")
+	ErrExists   = errors.New("records: already exists")
+)
+
+// Store is an open factory database. It is safe for concurrent use.
+type Store struct {
+	db       *sql.DB
+	postgres bool
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database in dir: WAL journal, a busy timeout,
+// and one connection so that there is one writer.
+func OpenSQLite(ctx context.Context, dir string) (*Store, error) {
+	dsn := "file:" + filepath.Join(dir, DatabaseFile) +
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	return open(ctx, db, false)
+}
+
+// OpenPostgres opens the PostgreSQL database at dbURL (postgres://…).
+func OpenPostgres(ctx context.Context, dbURL string) (*Store, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, errors.New("records: the database URL must start postgres:// or postgresql://")
+	}
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return open(ctx, db, true)
+}
+
+func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
+	s := &Store{db: db, postgres: postgres}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("records: connect: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// q rewrites ? placeholders as $n for PostgreSQL; the SQL is otherwise the same on both.
+func (s *Store) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tx runs f in a transaction, committed when f returns nil.
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("records: %w", err)
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("records: commit: %w", err)
+	}
+	return nil
+}
+
+// ts is how times are stored: UTC RFC 3339 text sorts and reads the same on both databases.
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTS(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func nullTS(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	return parseTS(s.String)
+}
