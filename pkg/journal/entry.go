@@ -131,6 +131,9 @@ type Entry struct {
 	// Settings are what a Queued enrollment is to be sent with, or what an Attempt or Sent one
 	// was sent with.
 	Settings *Settings `json:"settings,omitempty"`
+	// Replace is, for Queued, whether the enrollment overwrites one that holds another key
+	// (enroll.Options.Replace), as the scan that queued it was asked to.
+	Replace bool `json:"replace,omitempty"`
 	// Reason says why an enrollment was Queued.
 	Reason string `json:"reason,omitempty"`
 
@@ -147,12 +150,15 @@ func (j *Journal) RecordSeen(d Device, source string, frame int, at time.Time) (
 	return j.append(Entry{Kind: Seen, Time: at, Device: d, Source: source, Frame: frame})
 }
 
-// Queue records an enrollment to be sent later with s, and why it was not sent now. It is
-// pending until an attempt for the device settles it; queuing a device again replaces its
-// settings.
-func (j *Journal) Queue(d Device, s enroll.Settings, reason string) (Entry, error) {
-	return j.append(Entry{Kind: Queued, Device: d, Settings: SettingsOf(s), Reason: reason})
+// Queue records an enrollment to be sent later with s and opts, and why it was not sent now.
+// It is pending until an attempt for the device settles it; queuing a device again replaces
+// its settings and options.
+func (j *Journal) Queue(d Device, s enroll.Settings, opts enroll.Options, reason string) (Entry, error) {
+	return j.append(Entry{Kind: Queued, Device: d, Settings: SettingsOf(s), Replace: opts.Replace, Reason: reason})
 }
+
+// Options are the options a Queued enrollment is to be sent with.
+func (e Entry) Options() enroll.Options { return enroll.Options{Replace: e.Replace} }
 
 // RecordAttempt records an enrollment sent as the device was scanned, with its outcome (see
 // OutcomeOf) and error. An outcome other than Failed also settles a queued enrollment of the

@@ -64,12 +64,12 @@ func TestPending(t *testing.T) {
 	must(j.RecordAttempt(device(1), hub, Created, nil))
 	for _, n := range []int{2, 3, 4, 5} {
 		must(j.RecordSeen(device(n), "/dev/video0", 20+n, time.Time{}))
-		must(j.Queue(device(n), hub, "DPS is throttling"))
+		must(j.Queue(device(n), hub, enroll.Options{}, "DPS is throttling"))
 	}
-	must(j.Queue(device(2), enroll.Settings{DeviceID: "press-2"}, "DPS is unreachable")) // queued twice: the later one counts
-	q3 := must(j.Queue(device(3), hub, "again"))
+	must(j.Queue(device(2), enroll.Settings{DeviceID: "press-2"}, enroll.Options{}, "DPS is unreachable")) // queued twice: the later one counts
+	q3 := must(j.Queue(device(3), hub, enroll.Options{}, "again"))
 	must(j.RecordSent(q3, Failed, throttled)) // still pending
-	q4 := must(j.Queue(device(4), hub, "again"))
+	q4 := must(j.Queue(device(4), hub, enroll.Options{}, "again"))
 	must(j.RecordSent(q4, Conflict, &enroll.ConflictError{RegistrationID: "dev-004"})) // settled, not retried
 	must(j.RecordAttempt(device(5), hub, AlreadyEnrolled, nil))                        // the scan got through itself
 
@@ -111,7 +111,7 @@ func TestReopen(t *testing.T) {
 	}
 	seenAt := time.Date(2025, 3, 4, 5, 6, 7, 8, time.FixedZone("CET", 3600))
 	seen := must(j.RecordSeen(device(1), "clip.mp4", 42, seenAt))
-	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, "DPS is unreachable"))
+	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, enroll.Options{}, "DPS is unreachable"))
 	sent := must(j.RecordSent(q, Created, nil))
 	if err := j.Close(); err != nil {
 		t.Fatal(err)

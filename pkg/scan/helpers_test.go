@@ -14,7 +14,6 @@ import (
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/retry"
@@ -346,22 +345,17 @@ func pending(t *testing.T, j *journal.Journal) []string {
 // it created.
 func syncJournal(t *testing.T, j *journal.Journal, c *dps.Client) int {
 	t.Helper()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
 	created := 0
-	for _, q := range p {
-		res, err := enroll.Enroll(t.Context(), c, q.Device.Identity(), q.Settings.Enroll(), enroll.Options{})
-		outcome := journal.OutcomeOf(res, err)
-		if _, jerr := j.RecordSent(q, outcome, err); jerr != nil {
-			t.Fatal(jerr)
-		}
-		if outcome != journal.Created {
-			t.Errorf("sync of %s: %s, %v; want it created", q.Device.RegistrationID, outcome, err)
-			continue
+	_, err := scan.Sync(t.Context(), j, c, func(ev scan.Event) error {
+		if ev.Outcome != journal.Created {
+			t.Errorf("sync of %s: %s, %v; want it created", ev.Device.RegistrationID, ev.Outcome, ev.Err)
+			return nil
 		}
 		created++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return created
 }

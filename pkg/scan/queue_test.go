@@ -175,7 +175,7 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 		if _, err := j.RecordSeen(journal.DeviceOf(d), "/dev/video0", 12, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		q, err := j.Queue(journal.DeviceOf(d), enroll.Settings{DeviceID: deviceID}, "sending as scanned")
+		q, err := j.Queue(journal.DeviceOf(d), enroll.Settings{DeviceID: deviceID}, enroll.Options{}, "sending as scanned")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/journal"
+	"github.com/oobtpm/oob/pkg/scan"
 )
 
 // SyncOptions are the inputs of `companion sync`.
@@ -88,36 +88,26 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	}
 	defer cancel()
 	counts := map[journal.Outcome]int{}
-	for i, q := range pending {
-		if ctx.Err() != nil {
-			counts[journal.Failed] += len(pending) - i // not tried: still queued
-			break
-		}
-		res, sendErr := enroll.Enroll(ctx, c, q.Device.Identity(), q.Settings.Enroll(), enroll.Options{})
-		outcome := journal.OutcomeOf(res, sendErr)
-		// Recorded before it is shown: what was shown as done is in the journal.
-		if _, err := j.RecordSent(q, outcome, sendErr); err != nil {
-			return err
-		}
-		counts[outcome]++
-		if err := printSent(opts, q, outcome, res, timeoutHint(sendErr, opts.Service.Timeout)); err != nil {
-			return err
-		}
+	sum, err := scan.Sync(ctx, j, c, func(ev scan.Event) error {
+		// Sync recorded it before handing it over: what is shown as done is in the journal.
+		counts[ev.Outcome]++
+		return printSent(opts, ev.Device.RegistrationID, ev.Outcome, ev.Enrollment, timeoutHint(ev.Err, opts.Service.Timeout))
+	})
+	if err != nil {
+		return err
 	}
+	counts[journal.Failed] = sum.Queued // those not tried are still queued too
 	return syncSummary(opts.IO, counts)
 }
 
 // printSent reports one queued enrollment's outcome.
-func printSent(opts *SyncOptions, q journal.Entry, outcome journal.Outcome, res *enroll.Result, err error) error {
-	id := q.Device.RegistrationID
+func printSent(opts *SyncOptions, id string, outcome journal.Outcome, enrollment *dpsapi.IndividualEnrollment, err error) error {
 	if opts.Format.Value == cli.FormatJSON {
 		line := syncJSON{RegistrationID: id, Outcome: outcome}
 		if err != nil {
 			line.Error = err.Error()
 		}
-		if res != nil {
-			line.Enrollment = res.Enrollment
-		}
+		line.Enrollment = enrollment
 		return json.NewEncoder(opts.IO.Out).Encode(line)
 	}
 	switch outcome {

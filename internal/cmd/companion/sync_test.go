@@ -75,11 +75,11 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	a, b, c, d, e := newDevice(t, "a"), newDevice(t, "b"), newDevice(t, "c"), newDevice(t, "d"), newDevice(t, "e")
 	line := enroll.Settings{IoTHub: "line4.azure-devices.net", Tags: map[string]string{"line": "4"}}
 	for _, dev := range []journal.Device{a, b, c, d, e} {
-		if _, err := j.Queue(dev, line, "DPS is throttling"); err != nil {
+		if _, err := j.Queue(dev, line, enroll.Options{}, "DPS is throttling"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := j.Queue(c, enroll.Settings{DeviceID: "press-c"}, "scanned again"); err != nil {
+	if _, err := j.Queue(c, enroll.Settings{DeviceID: "press-c"}, enroll.Options{}, "scanned again"); err != nil {
 		t.Fatal(err)
 	}
 	// e got through in the scan itself after all: settled, not to be sent again.
@@ -178,6 +178,40 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	}
 	if len(sent["e"]) != 0 {
 		t.Errorf("e: sent records %v, want none", sent["e"])
+	}
+}
+
+// A device queued by a scan run with --replace is sent by sync as it was queued: the
+// enrollment that holds another key under its registration ID is replaced, not a conflict.
+func TestSyncReplacesAsQueued(t *testing.T) {
+	emu := emulatortest.Start(t)
+	svc := emu.Client(t, dps.Options{})
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := newDevice(t, "new TPM")
+	if _, err := j.Queue(dev, enroll.Settings{}, enroll.Options{Replace: true}, "DPS is throttling"); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	old := newDevice(t, "old TPM")
+	old.RegistrationID = dev.RegistrationID
+	if _, err := enroll.Enroll(t.Context(), svc, old.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, err := runCmd(t, emu, syncCmd, "--journal", path, "--format", "json")
+	if err != nil || !strings.Contains(stdout, `"outcome":"replaced"`) {
+		t.Fatalf("sync of a device queued with replace: %v, want it replaced\n%s%s", err, stdout, stderr)
+	}
+	got, err := svc.GetEnrollment(t.Context(), dev.RegistrationID)
+	if err != nil || got.Attestation.TPM.EndorsementKey != b64(dev.EndorsementKey) {
+		t.Errorf("enrollment after sync: %+v, %v; want the queued device's key", got, err)
+	}
+	if pending := pendingIDs(t, path); len(pending) != 0 {
+		t.Errorf("still pending after sync: %v", pending)
 	}
 }
 
