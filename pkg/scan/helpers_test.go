@@ -14,6 +14,7 @@ import (
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/retry"
@@ -300,7 +301,7 @@ func records(t *testing.T, j *journal.Journal) map[string][]journal.Entry {
 func settling(es []journal.Entry) []journal.Entry {
 	var out []journal.Entry
 	for _, e := range es {
-		if (e.Kind == journal.Attempt || e.Kind == journal.Sent) && e.Outcome != journal.Failed {
+		if (e.Kind == journal.Attempt || e.Kind == journal.Sent) && e.Outcome != enroll.Failed {
 			out = append(out, e)
 		}
 	}
@@ -347,7 +348,7 @@ func syncJournal(t *testing.T, j *journal.Journal, c *dps.Client) int {
 	t.Helper()
 	created := 0
 	_, err := scan.Sync(t.Context(), j, c, func(ev scan.Event) error {
-		if ev.Outcome != journal.Created {
+		if ev.Outcome != enroll.Created {
 			t.Errorf("sync of %s: %s, %v; want it created", ev.Device.RegistrationID, ev.Outcome, ev.Err)
 			return nil
 		}

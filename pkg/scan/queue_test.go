@@ -67,23 +67,23 @@ func TestScanSendsItsQueueWhenDPSAnswers(t *testing.T) {
 		id := d.RegistrationID
 		first, s := firstSight[id], sent[id]
 		switch first.Outcome {
-		case journal.Created:
+		case enroll.Created:
 			if len(s) != 0 {
 				t.Errorf("device %d was created as scanned, then sent again:%s", i+1, describe(s))
 			}
 		case scan.Queued:
 			queuedAtSight++
-			if first.Err == nil || !journal.Transient(first.Err) {
+			if first.Err == nil || !(errors.Is(first.Err, dps.ErrUnavailable) || errors.Is(first.Err, dps.ErrThrottled)) {
 				t.Errorf("device %d was queued with reason %v, want DPS's refusal", i+1, first.Err)
 			}
-			if len(s) != 1 || s[0].Outcome != journal.Created || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
+			if len(s) != 1 || s[0].Outcome != enroll.Created || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
 				t.Errorf("device %d was queued; sent events:%s; want one, created, as number %d", i+1, describe(s), i+1)
 			}
 		default:
 			t.Errorf("device %d, first sight: %s %v", i+1, first.Outcome, first.Err)
 		}
 		set := settling(recs[id])
-		if len(set) != 1 || set[0].Outcome != journal.Created {
+		if len(set) != 1 || set[0].Outcome != enroll.Created {
 			t.Fatalf("device %d: settling records %s, want exactly one, created", i+1, brief(set))
 		}
 		wantKind := journal.Attempt
@@ -182,7 +182,7 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 		return q
 	}
 	earlier(settled, "st-01")
-	if _, err := j.RecordAttempt(journal.DeviceOf(settled), enroll.Settings{DeviceID: "st-01"}, journal.Created, nil); err != nil {
+	if _, err := j.RecordAttempt(journal.DeviceOf(settled), enroll.Settings{DeviceID: "st-01"}, enroll.Created, nil); err != nil {
 		t.Fatal(err)
 	}
 	q := earlier(queued, "st-02")
@@ -204,25 +204,25 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 	type want struct {
 		kind     scan.Kind
 		id       string
-		outcome  journal.Outcome
+		outcome  enroll.Outcome
 		known    bool
 		number   int
 		deviceID string
 	}
-	wantSent := want{scan.Sent, queued.RegistrationID, journal.Created, false, 2, "st-02"}
-	wantKnown := want{scan.Device, settled.RegistrationID, journal.AlreadyEnrolled, true, 1, "st-01"}
-	wantFresh := want{scan.Device, fresh.RegistrationID, journal.Created, false, 3, "st-03"}
+	wantSent := want{scan.Sent, queued.RegistrationID, enroll.Created, false, 2, "st-02"}
+	wantKnown := want{scan.Device, settled.RegistrationID, enroll.AlreadyEnrolled, true, 1, "st-01"}
+	wantFresh := want{scan.Device, fresh.RegistrationID, enroll.Created, false, 3, "st-03"}
 	// The new device is created as it is scanned, or, should it come into view before the
 	// earlier queue is sent, queued behind it and sent after it.
 	wantFreshQueued := want{scan.Device, fresh.RegistrationID, scan.Queued, false, 3, "st-03"}
-	wantFreshSent := want{scan.Sent, fresh.RegistrationID, journal.Created, false, 3, "st-03"}
+	wantFreshSent := want{scan.Sent, fresh.RegistrationID, enroll.Created, false, 3, "st-03"}
 	var known, created, other []want
 	for _, ev := range evs {
 		g := want{ev.Kind, ev.Device.RegistrationID, ev.Outcome, ev.Known, ev.Number, ev.DeviceID}
 		switch {
 		case g == wantKnown:
 			known = append(known, g)
-		case g.outcome == journal.Created:
+		case g.outcome == enroll.Created:
 			created = append(created, g)
 		case g != wantFreshQueued:
 			other = append(other, g)
@@ -239,7 +239,7 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 	// DPS was not asked about the settled device: only the queued and the new one are there.
 	checkEnrolled(t, site.admin, queued, fresh)
 	s := settling(records(t, site.journal)[queued.RegistrationID])
-	if len(s) != 1 || s[0].Kind != journal.Sent || s[0].Queued != q.Seq || s[0].Outcome != journal.Created {
+	if len(s) != 1 || s[0].Kind != journal.Sent || s[0].Queued != q.Seq || s[0].Outcome != enroll.Created {
 		t.Errorf("the queued device's settling records: %s, want one sent record answering queue record %d", brief(s), q.Seq)
 	}
 	if p := pending(t, site.journal); len(p) != 0 {
@@ -265,10 +265,10 @@ func TestScanReportsCreatedWhenTheReadBackFails(t *testing.T) {
 
 	checkEnrolled(t, site.admin, dev)
 	s := settling(records(t, site.journal)[dev.RegistrationID])
-	if len(s) != 1 || s[0].Outcome != journal.Created {
+	if len(s) != 1 || s[0].Outcome != enroll.Created {
 		t.Errorf("settling records %s, want one, created:%s", brief(s), describe(evs))
 	}
-	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != journal.Created || sum.Done != 1 {
+	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != enroll.Created || sum.Done != 1 {
 		t.Errorf("the scan reported%s\nwant the device created as it was scanned", describe(evs))
 	}
 }

@@ -283,10 +283,10 @@ func (s *Scanner) emit(ev Event) {
 	switch {
 	case ev.Done():
 		sum.Done++
-		if ev.Outcome == journal.Conflict {
+		if ev.Outcome == enroll.Conflict {
 			sum.Conflicts++
 		}
-	case ev.Outcome == journal.Failed:
+	case ev.Outcome == enroll.Failed:
 		sum.Failed++
 	case ev.Outcome == Checked:
 		sum.Checked++

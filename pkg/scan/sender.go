@@ -3,8 +3,10 @@ package scan
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/journal"
 )
@@ -147,7 +149,7 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 		ev.DeviceID, ev.Err = cfg.DeviceID.Expand(j.id, ev.Number)
 		ev.Outcome = Checked
 		if ev.Err != nil {
-			ev.Outcome = journal.Failed
+			ev.Outcome = enroll.Failed
 		}
 		snd.report(ev)
 		return nil
@@ -160,8 +162,8 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 		if e.Settings != nil {
 			ev.DeviceID = e.Settings.DeviceID
 		}
-		if e.Outcome != journal.Conflict {
-			ev.Outcome = journal.AlreadyEnrolled
+		if e.Outcome != enroll.Conflict {
+			ev.Outcome = enroll.AlreadyEnrolled
 		}
 		snd.report(ev)
 		return nil
@@ -209,7 +211,15 @@ func (snd *sender) attempt(ctx context.Context, send func(context.Context) (*enr
 // transient reports whether an attempt's enrollment stays queued: DPS away, or the scan
 // stopped while it was being sent.
 func (snd *sender) transient(ctx context.Context, err error) bool {
-	return err != nil && (ctx.Err() != nil || journal.Transient(err))
+	return err != nil && (ctx.Err() != nil || transient(err))
+}
+
+// transient reports whether an enrollment failed only because DPS could not be reached or
+// asked to slow down, so that it is queued and sent later rather than recorded as failed.
+func transient(err error) bool {
+	var ne net.Error
+	return errors.Is(err, dps.ErrThrottled) || errors.Is(err, dps.ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
 }
 
 // wentAway notes that DPS did not answer, and schedules the next try of the queue.
@@ -233,12 +243,12 @@ func (snd *sender) queue(ev Event, q journal.Entry) error {
 
 // attempted records an attempt made as the device was scanned, then reports it.
 func (snd *sender) attempted(ev Event, s enroll.Settings, res *enroll.Result, err error) error {
-	outcome := journal.OutcomeOf(res, err)
+	outcome := enroll.OutcomeOf(res, err)
 	e, jerr := snd.s.cfg.Journal.RecordAttempt(ev.Device, s, outcome, err)
 	if jerr != nil {
 		return jerr
 	}
-	if outcome != journal.Failed {
+	if outcome != enroll.Failed {
 		snd.settled[ev.Device.RegistrationID] = e
 	}
 	ev.Outcome, ev.Err = outcome, err
@@ -274,7 +284,7 @@ func (snd *sender) drain(ctx context.Context) error {
 		snd.pending = snd.pending[1:]
 		delete(snd.queued, q.Device.RegistrationID)
 		snd.s.setQueued(len(snd.pending))
-		if ev.Outcome != journal.Failed {
+		if ev.Outcome != enroll.Failed {
 			snd.settled[q.Device.RegistrationID] = e
 		}
 		ev.Number = snd.numbers[q.Device.RegistrationID]

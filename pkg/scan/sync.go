@@ -35,7 +35,7 @@ func Sync(ctx context.Context, j *journal.Journal, c *dps.Client, report func(Ev
 		switch {
 		case ev.Done():
 			sum.Done++
-			if ev.Outcome == journal.Conflict {
+			if ev.Outcome == enroll.Conflict {
 				sum.Conflicts++
 			}
 		default:
@@ -57,7 +57,7 @@ func sendQueued(ctx context.Context, c *dps.Client, q journal.Entry) (*enroll.Re
 // recordSent records the outcome of sending q and returns the record and the Sent event that
 // reports it (its Number left to the caller).
 func recordSent(j *journal.Journal, q journal.Entry, res *enroll.Result, err error, now time.Time) (journal.Entry, Event, error) {
-	outcome := journal.OutcomeOf(res, err)
+	outcome := enroll.OutcomeOf(res, err)
 	e, jerr := j.RecordSent(q, outcome, err)
 	if jerr != nil {
 		return e, Event{}, jerr

@@ -10,7 +10,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	"github.com/oobtpm/oob/pkg/journal"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/scan"
 )
 
@@ -59,7 +59,7 @@ exits with status 4. --format json prints one object per enrollment:
 // syncJSON is the stable JSON shape of one line of `sync --format json`.
 type syncJSON struct {
 	RegistrationID string                       `json:"registrationId"`
-	Outcome        journal.Outcome              `json:"outcome"`
+	Outcome        enroll.Outcome               `json:"outcome"`
 	Error          string                       `json:"error,omitempty"`
 	Enrollment     *dpsapi.IndividualEnrollment `json:"enrollment,omitempty"`
 }
@@ -87,7 +87,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer cancel()
-	counts := map[journal.Outcome]int{}
+	counts := map[enroll.Outcome]int{}
 	sum, err := scan.Sync(ctx, j, c, func(ev scan.Event) error {
 		// Sync recorded it before handing it over: what is shown as done is in the journal.
 		counts[ev.Outcome]++
@@ -96,12 +96,12 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
-	counts[journal.Failed] = sum.Queued // those not tried are still queued too
+	counts[enroll.Failed] = sum.Queued // those not tried are still queued too
 	return syncSummary(opts.IO, counts)
 }
 
 // printSent reports one queued enrollment's outcome.
-func printSent(opts *SyncOptions, id string, outcome journal.Outcome, enrollment *dpsapi.IndividualEnrollment, err error) error {
+func printSent(opts *SyncOptions, id string, outcome enroll.Outcome, enrollment *dpsapi.IndividualEnrollment, err error) error {
 	if opts.Format.Value == cli.FormatJSON {
 		line := syncJSON{RegistrationID: id, Outcome: outcome}
 		if err != nil {
@@ -111,13 +111,13 @@ func printSent(opts *SyncOptions, id string, outcome journal.Outcome, enrollment
 		return json.NewEncoder(opts.IO.Out).Encode(line)
 	}
 	switch outcome {
-	case journal.Created:
+	case enroll.Created:
 		fmt.Fprintf(opts.IO.Out, "Enrolled %s.\n", id)
-	case journal.AlreadyEnrolled:
+	case enroll.AlreadyEnrolled:
 		fmt.Fprintf(opts.IO.Out, "Already enrolled: %s, with this key. Nothing was changed.\n", id)
-	case journal.Conflict:
+	case enroll.Conflict:
 		fmt.Fprintf(opts.IO.Out, "Conflict, not retried: %v\n", err)
-	case journal.Failed:
+	case enroll.Failed:
 		fmt.Fprintf(opts.IO.Out, "Not sent, still queued: %s: %v\n", id, err)
 	default:
 		fmt.Fprintf(opts.IO.Out, "%s: %s.\n", id, outcome)
@@ -126,13 +126,13 @@ func printSent(opts *SyncOptions, id string, outcome journal.Outcome, enrollment
 }
 
 // syncSummary says what sync did, and turns failures and conflicts into the exit status.
-func syncSummary(ios *cli.IOStreams, counts map[journal.Outcome]int) error {
+func syncSummary(ios *cli.IOStreams, counts map[enroll.Outcome]int) error {
 	fmt.Fprintf(ios.ErrOut, "Sent: %d created, %d already enrolled, %d conflicts; %d still queued.\n",
-		counts[journal.Created], counts[journal.AlreadyEnrolled], counts[journal.Conflict], counts[journal.Failed])
+		counts[enroll.Created], counts[enroll.AlreadyEnrolled], counts[enroll.Conflict], counts[enroll.Failed])
 	switch {
-	case counts[journal.Failed] > 0:
-		return fmt.Errorf("%d enrollments could not be sent and stay queued: check the network and credentials, then run companion sync again", counts[journal.Failed])
-	case counts[journal.Conflict] > 0:
+	case counts[enroll.Failed] > 0:
+		return fmt.Errorf("%d enrollments could not be sent and stay queued: check the network and credentials, then run companion sync again", counts[enroll.Failed])
+	case counts[enroll.Conflict] > 0:
 		return &cli.ConflictError{Err: errors.New("some registration IDs are enrolled with another key (see above); nothing was changed for them")}
 	}
 	return nil

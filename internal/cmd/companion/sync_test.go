@@ -83,7 +83,7 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// e got through in the scan itself after all: settled, not to be sent again.
-	if _, err := j.RecordAttempt(e, line, journal.Created, nil); err != nil {
+	if _, err := j.RecordAttempt(e, line, enroll.Created, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -162,15 +162,15 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := map[string][]journal.Outcome{}
+	sent := map[string][]enroll.Outcome{}
 	for _, en := range es {
 		if en.Kind == journal.Sent {
 			sent[en.Device.Label] = append(sent[en.Device.Label], en.Outcome)
 		}
 	}
-	for label, want := range map[string][]journal.Outcome{
-		"a": {journal.Failed, journal.Created}, "b": {journal.Failed, journal.Created},
-		"c": {journal.Failed, journal.Created}, "d": {journal.Failed, journal.Conflict},
+	for label, want := range map[string][]enroll.Outcome{
+		"a": {enroll.Failed, enroll.Created}, "b": {enroll.Failed, enroll.Created},
+		"c": {enroll.Failed, enroll.Created}, "d": {enroll.Failed, enroll.Conflict},
 	} {
 		if got := sent[label]; !slices.Equal(got, want) {
 			t.Errorf("%s: sent records %v, want %v", label, got, want)
@@ -215,6 +215,7 @@ func TestSyncReplacesAsQueued(t *testing.T) {
 	}
 }
 
+// pendingIDs returns the registration IDs the journal at path still has to send.
 func pendingIDs(t *testing.T, path string) []string {
 	t.Helper()
 	j, err := journal.Open(path)
