@@ -328,20 +328,6 @@ func kinds(es []journal.Entry, k journal.Kind) []journal.Entry {
 	return where(es, func(e journal.Entry) bool { return e.Kind == k })
 }
 
-// pending returns the registration IDs the journal still has to send.
-func pending(t *testing.T, j *journal.Journal) []string {
-	t.Helper()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, e := range p {
-		ids = append(ids, e.Device.RegistrationID)
-	}
-	return ids
-}
-
 // syncJournal sends what the journal has queued, as companion sync does, and returns how many
 // it created.
 func syncJournal(t *testing.T, j *journal.Journal, c *dps.Client) int {

@@ -40,7 +40,7 @@ func TestScanSendsItsQueueWhenDPSAnswers(t *testing.T) {
 	if sum.Queued != 0 || sum.Failed != 0 {
 		t.Errorf("the scan ended with %d queued and %d failed, want its queue sent:%s", sum.Queued, sum.Failed, describe(evs))
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("the journal still has %v to send", p)
 	}
 	got := checkEnrolled(t, site.admin, l.devs...)
@@ -155,7 +155,7 @@ func TestScanLeavesItsQueueToSync(t *testing.T) {
 			t.Errorf("device %d is enrolled as %q, want %q", i+1, got[d.RegistrationID].DeviceID, want)
 		}
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("after sync the journal still has %v to send", p)
 	}
 	if n := syncJournal(t, site.journal, site.admin); n != 0 {
@@ -242,7 +242,7 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 	if len(s) != 1 || s[0].Kind != journal.Sent || s[0].Queued != q.Seq || s[0].Outcome != enroll.Created {
 		t.Errorf("the queued device's settling records: %s, want one sent record answering queue record %d", brief(s), q.Seq)
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("still to send: %v", p)
 	}
 }
@@ -299,7 +299,7 @@ func TestScanEndsWhenTheCameraFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "reading frames") {
 		t.Fatalf("Run = %v, want the camera's failure", err)
 	}
-	if got := pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
+	if got := scantest.Pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
 		t.Errorf("pending %v, summary queued %d; want the device left queued", got, sum.Queued)
 	}
 }

@@ -134,7 +134,7 @@ func TestScanEnrollsEachDeviceOnce(t *testing.T) {
 			t.Errorf("device %d: settling records %s, want one created attempt", i+1, brief(s))
 		}
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("the journal still has %v to send", p)
 	}
 

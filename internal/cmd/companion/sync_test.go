@@ -17,6 +17,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -223,15 +224,7 @@ func pendingIDs(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, e := range p {
-		ids = append(ids, e.Device.RegistrationID)
-	}
-	return ids
+	return scantest.Pending(t, j)
 }
 
 func exportCmd(ios *cli.IOStreams) command {
