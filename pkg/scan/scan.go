@@ -46,7 +46,8 @@ type Config struct {
 	Settings    enroll.Settings
 	DeviceID    Template
 	FirstNumber int
-	// Replace overwrites an enrollment that holds a different key (enroll.Options.Replace).
+	// Replace overwrites an enrollment that holds a different key (enroll.Options.Replace). It
+	// is recorded with each queued enrollment, which is sent, later or by Sync, as it was queued.
 	Replace bool
 
 	// DryRun reads and checks codes and enrolls nothing; no journal or client is needed.

@@ -32,7 +32,8 @@ func NewCmdSync(ios *cli.IOStreams, runF func(context.Context, *SyncOptions) err
 or kept throttling, each with the settings it was scanned with, as companion enroll
 would: a device already enrolled with the same key is reported and left as it is, and
 one enrolled under its registration ID with another key is a conflict, recorded and
-not retried. Each outcome is written to the journal before it is shown, so running
+not retried, unless the scan that queued it was run with --replace: then it is
+replaced. Each outcome is written to the journal before it is shown, so running
 sync again, or after an interruption, sends nothing twice.
 
 An enrollment that still cannot be sent stays queued (exit status 1); a conflict
