@@ -1,6 +1,7 @@
 package scan_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -301,5 +302,39 @@ func TestScanEndsWhenTheCameraFails(t *testing.T) {
 	}
 	if got := scantest.Pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
 		t.Errorf("pending %v, summary queued %d; want the device left queued", got, sum.Queued)
+	}
+}
+
+// An enrollment an earlier scan run with replace left queued is sent by the next scan as it was
+// queued, even though this one does not replace: the enrollment that holds another key under
+// its registration ID is replaced, not a conflict.
+func TestScanSendsAQueuedReplaceAsQueued(t *testing.T) {
+	dev := scantest.Devices(t, 1)[0]
+	site := newSite(t)
+	if _, err := site.journal.Queue(journal.DeviceOf(dev), enroll.Settings{}, enroll.Options{Replace: true}, "sending as scanned"); err != nil {
+		t.Fatal(err)
+	}
+	old := scantest.Devices(t, 1)[0]
+	old.RegistrationID = dev.RegistrationID
+	if _, err := enroll.Enroll(t.Context(), site.admin, old, enroll.Settings{}, enroll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	site.reopen(t)
+
+	src, err := camera.OpenDir(scantest.Frames(t, []scantest.Segment{{Duration: time.Second}}, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := run(t, site.config(src))
+	sent := ofKind(evs, scan.Sent)
+	if len(sent) != 1 || sent[0].Outcome != enroll.Replaced {
+		t.Fatalf("sent events:%s; want the queued device replaced", describe(sent))
+	}
+	got := checkEnrolled(t, site.admin, dev)
+	if got[dev.RegistrationID].Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(dev.EndorsementKey) {
+		t.Errorf("enrolled with another key than the queued device's")
+	}
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
+		t.Errorf("the journal still has %v to send", p)
 	}
 }
