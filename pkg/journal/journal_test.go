@@ -111,7 +111,7 @@ func TestReopen(t *testing.T) {
 	}
 	seenAt := time.Date(2025, 3, 4, 5, 6, 7, 8, time.FixedZone("CET", 3600))
 	seen := must(j.RecordSeen(device(1), "clip.mp4", 42, seenAt))
-	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, enroll.Options{}, "DPS is unreachable"))
+	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, enroll.Options{Replace: true}, "DPS is unreachable"))
 	sent := must(j.RecordSent(q, enroll.Created, nil))
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
@@ -137,6 +137,9 @@ func TestReopen(t *testing.T) {
 	}
 	if s := got[1].Settings.Enroll(); !s.Disabled || !s.Edge || string(s.Twin.Tags) != `{"site":"lyon"}` {
 		t.Errorf("queued settings came back as %+v", s)
+	}
+	if !got[1].Options().Replace {
+		t.Errorf("queued with replace, came back as %+v", got[1].Options())
 	}
 }
 
