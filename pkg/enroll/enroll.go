@@ -12,10 +12,11 @@ import (
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
-// Outcome is what Enroll did.
+// Outcome is how an enrollment attempt ended: what Enroll did, or, when it returned an error,
+// Conflict or Failed (see OutcomeOf). Its values are what the journal and --format json show.
 type Outcome string
 
-// Outcomes of Enroll.
+// Outcomes of an enrollment attempt.
 const (
 	// Created: there was no enrollment; there is one now.
 	Created Outcome = "created"
@@ -25,7 +26,23 @@ const (
 	Replaced Outcome = "replaced"
 	// Updated: an enrollment with the same key existed and its settings were rewritten, as asked.
 	Updated Outcome = "updated"
+	// Conflict: the registration ID is enrolled with another key (a *ConflictError); nothing
+	// was changed, and trying again would change nothing either.
+	Conflict Outcome = "conflict"
+	// Failed: the attempt failed otherwise.
+	Failed Outcome = "failed"
 )
+
+// OutcomeOf is the outcome of Enroll's result and error.
+func OutcomeOf(res *Result, err error) Outcome {
+	switch {
+	case errors.Is(err, ErrConflict):
+		return Conflict
+	case err != nil || res == nil:
+		return Failed
+	}
+	return res.Outcome
+}
 
 // Result is the enrollment as DPS holds it after Enroll, and how it came to be.
 type Result struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -194,5 +195,17 @@ func TestEnrollmentMergesTagsIntoTwin(t *testing.T) {
 	}
 	if string(twin.Tags) != `{"site":"lyon","line":"1"}` {
 		t.Errorf("merging changed the parsed twin: %s", twin.Tags)
+	}
+}
+
+func TestOutcomeOf(t *testing.T) {
+	if o := enroll.OutcomeOf(&enroll.Result{Outcome: enroll.Created}, nil); o != enroll.Created {
+		t.Errorf("created: %q", o)
+	}
+	if o := enroll.OutcomeOf(nil, fmt.Errorf("x: %w", &enroll.ConflictError{})); o != enroll.Conflict {
+		t.Errorf("conflict: %q", o)
+	}
+	if o := enroll.OutcomeOf(nil, dps.ErrUnauthorized); o != enroll.Failed {
+		t.Errorf("unauthorized: %q", o)
 	}
 }

@@ -2,14 +2,10 @@ package journal
 
 import (
 	"cmp"
-	"context"
-	"errors"
 	"maps"
-	"net"
 	"slices"
 	"time"
 
-	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -31,45 +27,9 @@ const (
 	Sent Kind = "sent"
 )
 
-// Outcome is how an enrollment attempt ended: one of enroll's outcomes, Conflict or Failed.
-type Outcome string
-
-// Outcomes: enroll's, Conflict and Failed.
-const (
-	Created         = Outcome(enroll.Created)
-	AlreadyEnrolled = Outcome(enroll.AlreadyEnrolled)
-	Replaced        = Outcome(enroll.Replaced)
-	Updated         = Outcome(enroll.Updated)
-	// Conflict: the registration ID is enrolled with another key; nothing changed, and it is
-	// not retried.
-	Conflict Outcome = "conflict"
-	// Failed: the attempt failed; a queued enrollment stays queued.
-	Failed Outcome = "failed"
-)
-
 // settles reports whether an attempt with this outcome ends the device's enrollment, so that a
 // queued one is no longer pending.
-func (o Outcome) settles() bool { return o != Failed && o != "" }
-
-// OutcomeOf is the outcome of enroll.Enroll's result and error.
-func OutcomeOf(res *enroll.Result, err error) Outcome {
-	switch {
-	case errors.Is(err, enroll.ErrConflict):
-		return Conflict
-	case err != nil || res == nil:
-		return Failed
-	}
-	return Outcome(res.Outcome)
-}
-
-// Transient reports whether an enrollment failed only because DPS could not be reached or
-// asked to slow down, so that it should be queued and sent later, rather than recorded as
-// failed.
-func Transient(err error) bool {
-	var ne net.Error
-	return errors.Is(err, dps.ErrThrottled) || errors.Is(err, dps.ErrUnavailable) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
-}
+func settles(o enroll.Outcome) bool { return o != enroll.Failed && o != "" }
 
 // Device is a device's identity as the journal keeps it.
 type Device struct {
@@ -131,12 +91,15 @@ type Entry struct {
 	// Settings are what a Queued enrollment is to be sent with, or what an Attempt or Sent one
 	// was sent with.
 	Settings *Settings `json:"settings,omitempty"`
+	// Replace is, for Queued, whether the enrollment overwrites one that holds another key
+	// (enroll.Options.Replace), as the scan that queued it was asked to.
+	Replace bool `json:"replace,omitempty"`
 	// Reason says why an enrollment was Queued.
 	Reason string `json:"reason,omitempty"`
 
 	// Outcome and Error are how an Attempt or Sent enrollment ended.
-	Outcome Outcome `json:"outcome,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	Outcome enroll.Outcome `json:"outcome,omitempty"`
+	Error   string         `json:"error,omitempty"`
 	// Queued is, for Sent, the Seq of the Queued record it answers.
 	Queued uint64 `json:"queued,omitempty"`
 }
@@ -147,22 +110,26 @@ func (j *Journal) RecordSeen(d Device, source string, frame int, at time.Time) (
 	return j.append(Entry{Kind: Seen, Time: at, Device: d, Source: source, Frame: frame})
 }
 
-// Queue records an enrollment to be sent later with s, and why it was not sent now. It is
-// pending until an attempt for the device settles it; queuing a device again replaces its
-// settings.
-func (j *Journal) Queue(d Device, s enroll.Settings, reason string) (Entry, error) {
-	return j.append(Entry{Kind: Queued, Device: d, Settings: SettingsOf(s), Reason: reason})
+// Queue records an enrollment to be sent later with s and opts, and why it was not sent now.
+// It is pending until an attempt for the device settles it; queuing a device again replaces
+// its settings and options.
+func (j *Journal) Queue(d Device, s enroll.Settings, opts enroll.Options, reason string) (Entry, error) {
+	return j.append(Entry{Kind: Queued, Device: d, Settings: SettingsOf(s), Replace: opts.Replace, Reason: reason})
 }
 
+// Options are the options a Queued enrollment is to be sent with.
+func (e Entry) Options() enroll.Options { return enroll.Options{Replace: e.Replace} }
+
 // RecordAttempt records an enrollment sent as the device was scanned, with its outcome (see
-// OutcomeOf) and error. An outcome other than Failed also settles a queued enrollment of the
+// enroll.OutcomeOf) and error. An outcome other than enroll.Failed also settles a queued enrollment of the
 // device.
-func (j *Journal) RecordAttempt(d Device, s enroll.Settings, outcome Outcome, err error) (Entry, error) {
+func (j *Journal) RecordAttempt(d Device, s enroll.Settings, outcome enroll.Outcome, err error) (Entry, error) {
 	return j.append(Entry{Kind: Attempt, Device: d, Settings: SettingsOf(s), Outcome: outcome, Error: errorText(err)})
 }
 
-// RecordSent records the outcome of sending the queued enrollment q. Failed leaves it pending.
-func (j *Journal) RecordSent(q Entry, outcome Outcome, err error) (Entry, error) {
+// RecordSent records the outcome of sending the queued enrollment q. enroll.Failed leaves it
+// pending.
+func (j *Journal) RecordSent(q Entry, outcome enroll.Outcome, err error) (Entry, error) {
 	return j.append(Entry{Kind: Sent, Device: q.Device, Settings: q.Settings, Outcome: outcome, Error: errorText(err), Queued: q.Seq})
 }
 
@@ -182,7 +149,7 @@ func (j *Journal) Pending() ([]Entry, error) {
 		switch {
 		case e.Kind == Queued:
 			pending[id] = e
-		case (e.Kind == Attempt || e.Kind == Sent) && e.Outcome.settles():
+		case (e.Kind == Attempt || e.Kind == Sent) && settles(e.Outcome):
 			delete(pending, id)
 		}
 		return nil
@@ -200,7 +167,7 @@ func (j *Journal) Pending() ([]Entry, error) {
 func (j *Journal) Settled() (map[string]Entry, error) {
 	out := map[string]Entry{}
 	err := j.each(func(e Entry) error {
-		if (e.Kind == Attempt || e.Kind == Sent) && e.Outcome.settles() {
+		if (e.Kind == Attempt || e.Kind == Sent) && settles(e.Outcome) {
 			out[e.Device.RegistrationID] = e
 		}
 		return nil

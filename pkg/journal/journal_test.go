@@ -61,17 +61,17 @@ func TestPending(t *testing.T) {
 	throttled := fmt.Errorf("create: %w", dps.ErrThrottled)
 
 	must(j.RecordSeen(device(1), "/dev/video0", 17, time.Time{}))
-	must(j.RecordAttempt(device(1), hub, Created, nil))
+	must(j.RecordAttempt(device(1), hub, enroll.Created, nil))
 	for _, n := range []int{2, 3, 4, 5} {
 		must(j.RecordSeen(device(n), "/dev/video0", 20+n, time.Time{}))
-		must(j.Queue(device(n), hub, "DPS is throttling"))
+		must(j.Queue(device(n), hub, enroll.Options{}, "DPS is throttling"))
 	}
-	must(j.Queue(device(2), enroll.Settings{DeviceID: "press-2"}, "DPS is unreachable")) // queued twice: the later one counts
-	q3 := must(j.Queue(device(3), hub, "again"))
-	must(j.RecordSent(q3, Failed, throttled)) // still pending
-	q4 := must(j.Queue(device(4), hub, "again"))
-	must(j.RecordSent(q4, Conflict, &enroll.ConflictError{RegistrationID: "dev-004"})) // settled, not retried
-	must(j.RecordAttempt(device(5), hub, AlreadyEnrolled, nil))                        // the scan got through itself
+	must(j.Queue(device(2), enroll.Settings{DeviceID: "press-2"}, enroll.Options{}, "DPS is unreachable")) // queued twice: the later one counts
+	q3 := must(j.Queue(device(3), hub, enroll.Options{}, "again"))
+	must(j.RecordSent(q3, enroll.Failed, throttled)) // still pending
+	q4 := must(j.Queue(device(4), hub, enroll.Options{}, "again"))
+	must(j.RecordSent(q4, enroll.Conflict, &enroll.ConflictError{RegistrationID: "dev-004"})) // settled, not retried
+	must(j.RecordAttempt(device(5), hub, enroll.AlreadyEnrolled, nil))                        // the scan got through itself
 
 	pending, err := j.Pending()
 	if err != nil {
@@ -90,7 +90,7 @@ func TestPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]Outcome{"dev-001": Created, "dev-004": Conflict, "dev-005": AlreadyEnrolled}
+	want := map[string]enroll.Outcome{"dev-001": enroll.Created, "dev-004": enroll.Conflict, "dev-005": enroll.AlreadyEnrolled}
 	if len(settled) != len(want) {
 		t.Errorf("settled %v, want %v", settled, want)
 	}
@@ -111,8 +111,8 @@ func TestReopen(t *testing.T) {
 	}
 	seenAt := time.Date(2025, 3, 4, 5, 6, 7, 8, time.FixedZone("CET", 3600))
 	seen := must(j.RecordSeen(device(1), "clip.mp4", 42, seenAt))
-	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, "DPS is unreachable"))
-	sent := must(j.RecordSent(q, Created, nil))
+	q := must(j.Queue(device(1), enroll.Settings{Disabled: true, Edge: true, Twin: &dpsapi.InitialTwin{Tags: json.RawMessage(`{"site":"lyon"}`)}}, enroll.Options{Replace: true}, "DPS is unreachable"))
+	sent := must(j.RecordSent(q, enroll.Created, nil))
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +137,9 @@ func TestReopen(t *testing.T) {
 	}
 	if s := got[1].Settings.Enroll(); !s.Disabled || !s.Edge || string(s.Twin.Tags) != `{"site":"lyon"}` {
 		t.Errorf("queued settings came back as %+v", s)
+	}
+	if !got[1].Options().Replace {
+		t.Errorf("queued with replace, came back as %+v", got[1].Options())
 	}
 }
 
@@ -208,7 +211,7 @@ func TestExport(t *testing.T) {
 	must := mustFor(t)
 	j := open(t, filepath.Join(t.TempDir(), "journal.db"))
 	must(j.RecordSeen(device(1), "frames/0001.png", 1, time.Time{}))
-	must(j.RecordAttempt(device(1), enroll.Settings{DeviceID: "press-1", IoTHub: "h.azure-devices.net"}, Failed, errors.New("boom, with a comma")))
+	must(j.RecordAttempt(device(1), enroll.Settings{DeviceID: "press-1", IoTHub: "h.azure-devices.net"}, enroll.Failed, errors.New("boom, with a comma")))
 
 	var b bytes.Buffer
 	if err := j.Export(&b, CSV); err != nil {
@@ -247,28 +250,6 @@ func TestExport(t *testing.T) {
 	}
 	if err := j.Export(&b, "xml"); err == nil {
 		t.Error("xml export accepted")
-	}
-}
-
-func TestOutcomeOf(t *testing.T) {
-	if o := OutcomeOf(&enroll.Result{Outcome: enroll.Created}, nil); o != Created {
-		t.Errorf("created: %q", o)
-	}
-	if o := OutcomeOf(nil, fmt.Errorf("x: %w", &enroll.ConflictError{})); o != Conflict {
-		t.Errorf("conflict: %q", o)
-	}
-	if o := OutcomeOf(nil, dps.ErrUnauthorized); o != Failed {
-		t.Errorf("unauthorized: %q", o)
-	}
-	for err, want := range map[error]bool{
-		fmt.Errorf("x: %w", dps.ErrThrottled): true,
-		dps.ErrUnavailable:                    true,
-		dps.ErrUnauthorized:                   false,
-		&enroll.ConflictError{}:               false,
-	} {
-		if Transient(err) != want {
-			t.Errorf("Transient(%v) = %v", err, !want)
-		}
 	}
 }
 

@@ -51,9 +51,9 @@ func TestWriterChild(t *testing.T) {
 				case 0:
 					e, err = j.RecordSeen(d, "cam", i, time.Time{})
 				case 1:
-					e, err = j.Queue(d, enroll.Settings{IoTHub: "h.azure-devices.net"}, "throttled")
+					e, err = j.Queue(d, enroll.Settings{IoTHub: "h.azure-devices.net"}, enroll.Options{}, "throttled")
 				default:
-					e, err = j.RecordAttempt(d, enroll.Settings{}, Created, nil)
+					e, err = j.RecordAttempt(d, enroll.Settings{}, enroll.Created, nil)
 				}
 				if err != nil {
 					fmt.Println("error", err)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/journal"
 )
 
@@ -26,13 +27,13 @@ const (
 	Unreadable Kind = "unreadable"
 )
 
-// Outcomes a scan reports besides the journal's.
+// Outcomes a scan reports besides enroll's.
 const (
 	// Queued: DPS could not be reached or kept throttling; the enrollment is in the journal's
 	// queue and is sent when DPS answers, by this scan or by companion sync.
-	Queued journal.Outcome = "queued"
+	Queued enroll.Outcome = "queued"
 	// Checked: a dry run read and checked the identity and enrolled nothing.
-	Checked journal.Outcome = "checked"
+	Checked enroll.Outcome = "checked"
 )
 
 // Event is one thing a scan reports. Which fields are set depends on Kind.
@@ -55,8 +56,8 @@ type Event struct {
 	// it was enrolled with ("" when it is the registration ID).
 	Number   int
 	DeviceID string
-	// Outcome is how its enrollment ended: one of the journal's outcomes, Queued or Checked.
-	Outcome journal.Outcome
+	// Outcome is how its enrollment ended: one of enroll's outcomes, Queued or Checked.
+	Outcome enroll.Outcome
 	// Known means the journal had already settled the device: nothing was sent this time.
 	Known bool
 	// Enrollment is the enrollment as DPS holds it, after an attempt that reached DPS.
@@ -71,7 +72,7 @@ type Event struct {
 // good. A Failed or Queued device is not done.
 func (e Event) Done() bool {
 	switch e.Outcome {
-	case journal.Created, journal.AlreadyEnrolled, journal.Replaced, journal.Updated, journal.Conflict:
+	case enroll.Created, enroll.AlreadyEnrolled, enroll.Replaced, enroll.Updated, enroll.Conflict:
 		return e.Kind == Device || e.Kind == Sent
 	}
 	return false

@@ -301,7 +301,7 @@ func records(t *testing.T, j *journal.Journal) map[string][]journal.Entry {
 func settling(es []journal.Entry) []journal.Entry {
 	var out []journal.Entry
 	for _, e := range es {
-		if (e.Kind == journal.Attempt || e.Kind == journal.Sent) && e.Outcome != journal.Failed {
+		if (e.Kind == journal.Attempt || e.Kind == journal.Sent) && e.Outcome != enroll.Failed {
 			out = append(out, e)
 		}
 	}
@@ -328,40 +328,21 @@ func kinds(es []journal.Entry, k journal.Kind) []journal.Entry {
 	return where(es, func(e journal.Entry) bool { return e.Kind == k })
 }
 
-// pending returns the registration IDs the journal still has to send.
-func pending(t *testing.T, j *journal.Journal) []string {
-	t.Helper()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, e := range p {
-		ids = append(ids, e.Device.RegistrationID)
-	}
-	return ids
-}
-
 // syncJournal sends what the journal has queued, as companion sync does, and returns how many
 // it created.
 func syncJournal(t *testing.T, j *journal.Journal, c *dps.Client) int {
 	t.Helper()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
 	created := 0
-	for _, q := range p {
-		res, err := enroll.Enroll(t.Context(), c, q.Device.Identity(), q.Settings.Enroll(), enroll.Options{})
-		outcome := journal.OutcomeOf(res, err)
-		if _, jerr := j.RecordSent(q, outcome, err); jerr != nil {
-			t.Fatal(jerr)
-		}
-		if outcome != journal.Created {
-			t.Errorf("sync of %s: %s, %v; want it created", q.Device.RegistrationID, outcome, err)
-			continue
+	_, err := scan.Sync(t.Context(), j, c, func(ev scan.Event) error {
+		if ev.Outcome != enroll.Created {
+			t.Errorf("sync of %s: %s, %v; want it created", ev.Device.RegistrationID, ev.Outcome, ev.Err)
+			return nil
 		}
 		created++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return created
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/camera"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/scan"
 )
 
@@ -95,7 +95,7 @@ func TestOnceStopsAfterTheFirstDevice(t *testing.T) {
 	evs, sum := run(t, cfg)
 
 	if len(evs) != 2 || evs[0].Kind != scan.Foreign || evs[1].Kind != scan.Device ||
-		evs[1].Device.RegistrationID != devs[0].RegistrationID || evs[1].Outcome != journal.Created {
+		evs[1].Device.RegistrationID != devs[0].RegistrationID || evs[1].Outcome != enroll.Created {
 		t.Fatalf("events:%s\nwant the foreign code, then the first device created", describe(evs))
 	}
 	if n := src.n.Load(); n != 3 {
@@ -126,8 +126,8 @@ func TestRunningNumbersSurviveARestart(t *testing.T) {
 
 	got := ofKind(evs, scan.Device)
 	if len(got) != 2 ||
-		got[0].Device.RegistrationID != devs[2].RegistrationID || got[0].Number != 102 || got[0].DeviceID != "bay-0102" || got[0].Outcome != journal.Created ||
-		got[1].Device.RegistrationID != devs[0].RegistrationID || got[1].Number != 100 || got[1].DeviceID != "bay-0100" || got[1].Outcome != journal.AlreadyEnrolled || !got[1].Known {
+		got[0].Device.RegistrationID != devs[2].RegistrationID || got[0].Number != 102 || got[0].DeviceID != "bay-0102" || got[0].Outcome != enroll.Created ||
+		got[1].Device.RegistrationID != devs[0].RegistrationID || got[1].Number != 100 || got[1].DeviceID != "bay-0100" || got[1].Outcome != enroll.AlreadyEnrolled || !got[1].Known {
 		t.Fatalf("second scan:%s\nwant the new device created as #102 bay-0102, then the first one known as #100 bay-0100", describe(evs))
 	}
 	enrolled := checkEnrolled(t, site.admin, devs...)

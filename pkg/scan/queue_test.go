@@ -1,6 +1,7 @@
 package scan_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +41,7 @@ func TestScanSendsItsQueueWhenDPSAnswers(t *testing.T) {
 	if sum.Queued != 0 || sum.Failed != 0 {
 		t.Errorf("the scan ended with %d queued and %d failed, want its queue sent:%s", sum.Queued, sum.Failed, describe(evs))
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("the journal still has %v to send", p)
 	}
 	got := checkEnrolled(t, site.admin, l.devs...)
@@ -67,23 +68,23 @@ func TestScanSendsItsQueueWhenDPSAnswers(t *testing.T) {
 		id := d.RegistrationID
 		first, s := firstSight[id], sent[id]
 		switch first.Outcome {
-		case journal.Created:
+		case enroll.Created:
 			if len(s) != 0 {
 				t.Errorf("device %d was created as scanned, then sent again:%s", i+1, describe(s))
 			}
 		case scan.Queued:
 			queuedAtSight++
-			if first.Err == nil || !journal.Transient(first.Err) {
+			if first.Err == nil || !(errors.Is(first.Err, dps.ErrUnavailable) || errors.Is(first.Err, dps.ErrThrottled)) {
 				t.Errorf("device %d was queued with reason %v, want DPS's refusal", i+1, first.Err)
 			}
-			if len(s) != 1 || s[0].Outcome != journal.Created || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
+			if len(s) != 1 || s[0].Outcome != enroll.Created || s[0].Number != i+1 || s[0].DeviceID != fmt.Sprintf("line4-%03d", i+1) {
 				t.Errorf("device %d was queued; sent events:%s; want one, created, as number %d", i+1, describe(s), i+1)
 			}
 		default:
 			t.Errorf("device %d, first sight: %s %v", i+1, first.Outcome, first.Err)
 		}
 		set := settling(recs[id])
-		if len(set) != 1 || set[0].Outcome != journal.Created {
+		if len(set) != 1 || set[0].Outcome != enroll.Created {
 			t.Fatalf("device %d: settling records %s, want exactly one, created", i+1, brief(set))
 		}
 		wantKind := journal.Attempt
@@ -155,7 +156,7 @@ func TestScanLeavesItsQueueToSync(t *testing.T) {
 			t.Errorf("device %d is enrolled as %q, want %q", i+1, got[d.RegistrationID].DeviceID, want)
 		}
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("after sync the journal still has %v to send", p)
 	}
 	if n := syncJournal(t, site.journal, site.admin); n != 0 {
@@ -175,14 +176,14 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 		if _, err := j.RecordSeen(journal.DeviceOf(d), "/dev/video0", 12, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		q, err := j.Queue(journal.DeviceOf(d), enroll.Settings{DeviceID: deviceID}, "sending as scanned")
+		q, err := j.Queue(journal.DeviceOf(d), enroll.Settings{DeviceID: deviceID}, enroll.Options{}, "sending as scanned")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return q
 	}
 	earlier(settled, "st-01")
-	if _, err := j.RecordAttempt(journal.DeviceOf(settled), enroll.Settings{DeviceID: "st-01"}, journal.Created, nil); err != nil {
+	if _, err := j.RecordAttempt(journal.DeviceOf(settled), enroll.Settings{DeviceID: "st-01"}, enroll.Created, nil); err != nil {
 		t.Fatal(err)
 	}
 	q := earlier(queued, "st-02")
@@ -204,25 +205,25 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 	type want struct {
 		kind     scan.Kind
 		id       string
-		outcome  journal.Outcome
+		outcome  enroll.Outcome
 		known    bool
 		number   int
 		deviceID string
 	}
-	wantSent := want{scan.Sent, queued.RegistrationID, journal.Created, false, 2, "st-02"}
-	wantKnown := want{scan.Device, settled.RegistrationID, journal.AlreadyEnrolled, true, 1, "st-01"}
-	wantFresh := want{scan.Device, fresh.RegistrationID, journal.Created, false, 3, "st-03"}
+	wantSent := want{scan.Sent, queued.RegistrationID, enroll.Created, false, 2, "st-02"}
+	wantKnown := want{scan.Device, settled.RegistrationID, enroll.AlreadyEnrolled, true, 1, "st-01"}
+	wantFresh := want{scan.Device, fresh.RegistrationID, enroll.Created, false, 3, "st-03"}
 	// The new device is created as it is scanned, or, should it come into view before the
 	// earlier queue is sent, queued behind it and sent after it.
 	wantFreshQueued := want{scan.Device, fresh.RegistrationID, scan.Queued, false, 3, "st-03"}
-	wantFreshSent := want{scan.Sent, fresh.RegistrationID, journal.Created, false, 3, "st-03"}
+	wantFreshSent := want{scan.Sent, fresh.RegistrationID, enroll.Created, false, 3, "st-03"}
 	var known, created, other []want
 	for _, ev := range evs {
 		g := want{ev.Kind, ev.Device.RegistrationID, ev.Outcome, ev.Known, ev.Number, ev.DeviceID}
 		switch {
 		case g == wantKnown:
 			known = append(known, g)
-		case g.outcome == journal.Created:
+		case g.outcome == enroll.Created:
 			created = append(created, g)
 		case g != wantFreshQueued:
 			other = append(other, g)
@@ -239,10 +240,10 @@ func TestScanContinuesAnEarlierScan(t *testing.T) {
 	// DPS was not asked about the settled device: only the queued and the new one are there.
 	checkEnrolled(t, site.admin, queued, fresh)
 	s := settling(records(t, site.journal)[queued.RegistrationID])
-	if len(s) != 1 || s[0].Kind != journal.Sent || s[0].Queued != q.Seq || s[0].Outcome != journal.Created {
+	if len(s) != 1 || s[0].Kind != journal.Sent || s[0].Queued != q.Seq || s[0].Outcome != enroll.Created {
 		t.Errorf("the queued device's settling records: %s, want one sent record answering queue record %d", brief(s), q.Seq)
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("still to send: %v", p)
 	}
 }
@@ -265,10 +266,10 @@ func TestScanReportsCreatedWhenTheReadBackFails(t *testing.T) {
 
 	checkEnrolled(t, site.admin, dev)
 	s := settling(records(t, site.journal)[dev.RegistrationID])
-	if len(s) != 1 || s[0].Outcome != journal.Created {
+	if len(s) != 1 || s[0].Outcome != enroll.Created {
 		t.Errorf("settling records %s, want one, created:%s", brief(s), describe(evs))
 	}
-	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != journal.Created || sum.Done != 1 {
+	if devs := ofKind(evs, scan.Device); len(devs) != 1 || devs[0].Outcome != enroll.Created || sum.Done != 1 {
 		t.Errorf("the scan reported%s\nwant the device created as it was scanned", describe(evs))
 	}
 }
@@ -299,7 +300,41 @@ func TestScanEndsWhenTheCameraFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "reading frames") {
 		t.Fatalf("Run = %v, want the camera's failure", err)
 	}
-	if got := pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
+	if got := scantest.Pending(t, site.journal); len(got) != 1 || got[0] != dev.RegistrationID || sum.Queued != 1 {
 		t.Errorf("pending %v, summary queued %d; want the device left queued", got, sum.Queued)
+	}
+}
+
+// An enrollment an earlier scan run with replace left queued is sent by the next scan as it was
+// queued, even though this one does not replace: the enrollment that holds another key under
+// its registration ID is replaced, not a conflict.
+func TestScanSendsAQueuedReplaceAsQueued(t *testing.T) {
+	dev := scantest.Devices(t, 1)[0]
+	site := newSite(t)
+	if _, err := site.journal.Queue(journal.DeviceOf(dev), enroll.Settings{}, enroll.Options{Replace: true}, "sending as scanned"); err != nil {
+		t.Fatal(err)
+	}
+	old := scantest.Devices(t, 1)[0]
+	old.RegistrationID = dev.RegistrationID
+	if _, err := enroll.Enroll(t.Context(), site.admin, old, enroll.Settings{}, enroll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	site.reopen(t)
+
+	src, err := camera.OpenDir(scantest.Frames(t, []scantest.Segment{{Duration: time.Second}}, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := run(t, site.config(src))
+	sent := ofKind(evs, scan.Sent)
+	if len(sent) != 1 || sent[0].Outcome != enroll.Replaced {
+		t.Fatalf("sent events:%s; want the queued device replaced", describe(sent))
+	}
+	got := checkEnrolled(t, site.admin, dev)
+	if got[dev.RegistrationID].Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(dev.EndorsementKey) {
+		t.Errorf("enrolled with another key than the queued device's")
+	}
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
+		t.Errorf("the journal still has %v to send", p)
 	}
 }

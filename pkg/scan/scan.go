@@ -46,7 +46,8 @@ type Config struct {
 	Settings    enroll.Settings
 	DeviceID    Template
 	FirstNumber int
-	// Replace overwrites an enrollment that holds a different key (enroll.Options.Replace).
+	// Replace overwrites an enrollment that holds a different key (enroll.Options.Replace). It
+	// is recorded with each queued enrollment, which is sent, later or by Sync, as it was queued.
 	Replace bool
 
 	// DryRun reads and checks codes and enrolls nothing; no journal or client is needed.
@@ -283,10 +284,10 @@ func (s *Scanner) emit(ev Event) {
 	switch {
 	case ev.Done():
 		sum.Done++
-		if ev.Outcome == journal.Conflict {
+		if ev.Outcome == enroll.Conflict {
 			sum.Conflicts++
 		}
-	case ev.Outcome == journal.Failed:
+	case ev.Outcome == enroll.Failed:
 		sum.Failed++
 	case ev.Outcome == Checked:
 		sum.Checked++

@@ -67,11 +67,11 @@ func TestScanEnrollsEachDeviceOnce(t *testing.T) {
 		switch {
 		case !first[a.dev]:
 			first[a.dev] = true
-			if ev.Outcome != journal.Created || ev.Known || ev.Err != nil || ev.Enrollment == nil || ev.Enrollment.RegistrationID != d.RegistrationID {
+			if ev.Outcome != enroll.Created || ev.Known || ev.Err != nil || ev.Enrollment == nil || ev.Enrollment.RegistrationID != d.RegistrationID {
 				t.Errorf("device event %d, first sight of %s: %s known=%v %v enrollment=%v; want created", k+1, d.RegistrationID, ev.Outcome, ev.Known, ev.Err, ev.Enrollment != nil)
 			}
 		default:
-			if ev.Outcome != journal.AlreadyEnrolled || !ev.Known || ev.Err != nil {
+			if ev.Outcome != enroll.AlreadyEnrolled || !ev.Known || ev.Err != nil {
 				t.Errorf("device event %d, %s shown again: %s known=%v %v; want already enrolled, known", k+1, d.RegistrationID, ev.Outcome, ev.Known, ev.Err)
 			}
 		}
@@ -130,11 +130,11 @@ func TestScanEnrollsEachDeviceOnce(t *testing.T) {
 			}
 		}
 		s := settling(recs[d.RegistrationID])
-		if len(s) != 1 || s[0].Kind != journal.Attempt || s[0].Outcome != journal.Created || s[0].Settings == nil || s[0].Settings.DeviceID != fmt.Sprintf("line4-%03d", i+1) {
+		if len(s) != 1 || s[0].Kind != journal.Attempt || s[0].Outcome != enroll.Created || s[0].Settings == nil || s[0].Settings.DeviceID != fmt.Sprintf("line4-%03d", i+1) {
 			t.Errorf("device %d: settling records %s, want one created attempt", i+1, brief(s))
 		}
 	}
-	if p := pending(t, site.journal); len(p) != 0 {
+	if p := scantest.Pending(t, site.journal); len(p) != 0 {
 		t.Errorf("the journal still has %v to send", p)
 	}
 

@@ -3,10 +3,11 @@ package scan
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
-	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 )
 
@@ -148,7 +149,7 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 		ev.DeviceID, ev.Err = cfg.DeviceID.Expand(j.id, ev.Number)
 		ev.Outcome = Checked
 		if ev.Err != nil {
-			ev.Outcome = journal.Failed
+			ev.Outcome = enroll.Failed
 		}
 		snd.report(ev)
 		return nil
@@ -161,8 +162,8 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 		if e.Settings != nil {
 			ev.DeviceID = e.Settings.DeviceID
 		}
-		if e.Outcome != journal.Conflict {
-			ev.Outcome = journal.AlreadyEnrolled
+		if e.Outcome != enroll.Conflict {
+			ev.Outcome = enroll.AlreadyEnrolled
 		}
 		snd.report(ev)
 		return nil
@@ -183,14 +184,16 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 	if err != nil {
 		return snd.attempted(ev, settings, nil, err)
 	}
-	q, err := cfg.Journal.Queue(ev.Device, settings, reasonSending)
+	q, err := cfg.Journal.Queue(ev.Device, settings, enroll.Options{Replace: cfg.Replace}, reasonSending)
 	if err != nil {
 		return err
 	}
 	if snd.offline || ctx.Err() != nil {
 		return snd.queue(ev, q)
 	}
-	res, err := snd.attempt(ctx, j.id, settings)
+	res, err := snd.attempt(ctx, func(ctx context.Context) (*enroll.Result, error) {
+		return enroll.Enroll(ctx, cfg.Client, j.id, settings, q.Options())
+	})
 	if snd.transient(ctx, err) {
 		snd.wentAway(err)
 		return snd.queue(ev, q)
@@ -198,17 +201,25 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 	return snd.attempted(ev, settings, res, err)
 }
 
-// attempt sends one enrollment, bounded by AttemptTimeout.
-func (snd *sender) attempt(ctx context.Context, id identity.Identity, s enroll.Settings) (*enroll.Result, error) {
+// attempt makes one attempt to send an enrollment, bounded by AttemptTimeout.
+func (snd *sender) attempt(ctx context.Context, send func(context.Context) (*enroll.Result, error)) (*enroll.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, snd.s.cfg.AttemptTimeout)
 	defer cancel()
-	return enroll.Enroll(ctx, snd.s.cfg.Client, id, s, enroll.Options{Replace: snd.s.cfg.Replace})
+	return send(ctx)
 }
 
 // transient reports whether an attempt's enrollment stays queued: DPS away, or the scan
 // stopped while it was being sent.
 func (snd *sender) transient(ctx context.Context, err error) bool {
-	return err != nil && (ctx.Err() != nil || journal.Transient(err))
+	return err != nil && (ctx.Err() != nil || transient(err))
+}
+
+// transient reports whether an enrollment failed only because DPS could not be reached or
+// asked to slow down, so that it is queued and sent later rather than recorded as failed.
+func transient(err error) bool {
+	var ne net.Error
+	return errors.Is(err, dps.ErrThrottled) || errors.Is(err, dps.ErrUnavailable) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne)
 }
 
 // wentAway notes that DPS did not answer, and schedules the next try of the queue.
@@ -232,12 +243,12 @@ func (snd *sender) queue(ev Event, q journal.Entry) error {
 
 // attempted records an attempt made as the device was scanned, then reports it.
 func (snd *sender) attempted(ev Event, s enroll.Settings, res *enroll.Result, err error) error {
-	outcome := journal.OutcomeOf(res, err)
+	outcome := enroll.OutcomeOf(res, err)
 	e, jerr := snd.s.cfg.Journal.RecordAttempt(ev.Device, s, outcome, err)
 	if jerr != nil {
 		return jerr
 	}
-	if outcome != journal.Failed {
+	if outcome != enroll.Failed {
 		snd.settled[ev.Device.RegistrationID] = e
 	}
 	ev.Outcome, ev.Err = outcome, err
@@ -255,15 +266,16 @@ func (snd *sender) drain(ctx context.Context) error {
 			return nil
 		}
 		q := snd.pending[0]
-		res, err := snd.attempt(ctx, q.Device.Identity(), q.Settings.Enroll())
+		res, err := snd.attempt(ctx, func(ctx context.Context) (*enroll.Result, error) {
+			return sendQueued(ctx, snd.s.cfg.Client, q)
+		})
 		if snd.transient(ctx, err) {
 			if ctx.Err() == nil {
 				snd.wentAway(err)
 			}
 			return nil
 		}
-		outcome := journal.OutcomeOf(res, err)
-		e, jerr := snd.s.cfg.Journal.RecordSent(q, outcome, err)
+		e, ev, jerr := recordSent(snd.s.cfg.Journal, q, res, err, snd.s.now())
 		if jerr != nil {
 			return jerr
 		}
@@ -272,16 +284,10 @@ func (snd *sender) drain(ctx context.Context) error {
 		snd.pending = snd.pending[1:]
 		delete(snd.queued, q.Device.RegistrationID)
 		snd.s.setQueued(len(snd.pending))
-		if outcome != journal.Failed {
+		if ev.Outcome != enroll.Failed {
 			snd.settled[q.Device.RegistrationID] = e
 		}
-		ev := Event{Kind: Sent, Time: snd.s.now(), Device: q.Device, Number: snd.numbers[q.Device.RegistrationID], Outcome: outcome, Err: err}
-		if q.Settings != nil {
-			ev.DeviceID = q.Settings.DeviceID
-		}
-		if res != nil {
-			ev.Enrollment = res.Enrollment
-		}
+		ev.Number = snd.numbers[q.Device.RegistrationID]
 		snd.report(ev)
 	}
 	snd.offline, snd.failures, snd.lastErr = false, 0, nil

@@ -31,6 +31,7 @@ import (
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/camera"
 	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -121,7 +122,7 @@ func scanOnce(c *dps.Client, shots []shot, blank image.Image, fps float64, show,
 	var mu sync.Mutex
 	reported := map[string]time.Time{}
 	s, err := scan.New(scan.Config{Source: src, Journal: j, Client: c, Report: func(ev scan.Event) {
-		if ev.Kind == scan.Device && ev.Outcome == journal.Created {
+		if ev.Kind == scan.Device && ev.Outcome == enroll.Created {
 			mu.Lock()
 			reported[ev.Device.RegistrationID] = ev.Time
 			mu.Unlock()

@@ -10,8 +10,8 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
-	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/scan"
 )
 
@@ -40,7 +40,7 @@ type scanEventJSON struct {
 	Label          string                       `json:"label,omitempty"`
 	DeviceID       string                       `json:"deviceId,omitempty"`
 	Number         int                          `json:"number,omitempty"`
-	Outcome        journal.Outcome              `json:"outcome,omitempty"`
+	Outcome        enroll.Outcome               `json:"outcome,omitempty"`
 	Known          bool                         `json:"known,omitempty"`
 	Text           string                       `json:"text,omitempty"`
 	Error          string                       `json:"error,omitempty"`
@@ -101,18 +101,18 @@ func invalidWhat(err error) string {
 // outcomeText says what happened to a device's enrollment.
 func outcomeText(ev scan.Event, who string) string {
 	switch ev.Outcome {
-	case journal.Created:
+	case enroll.Created:
 		return "Enrolled " + who + "."
-	case journal.AlreadyEnrolled:
+	case enroll.AlreadyEnrolled:
 		if ev.Known {
 			return "Already enrolled " + who + " (scanned before; nothing sent)."
 		}
 		return "Already enrolled " + who + ", with this key; nothing changed."
-	case journal.Replaced:
+	case enroll.Replaced:
 		return "Replaced the enrollment of " + who + " (it had another key)."
-	case journal.Updated:
+	case enroll.Updated:
 		return "Rewrote the enrollment of " + who + "."
-	case journal.Conflict:
+	case enroll.Conflict:
 		if ev.Known {
 			return "Conflict " + who + ": enrolled with another key (found earlier); not changed."
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/enroll"
-	"github.com/oobtpm/oob/pkg/journal"
+	"github.com/oobtpm/oob/pkg/scan"
 )
 
 // SyncOptions are the inputs of `companion sync`.
@@ -32,7 +32,8 @@ func NewCmdSync(ios *cli.IOStreams, runF func(context.Context, *SyncOptions) err
 or kept throttling, each with the settings it was scanned with, as companion enroll
 would: a device already enrolled with the same key is reported and left as it is, and
 one enrolled under its registration ID with another key is a conflict, recorded and
-not retried. Each outcome is written to the journal before it is shown, so running
+not retried, unless the scan that queued it was run with --replace: then it is
+replaced. Each outcome is written to the journal before it is shown, so running
 sync again, or after an interruption, sends nothing twice.
 
 An enrollment that still cannot be sent stays queued (exit status 1); a conflict
@@ -59,7 +60,7 @@ exits with status 4. --format json prints one object per enrollment:
 // syncJSON is the stable JSON shape of one line of `sync --format json`.
 type syncJSON struct {
 	RegistrationID string                       `json:"registrationId"`
-	Outcome        journal.Outcome              `json:"outcome"`
+	Outcome        enroll.Outcome               `json:"outcome"`
 	Error          string                       `json:"error,omitempty"`
 	Enrollment     *dpsapi.IndividualEnrollment `json:"enrollment,omitempty"`
 }
@@ -87,47 +88,37 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		return err
 	}
 	defer cancel()
-	counts := map[journal.Outcome]int{}
-	for i, q := range pending {
-		if ctx.Err() != nil {
-			counts[journal.Failed] += len(pending) - i // not tried: still queued
-			break
-		}
-		res, sendErr := enroll.Enroll(ctx, c, q.Device.Identity(), q.Settings.Enroll(), enroll.Options{})
-		outcome := journal.OutcomeOf(res, sendErr)
-		// Recorded before it is shown: what was shown as done is in the journal.
-		if _, err := j.RecordSent(q, outcome, sendErr); err != nil {
-			return err
-		}
-		counts[outcome]++
-		if err := printSent(opts, q, outcome, res, timeoutHint(sendErr, opts.Service.Timeout)); err != nil {
-			return err
-		}
+	counts := map[enroll.Outcome]int{}
+	sum, err := scan.Sync(ctx, j, c, func(ev scan.Event) error {
+		// Sync recorded it before handing it over: what is shown as done is in the journal.
+		counts[ev.Outcome]++
+		return printSent(opts, ev.Device.RegistrationID, ev.Outcome, ev.Enrollment, timeoutHint(ev.Err, opts.Service.Timeout))
+	})
+	if err != nil {
+		return err
 	}
+	counts[enroll.Failed] = sum.Queued // those not tried are still queued too
 	return syncSummary(opts.IO, counts)
 }
 
 // printSent reports one queued enrollment's outcome.
-func printSent(opts *SyncOptions, q journal.Entry, outcome journal.Outcome, res *enroll.Result, err error) error {
-	id := q.Device.RegistrationID
+func printSent(opts *SyncOptions, id string, outcome enroll.Outcome, enrollment *dpsapi.IndividualEnrollment, err error) error {
 	if opts.Format.Value == cli.FormatJSON {
 		line := syncJSON{RegistrationID: id, Outcome: outcome}
 		if err != nil {
 			line.Error = err.Error()
 		}
-		if res != nil {
-			line.Enrollment = res.Enrollment
-		}
+		line.Enrollment = enrollment
 		return json.NewEncoder(opts.IO.Out).Encode(line)
 	}
 	switch outcome {
-	case journal.Created:
+	case enroll.Created:
 		fmt.Fprintf(opts.IO.Out, "Enrolled %s.\n", id)
-	case journal.AlreadyEnrolled:
+	case enroll.AlreadyEnrolled:
 		fmt.Fprintf(opts.IO.Out, "Already enrolled: %s, with this key. Nothing was changed.\n", id)
-	case journal.Conflict:
+	case enroll.Conflict:
 		fmt.Fprintf(opts.IO.Out, "Conflict, not retried: %v\n", err)
-	case journal.Failed:
+	case enroll.Failed:
 		fmt.Fprintf(opts.IO.Out, "Not sent, still queued: %s: %v\n", id, err)
 	default:
 		fmt.Fprintf(opts.IO.Out, "%s: %s.\n", id, outcome)
@@ -136,13 +127,13 @@ func printSent(opts *SyncOptions, q journal.Entry, outcome journal.Outcome, res 
 }
 
 // syncSummary says what sync did, and turns failures and conflicts into the exit status.
-func syncSummary(ios *cli.IOStreams, counts map[journal.Outcome]int) error {
+func syncSummary(ios *cli.IOStreams, counts map[enroll.Outcome]int) error {
 	fmt.Fprintf(ios.ErrOut, "Sent: %d created, %d already enrolled, %d conflicts; %d still queued.\n",
-		counts[journal.Created], counts[journal.AlreadyEnrolled], counts[journal.Conflict], counts[journal.Failed])
+		counts[enroll.Created], counts[enroll.AlreadyEnrolled], counts[enroll.Conflict], counts[enroll.Failed])
 	switch {
-	case counts[journal.Failed] > 0:
-		return fmt.Errorf("%d enrollments could not be sent and stay queued: check the network and credentials, then run companion sync again", counts[journal.Failed])
-	case counts[journal.Conflict] > 0:
+	case counts[enroll.Failed] > 0:
+		return fmt.Errorf("%d enrollments could not be sent and stay queued: check the network and credentials, then run companion sync again", counts[enroll.Failed])
+	case counts[enroll.Conflict] > 0:
 		return &cli.ConflictError{Err: errors.New("some registration IDs are enrolled with another key (see above); nothing was changed for them")}
 	}
 	return nil

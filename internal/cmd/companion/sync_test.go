@@ -17,6 +17,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
@@ -75,15 +76,15 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	a, b, c, d, e := newDevice(t, "a"), newDevice(t, "b"), newDevice(t, "c"), newDevice(t, "d"), newDevice(t, "e")
 	line := enroll.Settings{IoTHub: "line4.azure-devices.net", Tags: map[string]string{"line": "4"}}
 	for _, dev := range []journal.Device{a, b, c, d, e} {
-		if _, err := j.Queue(dev, line, "DPS is throttling"); err != nil {
+		if _, err := j.Queue(dev, line, enroll.Options{}, "DPS is throttling"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := j.Queue(c, enroll.Settings{DeviceID: "press-c"}, "scanned again"); err != nil {
+	if _, err := j.Queue(c, enroll.Settings{DeviceID: "press-c"}, enroll.Options{}, "scanned again"); err != nil {
 		t.Fatal(err)
 	}
 	// e got through in the scan itself after all: settled, not to be sent again.
-	if _, err := j.RecordAttempt(e, line, journal.Created, nil); err != nil {
+	if _, err := j.RecordAttempt(e, line, enroll.Created, nil); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
@@ -162,15 +163,15 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := map[string][]journal.Outcome{}
+	sent := map[string][]enroll.Outcome{}
 	for _, en := range es {
 		if en.Kind == journal.Sent {
 			sent[en.Device.Label] = append(sent[en.Device.Label], en.Outcome)
 		}
 	}
-	for label, want := range map[string][]journal.Outcome{
-		"a": {journal.Failed, journal.Created}, "b": {journal.Failed, journal.Created},
-		"c": {journal.Failed, journal.Created}, "d": {journal.Failed, journal.Conflict},
+	for label, want := range map[string][]enroll.Outcome{
+		"a": {enroll.Failed, enroll.Created}, "b": {enroll.Failed, enroll.Created},
+		"c": {enroll.Failed, enroll.Created}, "d": {enroll.Failed, enroll.Conflict},
 	} {
 		if got := sent[label]; !slices.Equal(got, want) {
 			t.Errorf("%s: sent records %v, want %v", label, got, want)
@@ -181,6 +182,41 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	}
 }
 
+// A device queued by a scan run with --replace is sent by sync as it was queued: the
+// enrollment that holds another key under its registration ID is replaced, not a conflict.
+func TestSyncReplacesAsQueued(t *testing.T) {
+	emu := emulatortest.Start(t)
+	svc := emu.Client(t, dps.Options{})
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := newDevice(t, "new TPM")
+	if _, err := j.Queue(dev, enroll.Settings{}, enroll.Options{Replace: true}, "DPS is throttling"); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	old := newDevice(t, "old TPM")
+	old.RegistrationID = dev.RegistrationID
+	if _, err := enroll.Enroll(t.Context(), svc, old.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, err := runCmd(t, emu, syncCmd, "--journal", path, "--format", "json")
+	if err != nil || !strings.Contains(stdout, `"outcome":"replaced"`) {
+		t.Fatalf("sync of a device queued with replace: %v, want it replaced\n%s%s", err, stdout, stderr)
+	}
+	got, err := svc.GetEnrollment(t.Context(), dev.RegistrationID)
+	if err != nil || got.Attestation.TPM.EndorsementKey != b64(dev.EndorsementKey) {
+		t.Errorf("enrollment after sync: %+v, %v; want the queued device's key", got, err)
+	}
+	if pending := pendingIDs(t, path); len(pending) != 0 {
+		t.Errorf("still pending after sync: %v", pending)
+	}
+}
+
+// pendingIDs returns the registration IDs the journal at path still has to send.
 func pendingIDs(t *testing.T, path string) []string {
 	t.Helper()
 	j, err := journal.Open(path)
@@ -188,15 +224,7 @@ func pendingIDs(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	p, err := j.Pending()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, e := range p {
-		ids = append(ids, e.Device.RegistrationID)
-	}
-	return ids
+	return scantest.Pending(t, j)
 }
 
 func exportCmd(ios *cli.IOStreams) command {
