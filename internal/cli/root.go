@@ -32,5 +32,40 @@ func Main(newRoot func(*IOStreams) *cobra.Command) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ios := System()
-	return ExitCode(newRoot(ios).ExecuteContext(ctx), ios.ErrOut)
+	return Run(ctx, newRoot(ios), ios)
+}
+
+// Run executes root and returns the exit code, having printed the error to ios.ErrOut. Argument
+// mistakes (an unknown command, a missing or extra argument) are usage errors, as flag mistakes
+// are.
+func Run(ctx context.Context, root *cobra.Command, ios *IOStreams) int {
+	usageArgs(root)
+	return ExitCode(root.ExecuteContext(ctx), ios.ErrOut)
+}
+
+// usageArgs makes every command's argument check return a UsageError. A root with subcommands and
+// nothing of its own to run answers an unknown command with a UsageError too, and shows its help
+// when run bare, as cobra does.
+func usageArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+	if !c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+		return
+	}
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &UsageError{Err: err}
+			}
+			return nil
+		}
+	}
 }
