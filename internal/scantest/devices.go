@@ -1,11 +1,10 @@
 package scantest
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"sync"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/qr/reader"
 )
@@ -56,11 +55,10 @@ func Labelled(tb testing.TB, labels ...string) []identity.Identity {
 
 // newDevice makes a device with a fresh key.
 func newDevice(label string) (identity.Identity, error) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	ek, err := ektest.Generate()
 	if err != nil {
 		return identity.Identity{}, err
 	}
-	ek := identity.StandardEK(k.N.FillBytes(make([]byte, identity.ModulusLen)))
 	return identity.Identity{RegistrationID: identity.DeriveRegistrationID(ek), EndorsementKey: ek, Label: label}, nil
 }
 

@@ -2,8 +2,6 @@ package enroll_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -22,12 +21,7 @@ import (
 // newIdentity returns the identity of a fresh standard-template EK, registration ID derived.
 func newIdentity(t testing.TB) identity.Identity {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ek := identity.StandardEK(k.N.FillBytes(make([]byte, 256)))
-	return identity.Identity{RegistrationID: identity.DeriveRegistrationID(ek), EndorsementKey: ek}
+	return ektest.Identity(t, "")
 }
 
 func TestEnrollCreatesThenChangesNothing(t *testing.T) {

@@ -3,8 +3,6 @@ package companion
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
@@ -15,24 +13,20 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
-	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 )
 
 // newDevice is a device with a fresh standard-template EK, its registration ID derived.
 func newDevice(t *testing.T, label string) journal.Device {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ek := identity.StandardEK(k.N.FillBytes(make([]byte, 256)))
-	return journal.Device{RegistrationID: identity.DeriveRegistrationID(ek), EndorsementKey: ek, Label: label}
+	id := ektest.Identity(t, label)
+	return journal.Device{RegistrationID: id.RegistrationID, EndorsementKey: id.EndorsementKey, Label: label}
 }
 
 // command is a cobra command as runCmd uses it.
