@@ -3,7 +3,9 @@
 package nodetest
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +35,17 @@ func Install(t testing.TB, dir string) {
 	Require(t, "node", "the Debian package nodejs", nodeErr == nil)
 	_, npmErr := exec.LookPath("npm")
 	Require(t, "npm", "the Debian package npm", npmErr == nil)
+	if installed(t, dir) {
+		return
+	}
+	// Test binaries of several packages install the same folder at once on a fresh clone, and two
+	// npm ci in one folder delete each other's files: one installs while the others wait, then
+	// find it installed.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatalf("nodetest: %v", err)
+	}
+	defer lock(t, fmt.Sprintf("oob-npm-%x.lock", sha256.Sum256([]byte(abs))))()
 	if installed(t, dir) {
 		return
 	}

@@ -17,7 +17,14 @@ const portsLockFile = "oob-azure-ports.lock"
 // one lock for both keeps two such tests from each holding one port and waiting for the other.
 func LockAzurePorts(t testing.TB) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), portsLockFile), os.O_RDWR|os.O_CREATE, 0o666)
+	t.Cleanup(lock(t, portsLockFile))
+}
+
+// lock takes the machine-wide lock named name in os.TempDir(), waiting for it, and returns its
+// release.
+func lock(t testing.TB, name string) func() {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), name), os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		t.Fatalf("nodetest: %v", err)
 	}
@@ -27,8 +34,8 @@ func LockAzurePorts(t testing.TB) {
 		f.Close()
 		t.Fatalf("nodetest: locking %s: %v", f.Name(), err)
 	}
-	t.Cleanup(func() {
+	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		_ = f.Close()
-	})
+	}
 }
