@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -25,7 +26,7 @@ func scanCmd(ios *cli.IOStreams) command {
 // Command-line mistakes are usage errors (exit status 2) that say what to give instead, found
 // before any camera, journal or DPS is touched.
 func TestScanUsageErrors(t *testing.T) {
-	t.Setenv(envConnectionString, "")
+	t.Setenv(dpsflags.EnvConnectionString, "")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -64,8 +65,8 @@ func TestScanUsageErrors(t *testing.T) {
 // Without a connection string, a scan that would enroll stops at once and says where one comes
 // from; a dry run needs none.
 func TestScanNeedsCredentialsUnlessDryRun(t *testing.T) {
-	t.Setenv(envConnectionString, "") // restored when the test ends
-	os.Unsetenv(envConnectionString)
+	t.Setenv(dpsflags.EnvConnectionString, "") // restored when the test ends
+	os.Unsetenv(dpsflags.EnvConnectionString)
 	dir := t.TempDir()
 	_, _, err := runCmd(t, nil, scanCmd, "--images", dir, "--journal", dir+"/j.db")
 	if err == nil || !strings.Contains(err.Error(), "DPS_CONNECTION_STRING") {

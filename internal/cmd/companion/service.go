@@ -4,21 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/oobtpm/oob/internal/cli"
-	"github.com/oobtpm/oob/pkg/cafile"
+	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/pkg/dps"
-	"github.com/oobtpm/oob/pkg/sas"
-)
-
-// Environment variables the service commands read.
-const (
-	envConnectionString = "DPS_CONNECTION_STRING"
-	envCAFile           = "DPS_CA_FILE"
 )
 
 // serviceHelp is the part of every service command's help that says how it reaches DPS.
@@ -29,19 +21,15 @@ environment variable DPS_CONNECTION_STRING or from a file readable only by you
 (--connection-string-file), never from the command line. TLS is always verified; a
 private CA (the emulator's DIR/ca.pem) is given with --ca-file or DPS_CA_FILE.`
 
-// ServiceFlags are how a command reaches the DPS service API.
+// ServiceFlags are how a command reaches the DPS service API, and how long it may take.
 type ServiceFlags struct {
-	ConnectionStringFile string
-	CAFile               string
-	Endpoint             string
-	Timeout              time.Duration
+	dpsflags.Flags
+	Timeout time.Duration
 }
 
 // register adds the flags to fs.
 func (f *ServiceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.ConnectionStringFile, "connection-string-file", "", "read the DPS service connection string from this 0600 file (default: $"+envConnectionString+")")
-	fs.StringVar(&f.CAFile, "ca-file", os.Getenv(envCAFile), "trust only this PEM CA for the service's TLS certificate (default: $"+envCAFile+", else the system's CAs)")
-	fs.StringVar(&f.Endpoint, "endpoint", "", "send requests to this HOST[:PORT] instead of the connection string's host name")
+	f.Register(fs)
 	fs.DurationVar(&f.Timeout, "timeout", 2*time.Minute, "give up after this long, retries included")
 }
 
@@ -60,25 +48,11 @@ func (f *ServiceFlags) dial(opts dps.Options) (*dps.Client, error) {
 	if f.Timeout <= 0 {
 		return nil, cli.Usagef("--timeout must be positive")
 	}
-	secret, err := cli.Secret(envConnectionString, f.ConnectionStringFile)
-	if err != nil {
-		return nil, err
+	c, err := f.Dial(opts)
+	if errors.Is(err, dpsflags.ErrNoConnectionString) {
+		return nil, fmt.Errorf("%w; the emulator writes one to DIR/service-connection-string", err)
 	}
-	if secret == nil {
-		return nil, fmt.Errorf("no DPS connection string: set %s or pass --connection-string-file FILE "+
-			"(mode 0600); the emulator writes one to DIR/service-connection-string", envConnectionString)
-	}
-	cs, err := sas.ParseConnectionString(string(secret))
-	if err != nil {
-		return nil, err
-	}
-	opts.Endpoint = f.Endpoint
-	if f.CAFile != "" {
-		if opts.RootCAs, err = cafile.Load(f.CAFile); err != nil {
-			return nil, err
-		}
-	}
-	return dps.New(cs, opts)
+	return c, err
 }
 
 // notFound marks a DPS not-found error so that it exits with code 3, as "nothing found" does.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
@@ -41,7 +42,7 @@ func runCmd(t *testing.T, emu *emulatortest.Emulator, cmd func(*cli.IOStreams) c
 	var out, errOut bytes.Buffer
 	c := cmd(cli.Test(nil, &out, &errOut))
 	if emu != nil {
-		t.Setenv(envConnectionString, emu.ConnectionString.Secret())
+		t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
 		args = append(args, "--ca-file", filepath.Join(emu.Dir, emulator.CAFile))
 	}
 	c.SetArgs(args)

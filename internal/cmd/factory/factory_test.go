@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
@@ -51,7 +52,7 @@ func run(t *testing.T, in string, args ...string) (stdout, stderr string, code i
 }
 
 func withEmulator(t *testing.T, emu *emulatortest.Emulator) []string {
-	t.Setenv(envConnectionString, emu.ConnectionString.Secret())
+	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
 	return []string{"--ca-file", filepath.Join(emu.Dir, emulator.CAFile)}
 }
 
@@ -209,7 +210,7 @@ func TestServeCertifiesAndEnrolls(t *testing.T) {
 	opts.Data.Dir = dir
 	opts.Board = BoardFlags{Factory: "plant", Line: "4", Validity: time.Hour}
 	opts.Service.CAFile = filepath.Join(emu.Dir, emulator.CAFile)
-	t.Setenv(envConnectionString, emu.ConnectionString.Secret())
+	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
 	go func() { served <- serveRun(ctx, opts) }()
 	var addr string
 	select {
