@@ -29,6 +29,16 @@ type BulkItemError struct {
 	Err error
 }
 
+// Cause is the item's failure as an error: Err when its whole chunk failed, else a *Error made
+// from the service's per-item code (so errors.Is(err, ErrConflict) works), op naming what was
+// asked.
+func (e BulkItemError) Cause(op string) error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return &Error{StatusCode: e.ErrorCode / 1000, ErrorCode: e.ErrorCode, Message: e.ErrorStatus, Op: op, ID: e.RegistrationID}
+}
+
 // Bulk applies mode to the enrollments, MaxBulkEnrollments per request. Every item gets a result:
 // the service's per-item errors are collected, and an item in a chunk that failed as a whole (a
 // network error, a 400) gets that chunk's error. After an authorization failure or a cancelled

@@ -148,16 +148,7 @@ func create(ctx context.Context, c *dps.Client, e *dpsapi.IndividualEnrollment) 
 		return nil, err
 	}
 	for _, item := range res.Errors {
-		if item.Err != nil {
-			return nil, item.Err
-		}
-		return nil, &dps.Error{
-			StatusCode: item.ErrorCode / 1000,
-			ErrorCode:  item.ErrorCode,
-			Message:    item.ErrorStatus,
-			Op:         "create enrollment",
-			ID:         e.RegistrationID,
-		}
+		return nil, item.Cause("create enrollment")
 	}
 	stored, err := c.GetEnrollment(ctx, e.RegistrationID)
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package outbox sends the factory's pending enrollments to DPS: each certified board becomes a
-// disabled X.509 individual enrollment, created once, read back and checked, retried with backoff
-// while DPS is away.
+// disabled X.509 individual enrollment, created only if it does not exist (bulk create, up to
+// ten boards a request), read back and checked, retried with backoff while DPS is away.
 package outbox
 
 import (
@@ -23,6 +23,7 @@ import (
 // DPS is the part of the DPS service API the worker uses.
 type DPS interface {
 	GetEnrollment(ctx context.Context, id string) (*dpsapi.IndividualEnrollment, error)
+	Bulk(ctx context.Context, mode dpsapi.BulkMode, enrollments []dpsapi.IndividualEnrollment) (*dps.BulkResult, error)
 	CreateOrUpdateEnrollment(ctx context.Context, e *dpsapi.IndividualEnrollment, ifMatch string) (*dpsapi.IndividualEnrollment, error)
 }
 
@@ -73,8 +74,9 @@ func (w *Worker) RunOnce(ctx context.Context) (Round, error) {
 	if err != nil {
 		return r, err
 	}
-	for _, e := range pending {
-		err := w.send(ctx, e)
+	results := w.sendAll(ctx, pending)
+	for i, e := range pending {
+		err := results[i]
 		var perm *permanent
 		switch {
 		case err == nil:
@@ -143,44 +145,118 @@ type permanent struct{ err error }
 
 func (p *permanent) Error() string { return p.err.Error() }
 
-// send makes e's enrollment exist in DPS, disabled, with e's certificate, and checks it.
-func (w *Worker) send(ctx context.Context, e records.Enrollment) error {
-	leaf, err := boardca.ParseCertificate([]byte(e.Certificate))
-	if err != nil {
-		return &permanent{fmt.Errorf("outbox: board %s: stored certificate: %w", e.GUID, err)}
+// sendAll makes each entry's enrollment exist in DPS, disabled, with the entry's certificate,
+// and returns one result per entry: nil once read back and checked.
+func (w *Worker) sendAll(ctx context.Context, pending []records.Enrollment) []error {
+	results := make([]error, len(pending))
+	var fresh []int
+	for i, e := range pending {
+		if e.Replace {
+			results[i] = w.replace(ctx, e)
+		} else {
+			fresh = append(fresh, i)
+		}
 	}
-	want := thumbprint(leaf.Raw)
+	for start := 0; start < len(fresh); start += dpsapi.MaxBulkEnrollments {
+		w.create(ctx, pending, fresh[start:min(start+dpsapi.MaxBulkEnrollments, len(fresh))], results)
+	}
+	return results
+}
+
+// create sends the entries at indexes in one create-only bulk request, then checks each: one
+// DPS created, and one that already existed (sent before a crash or a lost answer), are read
+// back; any other enrollment under the GUID is left alone and reported.
+func (w *Worker) create(ctx context.Context, pending []records.Enrollment, indexes []int, results []error) {
+	var batch []dpsapi.IndividualEnrollment
+	var sent []int
+	for _, i := range indexes {
+		e := pending[i]
+		if _, err := leafThumbprint(e); err != nil {
+			results[i] = err
+			continue
+		}
+		if err := dps.CheckRegistrationID(e.GUID); err != nil {
+			results[i] = &permanent{fmt.Errorf("outbox: board %s: %w", e.GUID, err)}
+			continue
+		}
+		batch = append(batch, *w.enrollment(e))
+		sent = append(sent, i)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	res, err := w.DPS.Bulk(ctx, dpsapi.BulkCreate, batch)
+	refused := map[string]error{}
+	if err != nil {
+		for _, e := range batch {
+			refused[e.RegistrationID] = err
+		}
+	} else {
+		for _, item := range res.Errors {
+			refused[item.RegistrationID] = item.Cause("create enrollment")
+		}
+	}
+	for _, i := range sent {
+		e := pending[i]
+		if err := refused[e.GUID]; err != nil && !dps.IsConflict(err) {
+			results[i] = classify(err)
+			continue
+		}
+		results[i] = w.check(ctx, e)
+	}
+}
+
+// replace puts a re-issued board's certificate in place of the one DPS holds.
+func (w *Worker) replace(ctx context.Context, e records.Enrollment) error {
+	want, err := leafThumbprint(e)
+	if err != nil {
+		return err
+	}
 	have, err := w.DPS.GetEnrollment(ctx, e.GUID)
 	switch {
 	case dps.IsNotFound(err):
-		if _, err := w.DPS.CreateOrUpdateEnrollment(ctx, w.enrollment(e), ""); err != nil {
-			return classify(err)
-		}
+		_, err = w.DPS.CreateOrUpdateEnrollment(ctx, w.enrollment(e), "")
 	case err != nil:
-		return classify(err)
 	case primaryThumbprint(have) == want:
-		// Sent before a crash or a lost answer: already done.
-	case e.Replace:
-		next := w.enrollment(e)
-		if _, err := w.DPS.CreateOrUpdateEnrollment(ctx, next, have.ETag); err != nil {
-			return classify(err)
-		}
+		// Replaced before a crash or a lost answer: already done.
 	default:
-		return &permanent{fmt.Errorf("%w: %s is enrolled with certificate %s, not the factory's %s: check who created it; "+
-			"`oob-factory board reissue` replaces it", ErrMismatch, e.GUID, primaryThumbprint(have), want)}
+		_, err = w.DPS.CreateOrUpdateEnrollment(ctx, w.enrollment(e), have.ETag)
+	}
+	if err != nil {
+		return classify(err)
+	}
+	return w.check(ctx, e)
+}
+
+// check reads e's enrollment back: it must hold e's certificate and be disabled before the
+// board counts as pre-enrolled.
+func (w *Worker) check(ctx context.Context, e records.Enrollment) error {
+	want, err := leafThumbprint(e)
+	if err != nil {
+		return err
 	}
 	got, err := w.DPS.GetEnrollment(ctx, e.GUID)
 	if err != nil {
 		return classify(err)
 	}
-	if primaryThumbprint(got) != want {
-		return &permanent{fmt.Errorf("%w: read back, %s has certificate %s, not %s", ErrMismatch, e.GUID, primaryThumbprint(got), want)}
+	if have := primaryThumbprint(got); have != want {
+		return &permanent{fmt.Errorf("%w: %s is enrolled with certificate %s, not the factory's %s: check who created it; "+
+			"`oob-factory board reissue` replaces it", ErrMismatch, e.GUID, have, want)}
 	}
 	if got.ProvisioningStatus != dpsapi.StatusDisabled {
 		return &permanent{fmt.Errorf("%w: read back, %s is %q, not disabled", ErrMismatch, e.GUID, got.ProvisioningStatus)}
 	}
 	w.log().Info("outbox: pre-enrolled", "guid", e.GUID)
 	return nil
+}
+
+// leafThumbprint is the SHA-256 thumbprint of e's certificate.
+func leafThumbprint(e records.Enrollment) (string, error) {
+	leaf, err := boardca.ParseCertificate([]byte(e.Certificate))
+	if err != nil {
+		return "", &permanent{fmt.Errorf("outbox: board %s: stored certificate: %w", e.GUID, err)}
+	}
+	return thumbprint(leaf.Raw), nil
 }
 
 // classify marks refusals of this board's enrollment itself as permanent. Everything else is

@@ -250,3 +250,39 @@ func TestRunRetriesUntilDPSIsBack(t *testing.T) {
 		t.Errorf("%d enrollments in DPS, want 1", n)
 	}
 }
+
+// TestOneForeignEnrollmentDoesNotHoldUpItsBatch sends more boards than one bulk request takes,
+// one of them already enrolled by someone else: the others are pre-enrolled in the same round.
+func TestOneForeignEnrollmentDoesNotHoldUpItsBatch(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = 2*dpsapi.MaxBulkEnrollments + 3
+	var guids []string
+	for i := range n {
+		guids = append(guids, f.board(t, i))
+	}
+	foreign := guids[dpsapi.MaxBulkEnrollments+1]
+	theirs := f.emu.DeviceCertificate(t, foreign)
+	if _, err := f.dps.CreateOrUpdateEnrollment(ctx, &dpsapi.IndividualEnrollment{RegistrationID: foreign,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: string(boardca.PEM(theirs.Leaf))}}}}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.worker(nil).RunOnce(ctx)
+	if err != nil || r.Enrolled != n-1 || r.Failed != 1 || r.Pending != 0 {
+		t.Fatalf("round: %+v %v, want %d enrolled and 1 failed", r, err, n-1)
+	}
+	for _, g := range guids {
+		b, _ := f.store.Board(ctx, g)
+		want := records.StatePreEnrolled
+		if g == foreign {
+			want = records.StateFailed
+		}
+		if b.State != want {
+			t.Errorf("%s: %s, want %s", g, b.State, want)
+		}
+	}
+	if got := len(f.enrollments(t)); got != n {
+		t.Errorf("%d enrollments in DPS, want %d", got, n)
+	}
+}
