@@ -2,11 +2,12 @@ package reader
 
 import (
 	"errors"
-	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/color"
 	"image/color/palette"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/qr"
 )
 
 func TestDecodeRoundTrip(t *testing.T) {

@@ -2,12 +2,13 @@ package reader
 
 import (
 	"bytes"
-	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/qr"
 )
 
 // FuzzDecodePNG feeds arbitrary PNG files to Decode, which must return codes or an error and

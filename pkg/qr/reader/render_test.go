@@ -1,12 +1,13 @@
 package reader
 
 import (
-	"github.com/oobtpm/oob/pkg/qr"
 	"image"
 	"image/color"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/oobtpm/oob/pkg/qr"
 )
 
 // render draws code with scale pixels per module and a quiet zone of quiet modules, dark
