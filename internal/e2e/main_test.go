@@ -1,4 +1,4 @@
-// Package e2e runs the real oob-agent and companion binaries against a software TPM (swtpm)
+// Package e2e runs the real oob-agent, companion and oob-factory binaries against a software TPM (swtpm)
 // and the dps-emulator, and checks their output with independent tools: tpm2-tools, zbarimg
 // and ZXingReader.
 package e2e
@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 func build() int {
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
-	for _, name := range []string{"oob-agent", "companion", "dps-emulator"} {
+	for _, name := range []string{"oob-agent", "companion", "dps-emulator", "oob-factory"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

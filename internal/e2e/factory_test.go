@@ -1,0 +1,268 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smallstep/pkcs7"
+
+	dpsemu "github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
+
+// factory is an `oob-factory serve` process.
+type factory struct {
+	cmd *exec.Cmd
+	url string // the EST base URL
+}
+
+// startFactory runs oob-factory serve on a free loopback port with data in dir, sending
+// enrollments to emu, and waits for its listening line.
+func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator) *factory {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "oob-factory"), "serve", "--data", dir, "--listen", "127.0.0.1:0",
+		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, dpsemu.CAFile))
+	cmd.Env = append(os.Environ(), "DPS_CONNECTION_STRING="+emu.ConnectionString.Secret())
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if _, after, ok := strings.Cut(sc.Text(), "url=https://"); ok {
+				select {
+				case found <- "https://" + strings.TrimSuffix(strings.Fields(after)[0], "/.well-known/est/simpleenroll"):
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case u := <-found:
+		return &factory{cmd: cmd, url: u}
+	case <-time.After(30 * time.Second):
+		t.Fatal("oob-factory serve did not say it was listening within 30 s")
+	}
+	return nil
+}
+
+// estClient asks the factory for board certificates as a station.
+type estClient struct {
+	http  *http.Client
+	token string
+}
+
+func newESTClient(t *testing.T, dataDir, token string) *estClient {
+	t.Helper()
+	root, err := os.ReadFile(filepath.Join(dataDir, "ca-root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(root) {
+		t.Fatal("no root certificate in the factory's data")
+	}
+	return &estClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, token: token}
+}
+
+// enroll sends guid's CSR to the factory at base and returns the leaf it issues.
+func (c *estClient) enroll(base, guid string, key crypto.Signer) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: guid}}, key)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, base+"/.well-known/est/simpleenroll", strings.NewReader(base64.StdEncoding.EncodeToString(der)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/pkcs10")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("simpleenroll %s: %s: %s", guid, res.Status, body)
+	}
+	p7der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
+	if err != nil {
+		return nil, err
+	}
+	p7, err := pkcs7.Parse(p7der)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range p7.Certificates {
+		if c.Subject.CommonName == guid {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("simpleenroll %s: no leaf for the board in the answer", guid)
+}
+
+type board struct {
+	guid string
+	key  *ecdsa.PrivateKey
+}
+
+// TestFactoryKilledDuringABurst kills oob-factory with SIGKILL in the middle of 200
+// certifications while DPS is slow and throttling. After a restart every certificate handed out
+// is on record, a board asking again gets the same one, and once DPS answers each board has
+// exactly one enrollment, disabled, holding that certificate.
+func TestFactoryKilledDuringABurst(t *testing.T) {
+	const n, killAfter, workers = 200, 70, 8
+	emu := emulatortest.Start(t)
+	if err := emu.Faults.Set(dpsemu.FaultConfig{Latency: dpsemu.Duration(20 * time.Millisecond), LatencyJitter: dpsemu.Duration(30 * time.Millisecond),
+		ThrottleProbability: 0.3, RetryAfter: dpsemu.Duration(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	run(t, "oob-factory", "ca", "init", "--data", data)
+	token := strings.TrimSpace(run(t, "oob-factory", "station", "add", "line7", "--data", data))
+	est := newESTClient(t, data, token)
+	boards := make([]board, n)
+	for i := range boards {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boards[i] = board{guid: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), key: k}
+	}
+
+	f := startFactory(t, data, emu)
+	var mu sync.Mutex
+	handed := map[string]string{} // GUID → serial (hex) of the certificate the station received
+	var answered atomic.Int32
+	var killOnce sync.Once
+	next := make(chan board)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range next {
+				leaf, err := est.enroll(f.url, b.guid, b.key)
+				if err != nil {
+					continue // the kill: whether it was recorded is found out below
+				}
+				mu.Lock()
+				handed[b.guid] = leaf.SerialNumber.Text(16)
+				mu.Unlock()
+				if answered.Add(1) == killAfter {
+					killOnce.Do(func() { _ = f.cmd.Process.Signal(syscall.SIGKILL) })
+				}
+			}
+		})
+	}
+	for _, b := range boards {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	_ = f.cmd.Wait()
+	if len(handed) < killAfter || len(handed) == n {
+		t.Fatalf("%d of %d certificates handed out before the kill; the kill did not land mid-burst", len(handed), n)
+	}
+	t.Logf("%d certificates handed out before SIGKILL", len(handed))
+
+	f = startFactory(t, data, emu)
+	for _, b := range boards {
+		leaf, err := est.enroll(f.url, b.guid, b.key)
+		if err != nil {
+			t.Fatalf("after the restart: %v", err)
+		}
+		if s, ok := handed[b.guid]; ok && s != leaf.SerialNumber.Text(16) {
+			t.Errorf("%s asked again and got certificate %s, not the %s handed out before the kill", b.guid, leaf.SerialNumber, s)
+		}
+		handed[b.guid] = leaf.SerialNumber.Text(16)
+	}
+	if err := emu.Faults.Set(dpsemu.FaultConfig{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var st struct {
+		Boards []struct {
+			GUID, Serial, State string
+		} `json:"boards"`
+		Pending, Failed []json.RawMessage
+	}
+	waitFor(t, "every board pre-enrolled", 90*time.Second, func() bool {
+		if err := json.Unmarshal([]byte(run(t, "oob-factory", "status", "--data", data, "--format", "json")), &st); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, b := range st.Boards {
+			if b.State == "pre-enrolled" {
+				done++
+			}
+		}
+		return done == n || len(st.Failed) > 0
+	})
+	if len(st.Boards) != n || len(st.Pending) != 0 || len(st.Failed) != 0 {
+		t.Fatalf("status: %d boards, %d pending, %d failed; want %d, 0, 0", len(st.Boards), len(st.Pending), len(st.Failed), n)
+	}
+	for _, b := range st.Boards {
+		if handed[b.GUID] != b.Serial {
+			t.Errorf("%s: recorded with certificate %s, handed out %s", b.GUID, b.Serial, handed[b.GUID])
+		}
+	}
+
+	svc := emu.Client(t, dps.Options{})
+	enrolled := map[string]int{}
+	for e, err := range svc.QueryEnrollments(context.Background(), "SELECT * FROM enrollments", 100) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		enrolled[e.RegistrationID]++
+		info := enrolledInfo(t, &e)
+		if e.ProvisioningStatus != dpsapi.StatusDisabled || !strings.EqualFold(info.SerialNumber, handed[e.RegistrationID]) {
+			t.Errorf("%s: %s with certificate %s, want disabled with %s", e.RegistrationID, e.ProvisioningStatus, info.SerialNumber, handed[e.RegistrationID])
+		}
+	}
+	if len(enrolled) != n {
+		t.Errorf("DPS holds %d enrollments, want %d", len(enrolled), n)
+	}
+}
+
+// enrolledInfo is what DPS reports of an X.509 enrollment's primary client certificate.
+func enrolledInfo(t *testing.T, e *dpsapi.IndividualEnrollment) *dpsapi.X509CertificateInfo {
+	t.Helper()
+	if e.Attestation == nil || e.Attestation.X509 == nil || e.Attestation.X509.ClientCertificates == nil ||
+		e.Attestation.X509.ClientCertificates.Primary == nil || e.Attestation.X509.ClientCertificates.Primary.Info == nil {
+		t.Fatalf("%s: not an X.509 enrollment with a client certificate", e.RegistrationID)
+	}
+	return e.Attestation.X509.ClientCertificates.Primary.Info
+}
