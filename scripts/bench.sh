@@ -7,6 +7,7 @@
 #   - companion scan's latency from the first frame showing a new code to its enrollment
 #   - DPS: enrollments per second through our client against the emulator, and the emulator's
 #     own request throughput (TLS on loopback)
+#   - the factory: boards certified and pre-enrolled per second, SQLite and PostgreSQL
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
 #   - the first boot: agent start to QR, enrollment to finalized, the agent's peak memory
 #   - Go benchmarks of the hot paths
@@ -106,6 +107,18 @@ go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pk
 	/^BenchmarkEnrollNewDevice/  { row("companion enroll flow (GET, create, GET)", $(NF-1), "devices/s") }
 	/^BenchmarkPutEnrollment/    { row("emulator, parallel PUT", 1e9 / $3, "requests/s") }
 	/^BenchmarkGetEnrollment/    { row("emulator, parallel GET", 1e9 / $3, "requests/s") }
+	/^(FAIL|---)/ { print }'
+
+echo
+echo "== The factory: boards certified over EST and pre-enrolled disabled on the emulator"
+echo "(4 stations at once; boards/s until every enrollment is read back; latency CSR to certificate)"
+OOB_E2E=1 go test -run '^$' -bench 'CertifyBoards' -benchtime 1000x ./internal/cmd/factory 2>&1 |
+	awk '
+	/^BenchmarkCertifyBoards/ {
+		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+		split($1, name, "[/-]")
+		printf "%-8s %6.0f boards/s  p50 %5.1f ms  p99 %5.1f ms\n", name[2], v["boards/s"], v["p50-ms"], v["p99-ms"]
+	}
 	/^(FAIL|---)/ { print }'
 
 echo

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 const guid = "0b7e2c1a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
 
 // run runs oob-factory with args and returns its outputs and exit code.
-func run(t *testing.T, in string, args ...string) (stdout, stderr string, code int) {
+func run(t testing.TB, in string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ios := cli.Test(strings.NewReader(in), &out, &errOut)
@@ -191,49 +192,89 @@ func TestBoardIssueWithDPSAwayQueues(t *testing.T) {
 	}
 }
 
-func TestServeCertifiesAndEnrolls(t *testing.T) {
-	emu := emulatortest.Start(t)
-	dir := t.TempDir()
-	run(t, "", "ca", "init", "--data", dir)
+// served is an in-process `oob-factory serve` with a station's credentials.
+type served struct {
+	addr   string
+	token  string
+	client *http.Client
+}
+
+// startServe runs serve on a free loopback port with a new CA and station in dir, sending
+// enrollments to emu, until the test ends. The records are SQLite in dir unless
+// $OOB_FACTORY_DATABASE is set.
+func startServe(t testing.TB, dir string, emu *emulatortest.Emulator) *served {
+	t.Helper()
+	if _, errOut, code := run(t, "", "ca", "init", "--data", dir); code != 0 {
+		t.Fatalf("ca init: %s", errOut)
+	}
 	token, errOut, code := run(t, "", "station", "add", "line4", "--data", dir)
 	if code != 0 {
 		t.Fatalf("station add: %s", errOut)
 	}
-	token = strings.TrimSpace(token)
-
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ready := make(chan string, 1)
-	served := make(chan error, 1)
+	done := make(chan error, 1)
 	opts := &ServeOptions{IO: cli.Test(nil, &bytes.Buffer{}, &bytes.Buffer{}), Listen: "127.0.0.1:0", Hostnames: []string{"127.0.0.1"},
 		Ready: func(a string) { ready <- a }}
 	opts.Data.Dir = dir
 	opts.Board = BoardFlags{Factory: "plant", Line: "4", Validity: time.Hour}
 	opts.Service.CAFile = filepath.Join(emu.Dir, emulator.CAFile)
 	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
-	go func() { served <- serveRun(ctx, opts) }()
+	go func() { done <- serveRun(ctx, opts) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve ended with %v", err)
+		}
+	})
 	var addr string
 	select {
 	case addr = <-ready:
-	case err := <-served:
+	case err := <-done:
+		done <- err
 		t.Fatalf("serve: %v", err)
 	}
 	ca, _ := boardca.Load(dir)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Root)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return &served{addr: addr, token: strings.TrimSpace(token), client: client}
+}
+
+// csr is a new board key's certificate request for guid, base64 DER as EST sends it.
+func csr(t testing.TB, guid string) string {
+	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: guid}}, k)
-	req, _ := http.NewRequest(http.MethodPost, "https://"+addr+est.PathSimpleEnroll, strings.NewReader(base64.StdEncoding.EncodeToString(der)))
-	req.Header.Set("Content-Type", "application/pkcs10")
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := client.Do(req)
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: guid}}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+// simpleEnroll sends a CSR as the station and returns the HTTP status.
+func (s *served) simpleEnroll(csr string) (int, error) {
+	req, _ := http.NewRequest(http.MethodPost, "https://"+s.addr+est.PathSimpleEnroll, strings.NewReader(csr))
+	req.Header.Set("Content-Type", "application/pkcs10")
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	res, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("simpleenroll: %s", res.Status)
+	return res.StatusCode, nil
+}
+
+func TestServeCertifiesAndEnrolls(t *testing.T) {
+	emu := emulatortest.Start(t)
+	s := startServe(t, t.TempDir(), emu)
+	status, err := s.simpleEnroll(csr(t, guid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusOK {
+		t.Fatalf("simpleenroll: %d", status)
 	}
 	// The worker is woken by the new board; wait for DPS to hold the enrollment, bounded.
 	c := emu.Client(t, dps.Options{})
@@ -247,10 +288,6 @@ func TestServeCertifiesAndEnrolls(t *testing.T) {
 			t.Fatalf("no disabled enrollment in DPS within 20 s: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Errorf("serve ended with %v", err)
 	}
 }
 
