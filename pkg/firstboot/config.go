@@ -26,6 +26,8 @@ const MaxConfigBytes = 64 << 10
 //	 "dps": {"idScope": "0ne…", "endpoint": "global.azure-devices-provisioning.net"},
 //	 "display": {"outputs": ["framebuffer", "terminal"], "payloadFormat": "v1"},
 //	 "stateDir": "/var/lib/oob",
+//	 "x509": {"certificateFile": "/var/lib/oob/device-chain.pem", "key": "tpm",
+//	          "activationFile": "/etc/oob/activation-url"},
 //	 "finalize": {"enable": ["kiosk.service"], "disable": ["oob-agent.service"], "reboot": true}}
 //
 // Unknown members are refused, so that a misspelt setting is not silently ignored.
@@ -36,6 +38,9 @@ type Config struct {
 	Hub     HubConfig     `json:"hub"`
 	Display DisplayConfig `json:"display"`
 	Retry   RetryConfig   `json:"retry"`
+	// X509, when set, makes the device register by its factory-issued certificate instead of by
+	// its TPM's endorsement key.
+	X509 *X509Config `json:"x509"`
 	// StateDir holds the first-boot state and the finalized marker; default DefaultStateDir.
 	StateDir string `json:"stateDir"`
 	// Finalize is what happens once the device works (pkg/finalize's format, or a path to a file
@@ -63,6 +68,23 @@ type DPSConfig struct {
 	// Label is a short device label shown on the screen and carried in the code.
 	Label string `json:"label"`
 }
+
+// X509Config is a device's X.509 identity, as `oob-agent certify` leaves it.
+type X509Config struct {
+	// CertificateFile is the device's certificate chain (PEM), leaf first. Its common name is
+	// the registration ID (the board's GUID, in lower case).
+	CertificateFile string `json:"certificateFile"`
+	// Key is "tpm" for the key `oob-agent certify` made in the TPM, else the path of the
+	// private key's PEM file (mode 0600).
+	Key string `json:"key"`
+	// ActivationFile, when set, holds the activation URL printed on the board's label
+	// (`oob-factory label --format url`); while the enrollment is disabled the screen shows
+	// it as a QR code, so that a lost label is no dead end.
+	ActivationFile string `json:"activationFile"`
+}
+
+// KeyInTPM is X509Config.Key for a key held by the TPM.
+const KeyInTPM = "tpm"
 
 // HubConfig overrides where the assigned hub is dialled (its name is still verified).
 type HubConfig struct {
@@ -114,6 +136,9 @@ const (
 	DefaultTPM      = "/dev/tpmrm0"
 	DefaultFB       = "/dev/fb0"
 	DefaultTitle    = "Scan to onboard this device"
+	// DefaultActivationTitle is the title of a device onboarding by X.509, whose code opens the
+	// activation portal.
+	DefaultActivationTitle = "Scan to activate this device"
 	// The default backoff keeps a waiting device well inside DPS's limits (a few requests a
 	// minute) while noticing its enrollment within a minute.
 	DefaultRetryInitial = 5 * time.Second
@@ -215,12 +240,23 @@ func (c *Config) check() error {
 	}
 	if d.Title == "" {
 		d.Title = DefaultTitle
+		if c.X509 != nil {
+			d.Title = DefaultActivationTitle
+		}
 	}
 	if d.Terminal == "" {
 		d.Terminal = TerminalFullScreen
 	}
 	if d.Terminal != TerminalFullScreen && d.Terminal != TerminalInline {
 		return fmt.Errorf(`display.terminal %q: use "fullscreen" or "inline"`, d.Terminal)
+	}
+	if x := c.X509; x != nil {
+		switch {
+		case x.CertificateFile == "":
+			return errors.New(`"x509.certificateFile" is missing: the certificate chain oob-agent certify wrote`)
+		case x.Key == "":
+			return errors.New(`"x509.key" is missing: "tpm" for a key in the TPM, or the key file's path`)
+		}
 	}
 	r := &c.Retry
 	if r.Initial == 0 {
@@ -237,7 +273,14 @@ func (c *Config) check() error {
 
 // resolve makes relative paths relative to dir.
 func (c *Config) resolve(dir string) {
-	for _, p := range []*string{&c.StateDir, &c.DPS.CAFile, &c.Display.PNG, &c.TPM.EndorsementAuthFile, &c.TPM.OwnerAuthFile} {
+	paths := []*string{&c.StateDir, &c.DPS.CAFile, &c.Display.PNG, &c.TPM.EndorsementAuthFile, &c.TPM.OwnerAuthFile}
+	if x := c.X509; x != nil {
+		paths = append(paths, &x.CertificateFile, &x.ActivationFile)
+		if x.Key != KeyInTPM {
+			paths = append(paths, &x.Key)
+		}
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -2,7 +2,10 @@ package firstboot
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +14,6 @@ import (
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/hubclient"
-	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/onboard"
 	"github.com/oobtpm/oob/pkg/provision"
 	"github.com/oobtpm/oob/pkg/retry"
@@ -28,6 +30,10 @@ type Finalizer interface {
 type Options struct {
 	// OpenTPM opens the device's TPM; the command opens cfg.TPM with its passwords.
 	OpenTPM func(ctx context.Context) (*tpm.TPM, error)
+	// OpenX509Key gives the private key of the device's certificate when the config has an
+	// "x509" section: the TPM's key for "tpm", else the key file it names. close is called
+	// when Run ends.
+	OpenX509Key func(ctx context.Context, cfg *X509Config) (key crypto.Signer, close func() error, err error)
 	// Terminal is the console to draw on when the config lists the terminal output.
 	Terminal *Terminal
 	// Trigger wakes a waiting agent for an attempt now (Enter on the console).
@@ -50,7 +56,14 @@ const (
 	msgWaiting    = "Waiting for enrollment: scan this code with the companion"
 	msgDisabled   = "Enrollment disabled: waiting for activation"
 	msgFinalizing = "Onboarding done: handing over to the device's software"
+	// An X.509 device is pre-enrolled by its factory and activated by its buyer.
+	msgRegistering  = "Registering with DPS"
+	msgNotPreEnrolled = "Not enrolled in DPS: waiting for the factory's enrollment"
 )
+
+// DesiredFile, in the state directory, holds the twin's desired properties as the device read
+// them when it first connected (the activation's metadata), for the device's software.
+const DesiredFile = "desired.json"
 
 // Run takes the device through its first boot until it is finalized (or, without a Finalizer,
 // connected to its hub), resuming from the state in cfg.StateDir. A finalized device returns at
@@ -115,6 +128,11 @@ type runner struct {
 	screens *screens
 	// rootCAs is the CA file's pool, loaded once per Run (nil: the system's).
 	rootCAs *x509.CertPool
+	// code is what the device shows and says while it waits.
+	code deviceCode
+	// att or cert attests the device: its TPM, or its certificate.
+	att  *tpm.Attestation
+	cert *tls.Certificate
 	// backoff paces the attempts; failures counts those since the last success.
 	backoff  retry.Policy
 	failures int
@@ -155,32 +173,32 @@ func (r *runner) status(msg string, lines ...string) {
 }
 
 func (r *runner) run(ctx context.Context) error {
-	dev, err := r.opts.OpenTPM(ctx)
+	var code deviceCode
+	var closeID func() error
+	var err error
+	if r.cfg.X509 != nil {
+		code, closeID, err = r.openCertificate(ctx)
+	} else {
+		code, closeID, err = r.openTPM(ctx)
+	}
 	if err != nil {
 		return err
 	}
-	defer dev.Close()
-	id, err := dev.DeviceIdentity(ctx, r.cfg.DPS.RegistrationID, r.cfg.DPS.Label)
-	if err != nil {
-		return err
-	}
-	att, err := dev.Attestation(ctx)
-	if err != nil {
-		return err
-	}
+	defer closeID()
 	if r.cfg.DPS.CAFile != "" {
 		if r.rootCAs, err = cafile.Load(r.cfg.DPS.CAFile); err != nil {
 			return err
 		}
 	}
-	if err := r.advance(StageIdentity, func(s *State) { s.RegistrationID = id.RegistrationID }); err != nil {
+	if err := r.advance(StageIdentity, func(s *State) { s.RegistrationID = code.registrationID }); err != nil {
 		return err
 	}
-	if r.screens, err = newScreens(r.cfg.Display, r.opts.Terminal, r.log, id); err != nil {
+	if r.screens, err = newScreens(r.cfg.Display, r.opts.Terminal, r.log, code.payload, code.registrationID); err != nil {
 		return err
 	}
+	r.code = code
 	if !r.st.Stage.AtLeast(StageRegistered) {
-		r.status(msgWaiting)
+		r.status(code.waiting)
 		if err := r.advance(StageShown, nil); err != nil {
 			return err
 		}
@@ -188,10 +206,10 @@ func (r *runner) run(ctx context.Context) error {
 	r.backoff = retry.Policy{BaseDelay: time.Duration(r.cfg.Retry.Initial), MaxDelay: time.Duration(r.cfg.Retry.Max)}
 	for !r.st.Stage.AtLeast(StageConnected) {
 		if !r.st.Stage.AtLeast(StageRegistered) {
-			if err := r.register(ctx, att, id); err != nil {
+			if err := r.register(ctx); err != nil {
 				return err
 			}
-		} else if err := r.connect(ctx, att); err != nil {
+		} else if err := r.connect(ctx); err != nil {
 			return err
 		}
 	}
@@ -212,8 +230,8 @@ func (r *runner) run(ctx context.Context) error {
 
 // register makes one registration attempt and, once assigned, connects to the hub; on an answer
 // other than assigned it shows why and waits before returning, so the caller simply loops.
-func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity.Identity) error {
-	cfg := r.onboardConfig(att)
+func (r *runner) register(ctx context.Context) error {
+	cfg := r.onboardConfig()
 	var saveErr error
 	cfg.Assigned = func(res *provision.Result) error {
 		r.failures = 0
@@ -231,11 +249,11 @@ func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity
 	case saveErr != nil:
 		return saveErr
 	case errors.Is(err, provision.ErrNotEnrolled):
-		r.status(msgWaiting)
+		r.status(r.code.notEnrolled)
 	case res == nil:
 		r.status("Cannot register with DPS: retrying", err.Error())
 	case res.Status == dpsapi.RegistrationDisabled:
-		r.status(msgDisabled, "Ask for the enrollment of "+id.RegistrationID+" to be enabled")
+		r.status(msgDisabled, r.code.disabled)
 	case res.Status == dpsapi.RegistrationFailed:
 		r.status("DPS could not assign this device: retrying", fmt.Sprintf("DPS error %d: %s", res.ErrorCode, res.ErrorMessage))
 	default:
@@ -246,10 +264,10 @@ func (r *runner) register(ctx context.Context, att *tpm.Attestation, id identity
 
 // connect connects a registered device to its assigned hub with the hub key in the TPM and
 // reports the provisioning.
-func (r *runner) connect(ctx context.Context, att *tpm.Attestation) error {
+func (r *runner) connect(ctx context.Context) error {
 	r.status("Registered to " + r.st.AssignedHub + ": connecting")
 	a := onboard.Assignment{RegistrationID: r.st.RegistrationID, Hub: r.st.AssignedHub, DeviceID: r.st.DeviceID}
-	return r.connected(ctx, onboard.Connect(ctx, r.onboardConfig(att), a))
+	return r.connected(ctx, onboard.Connect(ctx, r.onboardConfig(), a))
 }
 
 // connected records the outcome of connecting to the hub. A hub that refuses the device sends it
@@ -273,12 +291,25 @@ func (r *runner) connected(ctx context.Context, err error) error {
 	return r.advance(StageConnected, nil)
 }
 
-// onboardConfig is the registration and hub connection of this device, attested by the TPM.
-func (r *runner) onboardConfig(att *tpm.Attestation) onboard.Config {
-	return onboard.Config{
-		Provision:  provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, TPM: att, RootCAs: r.rootCAs, Logger: r.log},
-		HubAddress: r.cfg.Hub.Address,
+// onboardConfig is the registration and hub connection of this device, attested by its TPM or
+// its certificate. The twin it reads on connecting is saved for the device's software.
+func (r *runner) onboardConfig() onboard.Config {
+	p := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, RootCAs: r.rootCAs, Logger: r.log}
+	if r.att != nil {
+		p.TPM = r.att
+	} else {
+		p.Certificate = r.cert
 	}
+	return onboard.Config{Provision: p, HubAddress: r.cfg.Hub.Address, Twin: r.saveDesired}
+}
+
+// saveDesired keeps the twin's desired properties in the state directory.
+func (r *runner) saveDesired(t hubclient.Twin) error {
+	b, err := json.MarshalIndent(t.Desired, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeDurably(r.cfg.StateDir, DesiredFile, append(b, '\n'))
 }
 
 // wait sleeps the backoff after one more failure (doubling from the configured initial wait up to
@@ -297,4 +328,71 @@ func (r *runner) wait(ctx context.Context) error {
 		r.log.Info("first boot: attempt asked for by the operator")
 	}
 	return nil
+}
+
+// deviceCode is what a waiting device shows: the code's payload, and what to tell the person in
+// front of it while it waits.
+type deviceCode struct {
+	registrationID string
+	payload        string
+	// waiting is the status before DPS has answered; notEnrolled when DPS does not know the
+	// device; disabled is the line under msgDisabled.
+	waiting, notEnrolled, disabled string
+}
+
+// openTPM reads the device's identity and attestation from its TPM: the code is the identity,
+// for the companion to enroll.
+func (r *runner) openTPM(ctx context.Context) (deviceCode, func() error, error) {
+	dev, err := r.opts.OpenTPM(ctx)
+	if err != nil {
+		return deviceCode{}, nil, err
+	}
+	id, err := dev.DeviceIdentity(ctx, r.cfg.DPS.RegistrationID, r.cfg.DPS.Label)
+	if err == nil {
+		r.att, err = dev.Attestation(ctx)
+	}
+	var payload string
+	if err == nil {
+		payload, err = encodeIdentity(r.cfg.Display, id)
+	}
+	if err != nil {
+		dev.Close()
+		return deviceCode{}, nil, err
+	}
+	return deviceCode{
+		registrationID: id.RegistrationID,
+		payload:        payload,
+		waiting:        msgWaiting,
+		notEnrolled:    msgWaiting,
+		disabled:       "Ask for the enrollment of " + id.RegistrationID + " to be enabled",
+	}, dev.Close, nil
+}
+
+// openCertificate reads the device's certificate and opens its key: the code is the label's
+// activation URL (or, without one, the registration ID), for the device's buyer to activate it.
+func (r *runner) openCertificate(ctx context.Context) (deviceCode, func() error, error) {
+	if r.opts.OpenX509Key == nil {
+		return deviceCode{}, nil, errors.New("x509: this agent cannot open X.509 keys")
+	}
+	key, closeKey, err := r.opts.OpenX509Key(ctx, r.cfg.X509)
+	if err != nil {
+		return deviceCode{}, nil, err
+	}
+	id, err := loadCertificateIdentity(r.cfg.X509, key)
+	if err != nil {
+		closeKey()
+		return deviceCode{}, nil, err
+	}
+	r.cert = id.cert
+	payload := id.activationURL
+	if payload == "" {
+		payload = id.registrationID
+	}
+	return deviceCode{
+		registrationID: id.registrationID,
+		payload:        payload,
+		waiting:        msgRegistering,
+		notEnrolled:    msgNotPreEnrolled,
+		disabled:       "Activate board " + id.registrationID + " on the activation portal: scan this code",
+	}, closeKey, nil
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,25 +75,6 @@ func (d *device) ek(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return a.EndorsementKey()
-}
-
-// recorder is the finalizer: it enables the "workload", marks the device finalized and counts.
-type recorder struct {
-	mu                 sync.Mutex
-	enabled, finalized int
-}
-
-func (r *recorder) Run(ctx context.Context, mark func(context.Context) error) error {
-	r.mu.Lock()
-	r.enabled++
-	r.mu.Unlock()
-	if err := mark(ctx); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.finalized++
-	r.mu.Unlock()
-	return nil
 }
 
 type rig struct {
@@ -248,9 +228,9 @@ func TestRunWaitsUntilEnrolledAndEnabled(t *testing.T) {
 		_, err, _ := r.boot(t.Context(), "")
 		done <- err
 	}()
-	r.waitStatus(t, done, "Waiting for enrollment")
+	waitStatus(t, r.dev.stateDir, done, "Waiting for enrollment")
 	id := r.enroll(t, false)
-	r.waitStatus(t, done, "Enrollment disabled")
+	waitStatus(t, r.dev.stateDir, done, "Enrollment disabled")
 	if _, err := r.client.SetEnrollmentStatus(t.Context(), id, true); err != nil {
 		t.Fatal(err)
 	}
@@ -269,26 +249,4 @@ func TestRunWaitsUntilEnrolledAndEnabled(t *testing.T) {
 			_, _ = firstboot.Nudge(t.Context(), r.dev.stateDir)
 		}
 	}
-}
-
-// waitStatus nudges the running agent until it reports a status starting with want.
-func (r *rig) waitStatus(t *testing.T, done <-chan error, want string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	last := ""
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			t.Fatalf("the agent stopped (%v) while it should wait with %q", err, want)
-		default:
-		}
-		if status, err := firstboot.Nudge(t.Context(), r.dev.stateDir); err == nil {
-			last = status
-			if strings.HasPrefix(status, want) {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the agent's status is %q, never %q", last, want)
 }

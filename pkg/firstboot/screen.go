@@ -34,17 +34,18 @@ type screens struct {
 	lastLine    string
 }
 
-// newScreens encodes the identity's code once; every later draw only changes the status.
-func newScreens(cfg DisplayConfig, term *Terminal, log *slog.Logger, id identity.Identity) (*screens, error) {
+// encodeIdentity is the payload of a TPM device's code, in the configured format.
+func encodeIdentity(cfg DisplayConfig, id identity.Identity) (string, error) {
 	format, err := identity.ParseFormat(cfg.PayloadFormat)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	payload, err := identity.Encode(id, format)
-	if err != nil {
-		return nil, err
-	}
-	base, err := display.CodeScreen(cfg.Title, payload, id.RegistrationID)
+	return identity.Encode(id, format)
+}
+
+// newScreens encodes the code once; every later draw only changes the status.
+func newScreens(cfg DisplayConfig, term *Terminal, log *slog.Logger, payload, registrationID string) (*screens, error) {
+	base, err := display.CodeScreen(cfg.Title, payload, registrationID)
 	if err != nil {
 		return nil, err
 	}

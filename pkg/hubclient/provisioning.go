@@ -22,11 +22,14 @@ type ProvisioningReport struct {
 	Status         string `json:"status"`
 	RegistrationID string `json:"registrationId"`
 	At             string `json:"at"`
+	// DesiredVersion is the version of the desired properties the device read: its owner can
+	// tell that the device has seen what was set for it.
+	DesiredVersion int64 `json:"desiredVersion"`
 }
 
 // ReportProvisioning is the device's first exchange with its hub: it reads the twin (proving the
 // connection carries requests both ways) and reports
-// {"provisioning":{"status":"provisioned","registrationId":…,"at":…}}. It returns the twin as
+// {"provisioning":{"status":"provisioned","registrationId":…,"at":…,"desiredVersion":…}}. It returns the twin as
 // read before the report and the reported properties' new version.
 func ReportProvisioning(ctx context.Context, conn *Conn, info ProvisioningInfo) (Twin, int64, error) {
 	twin, err := conn.Twin(ctx)
@@ -41,6 +44,7 @@ func ReportProvisioning(ctx context.Context, conn *Conn, info ProvisioningInfo) 
 		Status:         ProvisioningStatus,
 		RegistrationID: info.RegistrationID,
 		At:             at.UTC().Format(time.RFC3339),
+		DesiredVersion: twin.DesiredVersion,
 	}}
 	v, err := conn.ReportProperties(ctx, report)
 	if err != nil {

@@ -21,6 +21,9 @@ type Config struct {
 	// Assigned, when set, is called once DPS assigns the device and before the hub is dialled, so
 	// that a caller can save the assignment first. Its error is returned as is and stops there.
 	Assigned func(*provision.Result) error
+	// Twin, when set, is given the twin as the device read it on connecting (the desired
+	// properties its owner set), once the provisioning is reported. Its error is a *HubError.
+	Twin func(hubclient.Twin) error
 }
 
 // Assignment is where DPS put the device.
@@ -86,8 +89,14 @@ func Connect(ctx context.Context, cfg Config, a Assignment) error {
 		return &HubError{Assignment: a, Err: err}
 	}
 	defer conn.Close()
-	if _, _, err := hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: a.RegistrationID}); err != nil {
+	twin, _, err := hubclient.ReportProvisioning(ctx, conn, hubclient.ProvisioningInfo{RegistrationID: a.RegistrationID})
+	if err != nil {
 		return &HubError{Assignment: a, Connected: true, Err: err}
+	}
+	if cfg.Twin != nil {
+		if err := cfg.Twin(twin); err != nil {
+			return &HubError{Assignment: a, Connected: true, Err: err}
+		}
 	}
 	return nil
 }
