@@ -78,7 +78,7 @@ type X509Config struct {
 	// private key's PEM file (mode 0600).
 	Key string `json:"key"`
 	// ActivationFile, when set, holds the activation URL printed on the board's label
-	// (`oob-factory label --format url`); while the enrollment is disabled the screen shows
+	// (the GUID.url file `oob-factory label` writes); while the enrollment is disabled the screen shows
 	// it as a QR code, so that a lost label is no dead end.
 	ActivationFile string `json:"activationFile"`
 }

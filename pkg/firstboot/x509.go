@@ -119,7 +119,7 @@ func readActivationURL(path string) (string, error) {
 	}
 	s, ok := parseActivationURL(b)
 	if !ok {
-		return "", fmt.Errorf("x509: %s holds no activation URL (one line, https://…, as `oob-factory label --format url` prints it)", path)
+		return "", fmt.Errorf("x509: %s holds no activation URL (one line, https://…, the GUID.url file `oob-factory label` writes beside the label)", path)
 	}
 	return s, nil
 }

@@ -343,6 +343,11 @@ func TestLabels(t *testing.T) {
 	if !ok || !strings.Contains(string(z), "^FDBoard "+guid) {
 		t.Fatalf("ZPL label:\n%s", z)
 	}
+	// The URL file for the board's image carries the same code as the last label.
+	u, _ := os.ReadFile(filepath.Join(out, guid+".url"))
+	if want := "https://activate.example.com?code=" + code + "&guid=" + guid + "\n"; !strings.Contains(string(u), "code="+code) || !strings.Contains(string(u), "guid="+guid) {
+		t.Errorf("%s.url holds %q, want the label's URL like %q", guid, u, want)
+	}
 	st, err := records.OpenSQLite(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,10 @@ func NewCmdLabel(ios *cli.IOStreams, runF func(context.Context, *LabelOptions) e
 		Long: `Make a label for each board: its GUID in text, a QR code of the customer portal's
 activation URL (--portal-url, with the GUID and a one-time activation code), and the code
 in text. Only the code's hash is stored; printing a board's label again makes a new
-code and the old one stops working. Files: DIR/GUID.png or DIR/GUID.zpl.`,
+code and the old one stops working. Files: DIR/GUID.png or DIR/GUID.zpl, and beside it
+DIR/GUID.url, the same activation URL alone on one line, for the board's image (the
+agent's x509.activationFile): a board whose label is lost shows that code on its screen
+while it waits for activation.`,
 		Example: `  oob-factory label --batch 2026-12 --portal-url https://activate.example.com --out labels --format zpl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) > 0) == (opts.Batch != "") {
@@ -120,6 +123,9 @@ func labelRun(ctx context.Context, opts *LabelOptions) error {
 		}
 		path := filepath.Join(opts.Out, g+"."+string(opts.Format.Value))
 		if err := boardca.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			return err
+		}
+		if err := boardca.WriteFile(filepath.Join(opts.Out, g+".url"), []byte(l.URL+"\n"), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintln(opts.IO.Out, path)
