@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +22,7 @@ import (
 
 	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/mssim"
 	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
@@ -78,12 +82,12 @@ func TestNodeDeviceSDK(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		attestation string
+		name, attestation string
 		// device enrolls a device and returns its registration ID, the device ID the enrollment
 		// assigns, and how to run the script as that device.
 		device func(t *testing.T) (registrationID, deviceID string, env, args []string)
 	}{
-		{"tpm", func(t *testing.T) (string, string, []string, []string) {
+		{"tpm", "tpm", func(t *testing.T) (string, string, []string, []string) {
 			spec, _ := swtpmtest.Start(t)
 			// The agent reads the TPM first, as on a device, and so creates the SRK with its
 			// template; the SDK then finds both keys persisted (internal/mssim's test checks it
@@ -95,7 +99,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 			host, port := simulatorFrontEnd(t, strings.TrimPrefix(spec, "tcp://"))
 			return id, "node-tpm-device", nil, []string{"--tpm-host", host, "--tpm-port", port}
 		}},
-		{"x509", func(t *testing.T) (string, string, []string, []string) {
+		{"x509", "x509", func(t *testing.T) (string, string, []string, []string) {
 			const id = "node-x509"
 			cert := emu.DeviceCertificate(t, id)
 			enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-x509-device",
@@ -112,7 +116,34 @@ func TestNodeDeviceSDK(t *testing.T) {
 			writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 			return id, "node-x509-device", nil, []string{"--registration-id", id, "--cert", certFile, "--key", keyFile}
 		}},
-		{"symmetric", func(t *testing.T) (string, string, []string, []string) {
+		{"factory-x509", "x509", func(t *testing.T) (string, string, []string, []string) {
+			// A board certified by oob-factory's CA (leaf, then the issuing intermediate, in the
+			// file the SDK presents), its enrollment enabled as its buyer's activation leaves it.
+			const guid = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+			ca, err := boardca.Init(t.TempDir(), "Board Maker", boardca.ECDSAP256, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			leaf, err := ca.IssueBoard(guid, key.Public(), time.Now(), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: guid, DeviceID: guid,
+				Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+					ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: string(boardca.PEM(leaf))}},
+				}}})
+			keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			certFile, keyFile := filepath.Join(dir, "board-chain.pem"), filepath.Join(dir, "board-key.pem")
+			writeFile(t, certFile, boardca.PEM(leaf, ca.Intermediate))
+			writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+			return guid, guid, nil, []string{"--registration-id", guid, "--cert", certFile, "--key", keyFile}
+		}},
+		{"symmetric", "symmetric", func(t *testing.T) (string, string, []string, []string) {
 			const id = "node-symmetric"
 			// The service generates the keys, as DPS does for an enrollment that names none.
 			e := enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-symmetric-device",
@@ -123,7 +154,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 			return id, "node-symmetric-device", []string{"DEVICE_SYMMETRIC_KEY=" + e.Attestation.SymmetricKey.PrimaryKey}, []string{"--registration-id", id}
 		}},
 	} {
-		t.Run(tc.attestation, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			regID, deviceID, env, args := tc.device(t)
 			got, stderr, err := node(t, env, append([]string{"--attestation", tc.attestation}, args...)...)
 			if err != nil {
