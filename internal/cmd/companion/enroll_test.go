@@ -11,11 +11,7 @@ import (
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
-func enrollCmd(ios *cli.IOStreams) command {
-	c := NewCmdEnroll(ios, nil)
-	c.SilenceErrors, c.SilenceUsage = true, true
-	return c
-}
+func enrollCmd(ios *cli.IOStreams) command { return quiet(NewCmdEnroll(ios, nil)) }
 
 // goodEK and goodRegID are pkg/identity's standard-ek vector: a standard-template RSA-2048 EK
 // and the registration ID derived from it.
