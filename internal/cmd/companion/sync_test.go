@@ -90,7 +90,7 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	// d's registration ID is enrolled with another device's key.
 	other := newDevice(t, "other")
 	other.RegistrationID = d.RegistrationID
-	if _, err := enroll.Enroll(ctx, svc, other.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+	if _, err := enroll.Enroll(ctx, svc, ektest.Verify(t, other.Identity()), enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -198,7 +198,7 @@ func TestSyncReplacesAsQueued(t *testing.T) {
 	j.Close()
 	old := newDevice(t, "old TPM")
 	old.RegistrationID = dev.RegistrationID
-	if _, err := enroll.Enroll(t.Context(), svc, old.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+	if _, err := enroll.Enroll(t.Context(), svc, ektest.Verify(t, old.Identity()), enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
