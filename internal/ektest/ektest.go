@@ -40,6 +40,17 @@ func Identity(tb testing.TB, label string) identity.Identity {
 	return identity.Identity{RegistrationID: identity.DeriveRegistrationID(ek), EndorsementKey: ek, Label: label}
 }
 
+// Verify returns id verified, as identity.Parse returns a scanned one, failing the test if id
+// is not valid.
+func Verify(tb testing.TB, id identity.Identity) identity.Verified {
+	tb.Helper()
+	v, err := identity.Verify(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 // Enrollment is the TPM individual enrollment the companion makes for ek under id.
 func Enrollment(id string, ek []byte) *dpsapi.IndividualEnrollment {
 	return &dpsapi.IndividualEnrollment{

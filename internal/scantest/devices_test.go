@@ -21,7 +21,8 @@ func TestDevicesAndCodes(t *testing.T) {
 		if !d.Derived() {
 			t.Errorf("%s is not derived from its EK", d.RegistrationID)
 		}
-		got, err := identity.Parse(Payload(t, d, identity.FormatV1))
+		v, err := identity.Parse(Payload(t, d, identity.FormatV1))
+		got := v.Identity()
 		if err != nil || got.RegistrationID != d.RegistrationID || got.Label != d.Label || string(got.EndorsementKey) != string(d.EndorsementKey) {
 			t.Errorf("%s read back as %+v, %v", d.RegistrationID, got, err)
 		}

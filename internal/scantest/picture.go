@@ -107,7 +107,7 @@ func drawScreen(tb testing.TB, img *image.Gray, text string) {
 	tb.Helper()
 	scr := display.Screen{Title: "Scan to enroll this device", Code: encode(tb, text), Status: "Waiting for enrollment"}
 	if id, err := identity.Parse(text); err == nil {
-		scr.RegistrationID = id.RegistrationID
+		scr.RegistrationID = id.RegistrationID()
 	}
 	shown, err := display.Render(scr, screenW, screenH)
 	if err != nil {

@@ -86,7 +86,7 @@ type Options struct {
 //
 // The create is DPS's bulk "create", which fails rather than overwrite, so an enrollment that
 // someone else creates between the check and the create is never overwritten either.
-func Enroll(ctx context.Context, c *dps.Client, id identity.Identity, s Settings, opts Options) (*Result, error) {
+func Enroll(ctx context.Context, c *dps.Client, id identity.Verified, s Settings, opts Options) (*Result, error) {
 	want, err := Enrollment(id, s)
 	if err != nil {
 		return nil, err

@@ -19,9 +19,16 @@ import (
 )
 
 // newIdentity returns the identity of a fresh standard-template EK, registration ID derived.
-func newIdentity(t testing.TB) identity.Identity {
+func newIdentity(t testing.TB) identity.Verified {
 	t.Helper()
-	return ektest.Identity(t, "")
+	return ektest.Verify(t, ektest.Identity(t, ""))
+}
+
+// withRegistrationID returns the identity of a fresh standard-template EK under an OEM's
+// registration ID.
+func withRegistrationID(t testing.TB, regID string) identity.Verified {
+	t.Helper()
+	return ektest.Verify(t, identity.Identity{RegistrationID: regID, EndorsementKey: ektest.New(t)})
 }
 
 func TestEnrollCreatesThenChangesNothing(t *testing.T) {
@@ -40,13 +47,13 @@ func TestEnrollCreatesThenChangesNothing(t *testing.T) {
 		t.Fatalf("first enrollment: outcome %q, want created", first.Outcome)
 	}
 	e := first.Enrollment
-	if e.RegistrationID != id.RegistrationID || e.DeviceID != "line-4-unit-17" || e.ETag == "" {
+	if e.RegistrationID != id.RegistrationID() || e.DeviceID != "line-4-unit-17" || e.ETag == "" {
 		t.Errorf("stored enrollment: id %q device %q etag %q", e.RegistrationID, e.DeviceID, e.ETag)
 	}
 	if e.ProvisioningStatus != dpsapi.StatusDisabled || e.Capabilities == nil || !e.Capabilities.IoTEdge {
 		t.Errorf("stored enrollment: status %q capabilities %+v, want disabled Edge", e.ProvisioningStatus, e.Capabilities)
 	}
-	if got := e.Attestation.TPM.EndorsementKey; got != base64.StdEncoding.EncodeToString(id.EndorsementKey) {
+	if got := e.Attestation.TPM.EndorsementKey; got != base64.StdEncoding.EncodeToString(id.EndorsementKey()) {
 		t.Errorf("stored EK differs from the device's")
 	}
 	if len(e.IoTHubs) != 1 || e.IoTHubs[0] != "factory.azure-devices.net" || e.AllocationPolicy != dpsapi.AllocationStatic {
@@ -74,13 +81,11 @@ func TestEnrollRefusesAnotherKeyUnlessReplacing(t *testing.T) {
 	emu := emulatortest.Start(t)
 	c := emu.Client(t, dps.Options{})
 	ctx := context.Background()
-	old := newIdentity(t)
-	old.RegistrationID = "oem-serial-0042"
+	old := withRegistrationID(t, "oem-serial-0042")
 	if _, err := enroll.Enroll(ctx, c, old, enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	other := newIdentity(t)
-	other.RegistrationID = old.RegistrationID
+	other := withRegistrationID(t, old.RegistrationID())
 
 	_, err := enroll.Enroll(ctx, c, other, enroll.Settings{}, enroll.Options{})
 	var conflict *enroll.ConflictError
@@ -90,11 +95,11 @@ func TestEnrollRefusesAnotherKeyUnlessReplacing(t *testing.T) {
 	if !strings.Contains(err.Error(), "--replace") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Errorf("conflict message does not say what happened and what to do: %v", err)
 	}
-	stored, err := c.GetEnrollment(ctx, old.RegistrationID)
+	stored, err := c.GetEnrollment(ctx, old.RegistrationID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(old.EndorsementKey) {
+	if stored.Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(old.EndorsementKey()) {
 		t.Fatal("the refused enrollment overwrote the stored EK")
 	}
 
@@ -102,10 +107,10 @@ func TestEnrollRefusesAnotherKeyUnlessReplacing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != enroll.Replaced || res.PreviousEndorsementKey != base64.StdEncoding.EncodeToString(old.EndorsementKey) {
+	if res.Outcome != enroll.Replaced || res.PreviousEndorsementKey != base64.StdEncoding.EncodeToString(old.EndorsementKey()) {
 		t.Fatalf("replace: outcome %q, previous key shown %t", res.Outcome, res.PreviousEndorsementKey != "")
 	}
-	if res.Enrollment.Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(other.EndorsementKey) {
+	if res.Enrollment.Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(other.EndorsementKey()) {
 		t.Error("replace did not store the new EK")
 	}
 }
@@ -148,12 +153,10 @@ func TestEnrollRefusesBadInputBeforeDPS(t *testing.T) {
 	id := newIdentity(t)
 	bad := []struct {
 		name string
-		id   identity.Identity
+		id   identity.Verified
 		s    enroll.Settings
 		want string
 	}{
-		{"truncated EK", identity.Identity{RegistrationID: "dev-1", EndorsementKey: id.EndorsementKey[:100]}, enroll.Settings{}, "endorsement key"},
-		{"bad registration ID", identity.Identity{RegistrationID: "Dev 1", EndorsementKey: id.EndorsementKey}, enroll.Settings{}, "registration ID"},
 		{"bad device ID", id, enroll.Settings{DeviceID: "a/b"}, "device ID"},
 		{"hub as URL", id, enroll.Settings{IoTHub: "https://hub.azure-devices.net"}, "host name"},
 	}
@@ -165,6 +168,19 @@ func TestEnrollRefusesBadInputBeforeDPS(t *testing.T) {
 				t.Fatalf("got %v, want an error about the %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// An identity that did not come from identity.Parse or identity.Verify, the only thing a caller
+// can build by hand, is refused before anything is sent: a nil client would panic if used.
+func TestEnrollRefusesUnverifiedIdentity(t *testing.T) {
+	var zero identity.Verified
+	if _, err := enroll.Enrollment(zero, enroll.Settings{}); !errors.Is(err, identity.ErrNotVerified) {
+		t.Errorf("Enrollment(zero Verified) = %v, want %v", err, identity.ErrNotVerified)
+	}
+	_, err := enroll.Enroll(context.Background(), nil, zero, enroll.Settings{}, enroll.Options{})
+	if !errors.Is(err, identity.ErrNotVerified) || !strings.Contains(err.Error(), "identity.Parse") {
+		t.Errorf("Enroll(zero Verified) = %v, want %v saying where a verified identity comes from", err, identity.ErrNotVerified)
 	}
 }
 

@@ -26,28 +26,26 @@ type Settings struct {
 	Tags map[string]string
 }
 
-// Enrollment returns the individual enrollment that id and s describe, after checking both.
-func Enrollment(id identity.Identity, s Settings) (*dpsapi.IndividualEnrollment, error) {
-	if err := identity.ValidateEK(id.EndorsementKey); err != nil {
-		return nil, err
-	}
-	if err := identity.ValidateRegistrationID(id.RegistrationID); err != nil {
-		return nil, err
+// Enrollment returns the individual enrollment that id and s describe, after checking s; id was
+// checked when it was verified. The zero Verified is refused with identity.ErrNotVerified.
+func Enrollment(id identity.Verified, s Settings) (*dpsapi.IndividualEnrollment, error) {
+	if id.IsZero() {
+		return nil, fmt.Errorf("enroll: %w", identity.ErrNotVerified)
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	e := &dpsapi.IndividualEnrollment{
-		RegistrationID: id.RegistrationID,
+		RegistrationID: id.RegistrationID(),
 		DeviceID:       s.DeviceID,
 		Attestation: &dpsapi.Attestation{
 			Type: dpsapi.AttestationTPM,
-			TPM:  &dpsapi.TPMAttestation{EndorsementKey: encodeKey(id.EndorsementKey)},
+			TPM:  &dpsapi.TPMAttestation{EndorsementKey: encodeKey(id.EndorsementKey())},
 		},
 		ProvisioningStatus: dpsapi.StatusEnabled,
 	}
-	if len(id.StorageRootKey) > 0 {
-		e.Attestation.TPM.StorageRootKey = encodeKey(id.StorageRootKey)
+	if srk := id.StorageRootKey(); len(srk) > 0 {
+		e.Attestation.TPM.StorageRootKey = encodeKey(srk)
 	}
 	if s.Disabled {
 		e.ProvisioningStatus = dpsapi.StatusDisabled

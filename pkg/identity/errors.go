@@ -4,8 +4,9 @@ import "errors"
 
 // Sentinel errors for the conditions callers branch on. Every error about a payload, an EK, a
 // registration ID or a label wraps exactly one of them (test with errors.Is); the rest of the
-// message says what was found and what to do about it. Only caller mistakes (an unknown Format,
-// asking the legacy format to carry what it cannot) are plain errors.
+// message says what was found and what to do about it. Caller mistakes are plain errors (an
+// unknown Format, asking the legacy format to carry what it cannot), but for ErrNotVerified,
+// which the packages that take a Verified identity return.
 var (
 	// ErrNotIdentity means the text is not a device identity code at all: a URL, a Wi-Fi
 	// code, some other product's QR code, arbitrary text. A scanner should skip it quietly.
@@ -32,4 +33,8 @@ var (
 
 	// ErrBadLabel means a device label is too long or holds characters a label cannot.
 	ErrBadLabel = errors.New("identity: invalid device label")
+
+	// ErrNotVerified means a Verified zero value was given where an identity checked by Parse
+	// or Verify is needed: a mistake in the calling code, not in a device's code.
+	ErrNotVerified = errors.New("identity: not a verified identity (it was not made by identity.Parse or identity.Verify)")
 )

@@ -28,10 +28,11 @@ func FuzzParse(f *testing.F) {
 	f.Add("WIFI:S:x;;")
 	f.Add(`{"regid":"a","ek":"AAA="}`)
 	f.Fuzz(func(t *testing.T, text string) {
-		id, err := Parse(text)
+		v, err := Parse(text)
 		if err != nil {
 			return
 		}
+		id := v.Identity()
 		if id.RegistrationID == "" || ValidateEK(id.EndorsementKey) != nil {
 			t.Fatalf("Parse(%q) returned an invalid identity", text)
 		}
@@ -48,7 +49,7 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("Parse(Encode(Parse(%q), %v)): %v", text, f, err)
 			}
-			if id2.RegistrationID != id.RegistrationID || id2.Label != id.Label || !bytes.Equal(id2.EndorsementKey, id.EndorsementKey) {
+			if id2.RegistrationID() != id.RegistrationID || id2.Label() != id.Label || !bytes.Equal(id2.EndorsementKey(), id.EndorsementKey) {
 				t.Fatalf("%q: identity changed through %v", text, f)
 			}
 		}
@@ -87,7 +88,7 @@ func FuzzParseEK(f *testing.F) {
 			t.Fatalf("Encode: %v", err)
 		}
 		id, err := Parse(text)
-		if err != nil || !bytes.Equal(id.EndorsementKey, b) {
+		if err != nil || !bytes.Equal(id.EndorsementKey(), b) {
 			t.Fatalf("Parse(Encode): %v", err)
 		}
 	})

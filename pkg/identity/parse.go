@@ -6,12 +6,21 @@ import (
 	"strings"
 )
 
-// Parse reads a scanned QR payload in either format and returns the identity it carries, fully
-// validated: the EK is an RSA-2048 restricted decryption key, the registration ID is set
-// (derived from the EK, or the OEM's after checking it against DPS's rules), and a derived ID
-// the payload repeats matches the EK. Text that is not an identity code at all yields an error
+// Parse reads a scanned QR payload in either format and returns the identity it carries,
+// verified: the EK is an RSA-2048 restricted decryption key, the registration ID is set
+// (derived from the EK, or the OEM's after checking it against DPS's rules), a derived ID the
+// payload repeats matches the EK, and the label is valid. Text that is not an identity code at all yields an error
 // wrapping ErrNotIdentity.
-func Parse(text string) (Identity, error) {
+func Parse(text string) (Verified, error) {
+	id, err := parse(text)
+	if err != nil {
+		return Verified{}, err
+	}
+	return Verified{id: id}, nil
+}
+
+// parse is Parse before the identity it found and checked is marked as verified.
+func parse(text string) (Identity, error) {
 	if version, body, ok := cutVersion(text); ok {
 		if version != "1" {
 			return Identity{}, unsupported(version)

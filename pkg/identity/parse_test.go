@@ -55,7 +55,7 @@ func TestRoundTrip(t *testing.T) {
 				want.RegistrationID = DeriveRegistrationID(want.EndorsementKey)
 			}
 			assertSameIdentity(t, got, want)
-			if got.Derived() != (want.RegistrationID == DeriveRegistrationID(want.EndorsementKey)) {
+			if got.Identity().Derived() != (want.RegistrationID == DeriveRegistrationID(want.EndorsementKey)) {
 				t.Error("Derived() is wrong")
 			}
 		})
@@ -183,7 +183,7 @@ func TestParseRejects(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "identity: ") || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Parse = %q, want a message with %q", err, tt.want)
 			}
-			if id.EndorsementKey != nil || id.RegistrationID != "" {
+			if !id.IsZero() {
 				t.Error("Parse returned an identity with its error")
 			}
 		})

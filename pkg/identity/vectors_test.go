@@ -115,8 +115,9 @@ func TestVectors(t *testing.T) {
 	}
 }
 
-func assertSameIdentity(t testing.TB, got, want Identity) {
+func assertSameIdentity(t testing.TB, v Verified, want Identity) {
 	t.Helper()
+	got := v.Identity()
 	if got.RegistrationID != want.RegistrationID || got.Label != want.Label ||
 		!bytes.Equal(got.EndorsementKey, want.EndorsementKey) {
 		t.Errorf("identity = {regid %q, label %q, ek %d bytes}, want {regid %q, label %q, ek %d bytes}",

@@ -46,7 +46,8 @@ func DeviceOf(id identity.Identity) Device {
 	return Device{RegistrationID: id.RegistrationID, EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey, Label: id.Label}
 }
 
-// Identity is the device's identity, to enroll it. It is checked again by enroll.Enrollment.
+// Identity is the device's identity as recorded, to enroll it once identity.Verify has
+// checked it again.
 func (d Device) Identity() identity.Identity {
 	return identity.Identity{RegistrationID: d.RegistrationID, EndorsementKey: d.EndorsementKey, StorageRootKey: d.StorageRootKey, Label: d.Label}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/camera"
@@ -316,7 +317,7 @@ func TestScanSendsAQueuedReplaceAsQueued(t *testing.T) {
 	}
 	old := scantest.Devices(t, 1)[0]
 	old.RegistrationID = dev.RegistrationID
-	if _, err := enroll.Enroll(t.Context(), site.admin, old, enroll.Settings{}, enroll.Options{}); err != nil {
+	if _, err := enroll.Enroll(t.Context(), site.admin, ektest.Verify(t, old), enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	site.reopen(t)

@@ -96,7 +96,7 @@ type Scanner struct {
 
 // job is a device code that came into view, for the sender.
 type job struct {
-	id    identity.Identity
+	id    identity.Verified
 	ev    Event // Source, Frame, FrameTime
 	dry   bool
 	noted bool // RecordSeen done
@@ -244,7 +244,7 @@ func (s *Scanner) code(ctx context.Context, text string, f camera.Frame) bool {
 	j := job{id: id, ev: ev, dry: s.cfg.DryRun}
 	if !s.cfg.DryRun {
 		// Durable before anything else happens to it: every scan is in the record.
-		if _, err := s.cfg.Journal.RecordSeen(journal.DeviceOf(id), f.Name, f.Seq, f.Time); err != nil {
+		if _, err := s.cfg.Journal.RecordSeen(journal.DeviceOf(id.Identity()), f.Name, f.Seq, f.Time); err != nil {
 			j.ev.Err = err
 		}
 		j.noted = true

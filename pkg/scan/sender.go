@@ -141,12 +141,13 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 	cfg := &snd.s.cfg
 	ev := j.ev
 	ev.Kind = Device
-	ev.Device = journal.DeviceOf(j.id)
-	regID := j.id.RegistrationID
+	dev := j.id.Identity()
+	ev.Device = journal.DeviceOf(dev)
+	regID := dev.RegistrationID
 
 	if j.dry {
 		ev.Number = snd.number(regID)
-		ev.DeviceID, ev.Err = cfg.DeviceID.Expand(j.id, ev.Number)
+		ev.DeviceID, ev.Err = cfg.DeviceID.Expand(dev, ev.Number)
 		ev.Outcome = Checked
 		if ev.Err != nil {
 			ev.Outcome = enroll.Failed
@@ -176,7 +177,7 @@ func (snd *sender) handle(ctx context.Context, j job) error {
 
 	ev.Number = snd.number(regID)
 	settings := cfg.Settings
-	devID, err := cfg.DeviceID.Expand(j.id, ev.Number)
+	devID, err := cfg.DeviceID.Expand(dev, ev.Number)
 	if devID != "" {
 		settings.DeviceID = devID
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
+	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
 )
 
@@ -49,9 +50,14 @@ func Sync(ctx context.Context, j *journal.Journal, c *dps.Client, report func(Ev
 	return sum, nil
 }
 
-// sendQueued sends the queued enrollment q as it was queued.
+// sendQueued sends the queued enrollment q as it was queued. Its identity is verified again, as
+// the journal holds it: the entry may have been written by an earlier run.
 func sendQueued(ctx context.Context, c *dps.Client, q journal.Entry) (*enroll.Result, error) {
-	return enroll.Enroll(ctx, c, q.Device.Identity(), q.Settings.Enroll(), q.Options())
+	id, err := identity.Verify(q.Device.Identity())
+	if err != nil {
+		return nil, err
+	}
+	return enroll.Enroll(ctx, c, id, q.Settings.Enroll(), q.Options())
 }
 
 // recordSent records the outcome of sending q and returns the record and the Sent event that

@@ -184,15 +184,15 @@ func loadSet(dir string) ([]shot, image.Image, error) {
 			return nil, nil, err
 		}
 		id, err := identity.Parse(string(text))
-		if err != nil || seen[id.RegistrationID] {
+		if err != nil || seen[id.RegistrationID()] {
 			continue
 		}
-		seen[id.RegistrationID] = true
+		seen[id.RegistrationID()] = true
 		img, err := loadImage(name)
 		if err != nil {
 			return nil, nil, err
 		}
-		shots = append(shots, shot{img: img, regID: id.RegistrationID})
+		shots = append(shots, shot{img: img, regID: id.RegistrationID()})
 	}
 	empties, _ := filepath.Glob(filepath.Join(dir, "empty-*.jpg"))
 	if len(empties) == 0 {

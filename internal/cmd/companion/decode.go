@@ -89,7 +89,7 @@ func decodeRun(ctx context.Context, opts *DecodeOptions) error {
 			return
 		}
 		valid++
-		if err := printIdentity(opts.IO.Out, opts.Format.Value, source, id); err != nil {
+		if err := printIdentity(opts.IO.Out, opts.Format.Value, source, id.Identity()); err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", source, err)
 		}
 	}

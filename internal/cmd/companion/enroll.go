@@ -113,8 +113,9 @@ func enrollRun(ctx context.Context, opts *EnrollOptions) error {
 	if err != nil {
 		return err
 	}
-	// Check everything before contacting DPS: a bad code never reaches the service.
-	if _, err := enroll.Enrollment(id, settings); err != nil {
+	// Check everything before contacting DPS: a bad code never reaches the service. The
+	// identity was checked as it was read.
+	if err := settings.Validate(); err != nil {
 		return err
 	}
 	c, ctx, cancel, err := opts.Service.client(ctx)
@@ -132,11 +133,11 @@ func enrollRun(ctx context.Context, opts *EnrollOptions) error {
 	if opts.Format.Value == cli.FormatJSON {
 		return json.NewEncoder(opts.IO.Out).Encode(enrollJSON{res.Outcome, res.Enrollment, res.PreviousEndorsementKey})
 	}
-	return printEnrollResult(opts.IO, res, id.Label)
+	return printEnrollResult(opts.IO, res, id.Label())
 }
 
-// identity returns the device identity from whichever source was given, checked.
-func (o *EnrollOptions) identity(ctx context.Context) (identity.Identity, error) {
+// identity returns the device identity from whichever source was given, verified.
+func (o *EnrollOptions) identity(ctx context.Context) (identity.Verified, error) {
 	switch {
 	case o.Payload != "":
 		return identity.Parse(o.Payload)
@@ -145,34 +146,28 @@ func (o *EnrollOptions) identity(ctx context.Context) (identity.Identity, error)
 	}
 	ek, err := base64.StdEncoding.DecodeString(o.EndorsementKey)
 	if err != nil {
-		return identity.Identity{}, fmt.Errorf("--endorsement-key is not standard base64: give the TPM2B_PUBLIC as `base64 -w0` prints it")
+		return identity.Verified{}, fmt.Errorf("--endorsement-key is not standard base64: give the TPM2B_PUBLIC as `base64 -w0` prints it")
 	}
-	if err := identity.ValidateEK(ek); err != nil {
-		return identity.Identity{}, err
-	}
-	if err := identity.ValidateRegistrationID(o.RegistrationID); err != nil {
-		return identity.Identity{}, err
-	}
-	return identity.Identity{RegistrationID: o.RegistrationID, EndorsementKey: ek}, nil
+	return identity.Verify(identity.Identity{RegistrationID: o.RegistrationID, EndorsementKey: ek})
 }
 
 // identityFromImage decodes the one device identity an image shows.
-func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (identity.Identity, error) {
+func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (identity.Verified, error) {
 	if err := ctx.Err(); err != nil {
-		return identity.Identity{}, err
+		return identity.Verified{}, err
 	}
 	img, err := loadImage(ios.In, path)
 	if err != nil {
-		return identity.Identity{}, fmt.Errorf("%s: %w", path, err)
+		return identity.Verified{}, fmt.Errorf("%s: %w", path, err)
 	}
 	results, err := reader.Decode(img)
 	if errors.Is(err, reader.ErrNotFound) {
-		return identity.Identity{}, &cli.NotFoundError{Err: fmt.Errorf("%s: no QR code found: hold the code flat, fill more of the frame, avoid glare", path)}
+		return identity.Verified{}, &cli.NotFoundError{Err: fmt.Errorf("%s: no QR code found: hold the code flat, fill more of the frame, avoid glare", path)}
 	}
 	if err != nil {
-		return identity.Identity{}, fmt.Errorf("%s: %w", path, err)
+		return identity.Verified{}, fmt.Errorf("%s: %w", path, err)
 	}
-	var found []identity.Identity
+	var found []identity.Verified
 	seen := map[string]bool{}
 	var firstErr error
 	for _, r := range results {
@@ -183,8 +178,8 @@ func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (id
 			}
 			continue
 		}
-		if !seen[id.RegistrationID] {
-			seen[id.RegistrationID] = true
+		if !seen[id.RegistrationID()] {
+			seen[id.RegistrationID()] = true
 			found = append(found, id)
 		}
 	}
@@ -192,7 +187,7 @@ func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (id
 	case len(found) == 1:
 		return found[0], nil
 	case len(found) > 1:
-		return identity.Identity{}, fmt.Errorf("%s shows %d different device identities: photograph one device at a time", path, len(found))
+		return identity.Verified{}, fmt.Errorf("%s shows %d different device identities: photograph one device at a time", path, len(found))
 	}
-	return identity.Identity{}, &cli.NotFoundError{Err: fmt.Errorf("%s: %w", path, firstErr)}
+	return identity.Verified{}, &cli.NotFoundError{Err: fmt.Errorf("%s: %w", path, firstErr)}
 }

@@ -17,11 +17,7 @@ import (
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
-func scanCmd(ios *cli.IOStreams) command {
-	c := NewCmdScan(ios, nil)
-	c.SilenceErrors, c.SilenceUsage = true, true
-	return c
-}
+func scanCmd(ios *cli.IOStreams) command { return quiet(NewCmdScan(ios, nil)) }
 
 // Command-line mistakes are usage errors (exit status 2) that say what to give instead, found
 // before any camera, journal or DPS is touched.

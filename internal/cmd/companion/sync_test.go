@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/ektest"
@@ -50,11 +52,13 @@ func runCmd(t *testing.T, emu *emulatortest.Emulator, cmd func(*cli.IOStreams) c
 	return out.String(), errOut.String(), err
 }
 
-func syncCmd(ios *cli.IOStreams) command {
-	c := NewCmdSync(ios, nil)
+// quiet returns c without cobra printing errors and usage itself, so tests see only the error.
+func quiet(c *cobra.Command) command {
 	c.SilenceErrors, c.SilenceUsage = true, true
 	return c
 }
+
+func syncCmd(ios *cli.IOStreams) command { return quiet(NewCmdSync(ios, nil)) }
 
 // Enrollments queued while DPS throttled are sent by sync once it answers, each once, with the
 // settings they were queued with; a conflict is recorded and not retried; a settled device is
@@ -86,7 +90,7 @@ func TestSyncSendsQueuedOnce(t *testing.T) {
 	// d's registration ID is enrolled with another device's key.
 	other := newDevice(t, "other")
 	other.RegistrationID = d.RegistrationID
-	if _, err := enroll.Enroll(ctx, svc, other.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+	if _, err := enroll.Enroll(ctx, svc, ektest.Verify(t, other.Identity()), enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -194,7 +198,7 @@ func TestSyncReplacesAsQueued(t *testing.T) {
 	j.Close()
 	old := newDevice(t, "old TPM")
 	old.RegistrationID = dev.RegistrationID
-	if _, err := enroll.Enroll(t.Context(), svc, old.Identity(), enroll.Settings{}, enroll.Options{}); err != nil {
+	if _, err := enroll.Enroll(t.Context(), svc, ektest.Verify(t, old.Identity()), enroll.Settings{}, enroll.Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -222,11 +226,7 @@ func pendingIDs(t *testing.T, path string) []string {
 	return scantest.Pending(t, j)
 }
 
-func exportCmd(ios *cli.IOStreams) command {
-	c := NewCmdJournalExport(ios, nil)
-	c.SilenceErrors, c.SilenceUsage = true, true
-	return c
-}
+func exportCmd(ios *cli.IOStreams) command { return quiet(NewCmdJournalExport(ios, nil)) }
 
 func TestJournalExport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
