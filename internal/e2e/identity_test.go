@@ -111,3 +111,37 @@ func TestIdentityNoTPM(t *testing.T) {
 		t.Fatalf("unhelpful error for a missing software TPM:\n%s", stderr)
 	}
 }
+
+// A restricted decryption key made in the endorsement hierarchy without fixedTPM and fixedParent
+// (tpm2_createprimary -a 'sensitivedataorigin|userwithauth|restricted|decrypt', attributes
+// 0x00030060) can be duplicated out of its TPM: the companion refuses it as an EK, and DPS (the
+// emulator) is never asked.
+func TestDuplicableKeyIsNoEndorsementKey(t *testing.T) {
+	createprimary := qrtest.Tool(t, "tpm2_createprimary", "tpm2-tools")
+	readpublic := qrtest.Tool(t, "tpm2_readpublic", "tpm2-tools")
+	_, tcti := swtpmtest.Start(t)
+	dir := t.TempDir()
+	env := append(os.Environ(), "TPM2TOOLS_TCTI="+tcti)
+	for _, args := range [][]string{
+		{createprimary, "-C", "e", "-G", "rsa2048", "-a", "sensitivedataorigin|userwithauth|restricted|decrypt", "-c", filepath.Join(dir, "key.ctx")},
+		{readpublic, "-c", filepath.Join(dir, "key.ctx"), "-o", filepath.Join(dir, "key.pub")},
+	} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", filepath.Base(args[0]), err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := startEmulator(t)
+	code, _, stderr := exitCode(t, emu.env, "companion", "enroll", "--registration-id", "dup-key", "--endorsement-key", base64.StdEncoding.EncodeToString(pub))
+	if code != 1 || !strings.Contains(stderr, "can leave its TPM") || !strings.Contains(stderr, "0x00030060") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 saying the key can leave its TPM (attributes 0x00030060)", code, stderr)
+	}
+	if out := runEnv(t, emu.env, "companion", "enrollment", "list", "--format", "json"); out != "" {
+		t.Fatalf("the duplicable key was enrolled:\n%s", out)
+	}
+}

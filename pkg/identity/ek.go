@@ -44,7 +44,8 @@ func (ek *EK) RegistrationID() string { return DeriveRegistrationID(ek.TPM2BPubl
 const exportHint = "export it with `tpm2_readpublic -c 0x81010001 -o ek.pub` (tss format, the default) and base64 it"
 
 // ValidateEK reports whether tpm2bPublic is a well-formed TPM2B_PUBLIC of an RSA-2048
-// restricted decryption key with nameAlg SHA-256. Errors wrap ErrBadEK.
+// restricted decryption key with nameAlg SHA-256 that cannot leave its TPM (fixedTPM,
+// fixedParent, sensitiveDataOrigin). Errors wrap ErrBadEK.
 func ValidateEK(tpm2bPublic []byte) error {
 	_, err := ParseEK(tpm2bPublic)
 	return err
@@ -124,6 +125,12 @@ func checkPublic(pub *tpm2.TPMTPublic) (*EK, error) {
 	if !a.Restricted || !a.Decrypt || a.SignEncrypt {
 		return nil, fmt.Errorf("%w: not a restricted decryption key (attributes 0x%08X); this is not an endorsement key, %s",
 			ErrBadEK, attributes(pub), exportHint)
+	}
+	// An EK never leaves its TPM and was made inside it: a key that could be duplicated to
+	// another TPM, or imported, proves nothing about the device.
+	if !a.FixedTPM || !a.FixedParent || !a.SensitiveDataOrigin {
+		return nil, fmt.Errorf("%w: a key that can leave its TPM or was made outside it (attributes 0x%08X: fixedTPM, fixedParent "+
+			"and sensitiveDataOrigin must all be set); this is not an endorsement key, %s", ErrBadEK, attributes(pub), exportHint)
 	}
 	params, err := pub.Parameters.RSADetail()
 	if err != nil {

@@ -123,6 +123,14 @@ func TestParseEKRejects(t *testing.T) {
 		{"unrestricted", mutated(func(p *tpm2.TPMTPublic, r *tpm2.TPMSRSAParms, _ *tpm2.TPM2BPublicKeyRSA) {
 			p.ObjectAttributes.Restricted = false
 		}), "not a restricted decryption key"},
+		// tpm2_createprimary -C e -a 'sensitivedataorigin|userwithauth|restricted|decrypt':
+		// attributes 0x00030060, a key that can be duplicated out of its TPM.
+		{"duplicable (fixedTPM and fixedParent clear)", mutated(func(p *tpm2.TPMTPublic, _ *tpm2.TPMSRSAParms, _ *tpm2.TPM2BPublicKeyRSA) {
+			p.ObjectAttributes = tpm2.TPMAObject{SensitiveDataOrigin: true, UserWithAuth: true, Restricted: true, Decrypt: true}
+		}), "a key that can leave its TPM or was made outside it (attributes 0x00030060"},
+		{"imported (sensitiveDataOrigin clear)", mutated(func(p *tpm2.TPMTPublic, _ *tpm2.TPMSRSAParms, _ *tpm2.TPM2BPublicKeyRSA) {
+			p.ObjectAttributes.SensitiveDataOrigin = false
+		}), "sensitiveDataOrigin must all be set"},
 		{"RSA-3072", mutated(func(_ *tpm2.TPMTPublic, r *tpm2.TPMSRSAParms, n *tpm2.TPM2BPublicKeyRSA) {
 			r.KeyBits = 3072
 			n.Buffer = append(n.Buffer, make([]byte, 128)...)
