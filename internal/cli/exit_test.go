@@ -47,8 +47,7 @@ func TestExitCodes(t *testing.T) {
 			var out, errOut bytes.Buffer
 			ios := Test(nil, &out, &errOut)
 			root := newRoot(ios, tt.fail)
-			root.SetArgs(tt.args)
-			if got := Run(context.Background(), root, ios); got != tt.want {
+			if got := Run(context.Background(), root, ios, tt.args); got != tt.want {
 				t.Errorf("exit status %d, want %d (stderr %q)", got, tt.want, errOut.String())
 			}
 			if tt.wantText == "" && errOut.Len() != 0 {

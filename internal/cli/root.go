@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,13 +33,21 @@ func Main(newRoot func(*IOStreams) *cobra.Command) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ios := System()
-	return Run(ctx, newRoot(ios), ios)
+	return Run(ctx, newRoot(ios), ios, os.Args[1:])
 }
 
 // Run executes root and returns the exit code, having printed the error to ios.ErrOut. Argument
 // mistakes (an unknown command, a missing or extra argument) are usage errors, as flag mistakes
 // are.
-func Run(ctx context.Context, root *cobra.Command, ios *IOStreams) int {
+//
+// An argument that looks like a secret (a connection string, a shared access key or signature)
+// is refused before anything parses it, so that no message can echo it.
+func Run(ctx context.Context, root *cobra.Command, ios *IOStreams, args []string) int {
+	if i := SecretArg(args); i >= 0 {
+		return ExitCode(&UsageError{Err: fmt.Errorf("argument %d looks like a connection string or key: "+
+			"secrets never go on the command line, where every user of the machine can read them; %s", i+1, secretsGo)}, ios.ErrOut)
+	}
+	root.SetArgs(args)
 	usageArgs(root)
 	return ExitCode(root.ExecuteContext(ctx), ios.ErrOut)
 }
