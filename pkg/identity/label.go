@@ -23,6 +23,10 @@ func validateLabel(s string) error {
 		if unicode.IsControl(r) {
 			return fmt.Errorf("%w: %q holds the control character %U", ErrBadLabel, s, r)
 		}
+		// Right-to-left overrides and isolates make a label read as something it is not.
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("%w: %+q holds the bidirectional control character %U, which changes how text around it reads", ErrBadLabel, s, r)
+		}
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The legacy format is the original Windows IoT Core sample's: {"regid":"…","ek":"…"}, ek the
@@ -51,20 +53,23 @@ func parseLegacy(text string) (Identity, error) {
 			return Identity{}, badJSON(text, err)
 		}
 		key, _ := tok.(string) // inside an object, a token is a key or More reported false
-		var value any
+		// Kept raw: a value is only ever used as a string, and decoding a number of 100,000
+		// digits into a float64 would fail as "broken JSON" on valid JSON.
+		var value json.RawMessage
 		if err := dec.Decode(&value); err != nil {
 			return Identity{}, badJSON(text, err)
 		}
-		s, isString := value.(string)
+		var s string
+		isString := len(value) > 0 && value[0] == '"' && json.Unmarshal(value, &s) == nil
 		_, dup := fields[key]
 		switch {
 		case problem != nil:
 		case key != "regid" && key != "ek":
-			problem = fmt.Errorf("%w: unknown field %q; the legacy format has only \"regid\" and \"ek\"", ErrMalformed, key)
+			problem = fmt.Errorf("%w: unknown field %s; the legacy format has only \"regid\" and \"ek\"", ErrMalformed, excerpt(key))
 		case dup:
-			problem = fmt.Errorf("%w: field %q appears twice", ErrMalformed, key)
+			problem = fmt.Errorf("%w: field %s appears twice", ErrMalformed, excerpt(key))
 		case !isString:
-			problem = fmt.Errorf("%w: field %q is not a string", ErrMalformed, key)
+			problem = fmt.Errorf("%w: field %s is not a string", ErrMalformed, excerpt(key))
 		}
 		fields[key] = s
 	}
@@ -93,7 +98,7 @@ func parseLegacy(text string) (Identity, error) {
 	// The original sample always derived the registration ID; carrying it as well is only a
 	// chance for the two to disagree, and if they do the code cannot be trusted.
 	if want := ek.RegistrationID(); fields["regid"] != want {
-		return Identity{}, fmt.Errorf("%w: it says %q, the EK yields %q", ErrTampered, fields["regid"], want)
+		return Identity{}, fmt.Errorf("%w: it says %s, the EK yields %q", ErrTampered, excerpt(fields["regid"]), want)
 	}
 	return Identity{RegistrationID: fields["regid"], EndorsementKey: ek.TPM2BPublic}, nil
 }
@@ -112,7 +117,7 @@ func hasLegacyKeyFolded(fields map[string]string) bool {
 // badJSON reports broken JSON: ours if it mentions our fields, someone else's otherwise.
 func badJSON(text string, err error) error {
 	if strings.Contains(text, `"ek"`) || strings.Contains(text, `"regid"`) {
-		return fmt.Errorf("%w: broken JSON: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: broken JSON: %s", ErrMalformed, excerpt(err.Error()))
 	}
 	return notIdentity(text)
 }
@@ -139,4 +144,19 @@ func decodeLegacyEK(s string) (*EK, error) {
 		return nil, fmt.Errorf("%w: \"ek\" is not standard base64 (%v); %s", ErrBadEK, err, exportHint)
 	}
 	return ParseEK(raw)
+}
+
+// maxExcerpt bounds how much of a hostile value a message quotes.
+const maxExcerpt = 64
+
+// excerpt quotes s for a message, cut to maxExcerpt bytes with its length said when longer.
+func excerpt(s string) string {
+	if len(s) <= maxExcerpt {
+		return strconv.Quote(s)
+	}
+	cut := s[:maxExcerpt]
+	for !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(cut), len(s))
 }

@@ -140,6 +140,7 @@ func TestParseRejects(t *testing.T) {
 		{"label too long", v1 + "*L" + strings.Repeat("A", 33), ErrBadLabel, "at most 32"},
 		{"label not UTF-8", v1 + "*L%FF", ErrBadLabel, "UTF-8"},
 		{"label control character", v1 + "*LA%0AB", ErrBadLabel, "control"},
+		{"label right-to-left override", v1 + "*LA%E2%80%AEB", ErrBadLabel, "bidirectional control character U+202E"},
 		{"M form of an even modulus", "OOB1:M" + string(appendDigits(nil, evenModulus)), ErrBadEK, "modulus"},
 		{"P form of a raw TPMT_PUBLIC", "OOB1:P" + string(appendDigits(nil, ek[2:])), ErrBadEK, "TPMT_PUBLIC"},
 		{"P form of an ECC EK", "OOB1:P" + string(appendDigits(nil, eccTestEK(t))), ErrBadEK, "ECC"},
@@ -154,6 +155,8 @@ func TestParseRejects(t *testing.T) {
 		{"legacy duplicate", `{"regid":"` + regid + `","ek":"` + b64 + `","ek":"` + b64 + `"}`, ErrMalformed, "twice"},
 		{"legacy number", `{"regid":1,"ek":"` + b64 + `"}`, ErrMalformed, "not a string"},
 		{"legacy null", `{"regid":null,"ek":"` + b64 + `"}`, ErrMalformed, "not a string"},
+		{"legacy huge number", `{"regid":1` + strings.Repeat("0", 100000) + `,"ek":"` + b64 + `"}`, ErrMalformed, `field "regid" is not a string`},
+		{"legacy huge unknown key", `{"regid":"` + regid + `","` + strings.Repeat("k", 100000) + `":"x","ek":"` + b64 + `"}`, ErrMalformed, "(100000 bytes)"},
 		{"legacy missing ek", `{"regid":"` + regid + `"}`, ErrMalformed, "both"},
 		{"legacy trailing data", legacyJSON(regid, b64) + "x", ErrMalformed, "after the JSON object"},
 		{"legacy two objects", legacyJSON(regid, b64) + "{}", ErrMalformed, "after the JSON object"},
@@ -182,6 +185,10 @@ func TestParseRejects(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "identity: ") || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Parse = %q, want a message with %q", err, tt.want)
+			}
+			// A message quotes an excerpt of hostile input, never all of it.
+			if len(err.Error()) > 600 {
+				t.Errorf("a %d-byte message for %d bytes of input", len(err.Error()), len(tt.in))
 			}
 			if !id.IsZero() {
 				t.Error("Parse returned an identity with its error")
