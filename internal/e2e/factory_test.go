@@ -29,6 +29,8 @@ import (
 
 	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/internal/factory/boardca"
+	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
@@ -265,4 +267,44 @@ func enrolledInfo(t *testing.T, e *dpsapi.IndividualEnrollment) *dpsapi.X509Cert
 		t.Fatalf("%s: not an X.509 enrollment with a client certificate", e.RegistrationID)
 	}
 	return e.Attestation.X509.ClientCertificates.Primary.Info
+}
+
+// `companion enrollment show` of a board's enrollment prints its certificate's SHA-1 thumbprint
+// (what DPS's portal shows) and its SHA-256 one (what IoT Hub's shows), as openssl computes them.
+func TestEnrollmentShowPrintsBothThumbprints(t *testing.T) {
+	openssl := qrtest.Tool(t, "openssl", "openssl")
+	emu := emulatortest.Start(t)
+	ca, err := boardca.Init(t.TempDir(), "Board Maker", boardca.ECDSAP256, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const guid = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := ca.IssueBoard(guid, key.Public(), time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(t.TempDir(), "leaf.pem")
+	if err := os.WriteFile(certFile, boardca.PEM(leaf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	enroll(t, emu.Client(t, dps.Options{}), &dpsapi.IndividualEnrollment{RegistrationID: guid, ProvisioningStatus: dpsapi.StatusDisabled,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: string(boardca.PEM(leaf))}}}}})
+	env := []string{"DPS_CONNECTION_STRING=" + emu.ConnectionString.Secret(), "DPS_CA_FILE=" + filepath.Join(emu.Dir, dpsemu.CAFile)}
+	out := runEnv(t, env, "companion", "enrollment", "show", guid)
+	for _, alg := range []string{"sha1", "sha256"} {
+		fp, err := exec.Command(openssl, "x509", "-in", certFile, "-noout", "-fingerprint", "-"+alg).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hexfp, _ := strings.Cut(strings.TrimSpace(string(fp)), "=")
+		want := strings.ReplaceAll(hexfp, ":", "")
+		if !strings.Contains(strings.ToUpper(out), want) {
+			t.Errorf("enrollment show lacks the %s thumbprint %s:\n%s", alg, want, out)
+		}
+	}
+	if !strings.Contains(out, "X.509") || !strings.Contains(out, "CN="+guid) {
+		t.Errorf("enrollment show does not name the X.509 certificate:\n%s", out)
+	}
 }

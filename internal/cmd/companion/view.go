@@ -46,6 +46,16 @@ func printEnrollment(w io.Writer, e *dpsapi.IndividualEnrollment) error {
 	field("Device ID", deviceID(e))
 	field("Status", string(status(e)))
 	field("Attestation", attestation(e))
+	for _, c := range x509Certificates(e) {
+		// DPS names a certificate by its SHA-1 thumbprint, IoT Hub by its SHA-256 one: both, so
+		// that either portal's value can be matched.
+		field(c.role+" certificate", c.info.SubjectName)
+		field("  SHA-1 thumbprint (DPS)", c.info.SHA1Thumbprint)
+		field("  SHA-256 thumbprint (IoT Hub)", c.info.SHA256Thumbprint)
+		if !c.info.NotAfterUTC.IsZero() {
+			field("  Valid", when(c.info.NotBeforeUTC)+" to "+when(c.info.NotAfterUTC))
+		}
+	}
 	field("IoT hub", hub(e))
 	if e.Capabilities != nil && e.Capabilities.IoTEdge {
 		field("IoT Edge", "yes")
@@ -119,8 +129,39 @@ func attestation(e *dpsapi.IndividualEnrollment) string {
 		return ""
 	case a.TPM != nil:
 		return "TPM, " + enroll.Fingerprint(a.TPM.EndorsementKey)
+	case a.X509 != nil && a.X509.ClientCertificates != nil:
+		return "X.509, client certificate"
+	case a.X509 != nil && a.X509.CAReferences != nil:
+		return "X.509, CA reference " + a.X509.CAReferences.Primary
 	}
 	return string(a.Type)
+}
+
+// enrolledCertificate is one of an X.509 enrollment's client certificates, as DPS reports it.
+type enrolledCertificate struct {
+	role string // "Primary" or "Secondary"
+	info *dpsapi.X509CertificateInfo
+}
+
+func x509Certificates(e *dpsapi.IndividualEnrollment) []enrolledCertificate {
+	if e.Attestation == nil || e.Attestation.X509 == nil || e.Attestation.X509.ClientCertificates == nil {
+		return nil
+	}
+	var out []enrolledCertificate
+	cc := e.Attestation.X509.ClientCertificates
+	for _, c := range []enrolledCertificate{{"Primary", infoOf(cc.Primary)}, {"Secondary", infoOf(cc.Secondary)}} {
+		if c.info != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func infoOf(c *dpsapi.X509CertificateWithInfo) *dpsapi.X509CertificateInfo {
+	if c == nil {
+		return nil
+	}
+	return c.Info
 }
 
 func hub(e *dpsapi.IndividualEnrollment) string {
