@@ -7,8 +7,9 @@ import (
 )
 
 // The agent ships to small devices: it must not carry the decoder, the camera, the emulator,
-// the MQTT broker, the TPM simulator or the service side of DPS and IoT Hub (the DPS service
-// client, AMQP, IoT Hub's service client, websockets), whatever the packages it imports grow into.
+// the MQTT broker, the TPM simulator, the service side of DPS and IoT Hub (the DPS service
+// client, AMQP, IoT Hub's service client, websockets) or the factory's server (its EST server,
+// CA and database), whatever the packages it imports grow into.
 func TestAgentDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
@@ -20,6 +21,9 @@ func TestAgentDependencies(t *testing.T) {
 		"github.com/mochi-mqtt/server",
 		"github.com/google/go-tpm-tools/simulator",
 		"github.com/oobtpm/oob/internal/emulator",
+		"github.com/oobtpm/oob/internal/factory",
+		"modernc.org/sqlite",
+		"github.com/jackc/pgx",
 		"github.com/oobtpm/oob/pkg/camera",
 		"github.com/oobtpm/oob/pkg/scan",
 	}

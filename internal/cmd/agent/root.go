@@ -23,6 +23,7 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdIdentity(ios, nil))
 	root.AddCommand(NewCmdShow(ios, nil))
 	root.AddCommand(NewCmdRegister(ios, nil))
+	root.AddCommand(NewCmdCertify(ios, nil))
 	root.AddCommand(NewCmdRun(ios, nil))
 	root.AddCommand(NewCmdDone(ios))
 	root.AddCommand(NewCmdFinalize(ios))

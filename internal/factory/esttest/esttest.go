@@ -5,6 +5,8 @@ package esttest
 import (
 	"context"
 	"crypto/tls"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -61,6 +63,8 @@ func Start(t testing.TB) *Server {
 	}
 	h := &est.Server{Stations: st, Certifier: &certify.Certifier{CA: ca, Store: st, Line: "1"}, Chain: ca.Chain()}
 	srv := httptest.NewUnstartedServer(h)
+	// Handshakes a test refuses on purpose are the test's to report, not the server's log.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
