@@ -48,9 +48,13 @@ func Read(path string) (crypto.Signer, error) {
 	return k, nil
 }
 
-// Parse decodes the one PEM private key in b.
+// Parse decodes the one PEM private key in b. An "EC PARAMETERS" block before it, which
+// `openssl ecparam -genkey` writes unless told not to, is skipped; any other block is refused.
 func Parse(b []byte) (crypto.Signer, error) {
 	blk, rest := pem.Decode(b)
+	if blk != nil && blk.Type == "EC PARAMETERS" {
+		blk, rest = pem.Decode(rest)
+	}
 	if blk == nil {
 		return nil, errors.New("no PEM block")
 	}

@@ -79,3 +79,17 @@ func TestReadRefuses(t *testing.T) {
 		t.Errorf("an RSA PKCS#8 key: %v", err)
 	}
 }
+
+func TestParseSkipsECParameters(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Encode(k)
+	// What `openssl ecparam -name prime256v1 -genkey` writes before the key.
+	params := "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+	got, err := Parse(append([]byte(params), b...))
+	if err != nil || !k.Equal(got) {
+		t.Fatalf("got %v; want the key after the parameters", err)
+	}
+}
