@@ -113,7 +113,11 @@ func TestCertifyWithFileKey(t *testing.T) {
 	if err != nil || !stored[0].Equal(res.Leaf()) || !stored[2].Equal(srv.CA.Root) {
 		t.Fatalf("stored chain: %v", err)
 	}
-	if _, err := tls.X509KeyPair(b, mustRead(t, KeyPath(state))); err != nil {
+	keyPEM, err := os.ReadFile(KeyPath(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tls.X509KeyPair(b, keyPEM); err != nil {
 		t.Errorf("the stored chain and key are not a TLS key pair: %v", err)
 	}
 
@@ -140,15 +144,6 @@ func TestCertifyWithFileKey(t *testing.T) {
 	if boards, _ := srv.Store.Boards(ctx); len(boards) != 1 {
 		t.Errorf("the factory holds %d boards, want 1", len(boards))
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // answer is an Enroller that answers with fixed certificates, as a wrong server might.

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/smallstep/pkcs7"
 )
@@ -18,13 +19,7 @@ func ParseCertsOnly(body []byte) (certs []*x509.Certificate, err error) {
 	if len(body) > MaxResponseBytes {
 		return nil, fmt.Errorf("%w: answer over %d bytes", ErrBadResponse, MaxResponseBytes)
 	}
-	clean := bytes.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, body)
-	der, err := base64.StdEncoding.DecodeString(string(clean))
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
 	if err != nil {
 		return nil, fmt.Errorf("%w: the answer is not base64: %v", ErrBadResponse, err)
 	}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/factory/esttest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
@@ -55,20 +53,9 @@ func TestCertifyFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			setToken(t, tc.token)
-			var got *CertifyOptions
-			code, errOut := execute(t, func(ios *cli.IOStreams) *cobra.Command {
-				return NewCmdCertify(ios, func(_ context.Context, o *CertifyOptions) error { got = o; return nil })
-			}, tc.args...)
-			if tc.wantErr != "" {
-				if code != cli.ExitUsage || !strings.Contains(errOut, tc.wantErr) || got != nil {
-					t.Fatalf("exit %d, ran %v, stderr %q; want exit 2 before running, saying %q", code, got != nil, errOut, tc.wantErr)
-				}
-				return
+			if got := parseFlags(t, NewCmdCertify, tc.args, tc.wantErr); got != nil {
+				tc.check(t, got)
 			}
-			if code != cli.ExitOK || got == nil {
-				t.Fatalf("exit %d, ran %v, stderr %q", code, got != nil, errOut)
-			}
-			tc.check(t, got)
 		})
 	}
 }
