@@ -20,22 +20,20 @@ import (
 	"github.com/oobtpm/oob/pkg/est"
 )
 
-// Files below the agent's state directory.
+// Files in the agent's state directory, where the first boot's "x509" config section points.
 const (
-	// Dir is the folder, in the state directory, of the device's X.509 files.
-	Dir = "x509"
 	// ChainFileName is the certificate chain in PEM: the device's certificate, then the
 	// factory's intermediate and root (mode 0644).
-	ChainFileName = "device.chain.pem"
+	ChainFileName = "device-chain.pem"
 	// KeyFileName is the private key in PEM PKCS#8 when it is kept in a file (mode 0600).
-	KeyFileName = "device.key.pem"
+	KeyFileName = "device-key.pem"
 )
 
 // ChainPath returns the chain file's path in stateDir.
-func ChainPath(stateDir string) string { return filepath.Join(stateDir, Dir, ChainFileName) }
+func ChainPath(stateDir string) string { return filepath.Join(stateDir, ChainFileName) }
 
 // KeyPath returns the key file's path in stateDir.
-func KeyPath(stateDir string) string { return filepath.Join(stateDir, Dir, KeyFileName) }
+func KeyPath(stateDir string) string { return filepath.Join(stateDir, KeyFileName) }
 
 // ErrKeyMismatch means the chain already stored certifies another key than the device's, or
 // another hardware ID: the key was replaced, or the files come from another board.

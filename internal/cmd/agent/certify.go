@@ -54,8 +54,8 @@ func NewCmdCertify(ios *cli.IOStreams, runF func(context.Context, *CertifyOption
 the board's hardware GUID, signed by the device's key, is sent with the station's token,
 and the chain the factory answers with is stored in the state directory:
 
-  STATE/x509/device.chain.pem   the board's certificate, then the factory's CAs (0644)
-  STATE/x509/device.key.pem     the private key, when kept in a file (0600, PKCS#8)
+  STATE/device-chain.pem   the board's certificate, then the factory's CAs (0644)
+  STATE/device-key.pem     the private key, when kept in a file (0600, PKCS#8)
 
 The key (--key): "tpm" is an ECDSA P-256 key created once in the TPM and persisted at
 0x81000101, which never leaves it; "file" is an ECDSA P-256 key in the key file; "auto"
@@ -94,7 +94,7 @@ stored certificate is for another key; 2 usage; 1 any other failure.`,
 	f.StringVar(&opts.HardwareID, "hardware-id", "", "the board's GUID, 8-4-4-4-12 hexadecimal (default: read from --hardware-id-file)")
 	f.StringVar(&opts.HardwareIDFile, "hardware-id-file", devicecert.DefaultHardwareIDFile, "file holding the board's GUID")
 	f.StringVar(&opts.Key, "key", devicecert.KeyAuto, "where the key is kept: auto, tpm or file")
-	f.StringVar(&opts.KeyFile, "key-file", "", "the key file (default STATE/x509/device.key.pem)")
+	f.StringVar(&opts.KeyFile, "key-file", "", "the key file (default STATE/device-key.pem)")
 	f.StringVar(&opts.StateDir, "state-dir", firstboot.DefaultStateDir, "the agent's state directory, where the chain is stored")
 	f.DurationVar(&opts.Timeout, "timeout", time.Minute, "give up after this long")
 	f.Var(opts.Format, "format", opts.Format.Usage())
