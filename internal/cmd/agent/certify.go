@@ -184,7 +184,7 @@ func certifyRun(ctx context.Context, opts *CertifyOptions) error {
 	}
 	key, err := devicecert.OpenKey(ctx, opts.Key, keyFile, opts.TPM.open)
 	if err != nil {
-		return err
+		return certifyError(opts, err)
 	}
 	defer key.Close()
 
@@ -221,7 +221,7 @@ func certifyError(opts *CertifyOptions, err error) error {
 		// Both messages name the re-issue that lets the factory accept a new key.
 		return &cli.ConflictError{Err: err}
 	case errors.Is(err, tpm.ErrNoTPM):
-		return fmt.Errorf("%w; or keep the key in a file with --key file", err)
+		return fmt.Errorf("%w; or keep the key in a file: --key file", err)
 	}
 	var unknown *tls.CertificateVerificationError
 	if errors.As(err, &unknown) && opts.CAFile == "" {

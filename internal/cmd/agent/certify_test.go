@@ -163,6 +163,23 @@ func TestCertifyFileKeyEndToEnd(t *testing.T) {
 	}
 }
 
+// TestCertifyWithoutTPM checks that a board without a TPM gets a key file by default, and that
+// asking for the TPM there says what to do instead.
+func TestCertifyWithoutTPM(t *testing.T) {
+	srv := esttest.Start(t)
+	b := newBoard(t, boardGUID)
+	noTPM := filepath.Join(t.TempDir(), "tpmrm0")
+	setToken(t, false)
+	code, out, errOut := certifyCmd(t, b.args(srv, "--key", "tpm", "--tpm", noTPM)...)
+	if code != cli.ExitError || out != "" || !strings.Contains(errOut, "--key file") {
+		t.Errorf("--key tpm without a TPM: exit %d, stdout %q, stderr %q; want exit 1 suggesting --key file", code, out, errOut)
+	}
+	got := certified(t, b.args(srv, "--tpm", noTPM)...)
+	if got.Key != "file" || !got.KeyCreated || got.KeyFile != devicecert.KeyPath(b.state) {
+		t.Errorf("auto without a TPM: %+v; want a new key file", got)
+	}
+}
+
 func TestCertifyTPMKeyEndToEnd(t *testing.T) {
 	spec, _ := swtpmtest.Start(t)
 	srv := esttest.Start(t)
