@@ -24,29 +24,31 @@ import (
 // about 450 KB of a binary that ships to small devices. The test compares every glyph with
 // opentype's, pixel for pixel.
 
-// glyphFont is one face's metrics and outlines, in font units with the Y axis down.
+// glyphFont is one face's metrics, in font units; its glyphs are monoGlyphs' weight'th.
 type glyphFont struct {
+	weight                                      int
 	unitsPerEm                                  fixed.Int26_6
 	height, ascent, descent, xHeight, capHeight fixed.Int26_6
 	caretSlope                                  [2]int
-	notdef                                      glyph
-	glyphs                                      []glyph // by rune
+	notdefAdvance                               fixed.Int26_6
+	notdef                                      string
 }
 
-// glyph is one character's advance and outline (internal/glyphgen describes the encoding).
+// glyph is one character's advance and outline in each weight, regular and bold, in font units
+// with the Y axis down (internal/glyphgen describes the outline's encoding).
 type glyph struct {
 	r       rune
-	advance fixed.Int26_6
-	path    string
+	advance [2]fixed.Int26_6
+	path    [2]string
 }
 
-// find returns r's glyph, or the missing-glyph box and false.
-func (f *glyphFont) find(r rune) (*glyph, bool) {
-	i, ok := slices.BinarySearchFunc(f.glyphs, r, func(g glyph, r rune) int { return int(g.r - r) })
+// find returns r's advance and outline, or the missing-glyph box's and false.
+func (f *glyphFont) find(r rune) (advance fixed.Int26_6, path string, ok bool) {
+	i, ok := slices.BinarySearchFunc(monoGlyphs, r, func(g glyph, r rune) int { return int(g.r - r) })
 	if !ok {
-		return &f.notdef, false
+		return f.notdefAdvance, f.notdef, false
 	}
-	return &f.glyphs[i], true
+	return monoGlyphs[i].advance[f.weight], monoGlyphs[i].path[f.weight], true
 }
 
 // newFace returns Go Mono (bold when asked) at px pixels per em. Faces keep a mask and a
@@ -118,20 +120,19 @@ func (g *glyphFace) Kern(r0, r1 rune) fixed.Int26_6 { return 0 }
 
 // GlyphAdvance is r's advance rounded to a whole pixel; ok is false for a missing glyph.
 func (g *glyphFace) GlyphAdvance(r rune) (fixed.Int26_6, bool) {
-	gl, ok := g.f.find(r)
-	return roundPixel(g.scale(gl.advance)), ok
+	adv, _, ok := g.f.find(r)
+	return roundPixel(g.scale(adv)), ok
 }
 
 // GlyphBounds is the box around r's outline and its advance; ok is false for a missing glyph.
 func (g *glyphFace) GlyphBounds(r rune) (fixed.Rectangle26_6, fixed.Int26_6, bool) {
-	gl, ok := g.f.find(r)
-	return bounds(g.load(gl)), roundPixel(g.scale(gl.advance)), ok
+	adv, path, ok := g.f.find(r)
+	return bounds(g.load(path)), roundPixel(g.scale(adv)), ok
 }
 
-// load decodes and scales a glyph's outline into g.segs.
-func (g *glyphFace) load(gl *glyph) []segment {
+// load decodes and scales an outline into g.segs.
+func (g *glyphFace) load(p string) []segment {
 	g.segs = g.segs[:0]
-	p := gl.path
 	var at fixed.Point26_6
 	next := func() fixed.Int26_6 {
 		// A varint is at most 10 bytes; the path is ours, so it is well formed.
@@ -173,9 +174,9 @@ func bounds(segs []segment) fixed.Rectangle26_6 {
 // Glyph rasterizes r at dot the way opentype.Face.Glyph does, so that text looks the same; a
 // missing glyph is drawn as the font's box, with ok false.
 func (g *glyphFace) Glyph(dot fixed.Point26_6, r rune) (dr image.Rectangle, mask image.Image, maskp image.Point, advance fixed.Int26_6, ok bool) {
-	gl, ok := g.f.find(r)
-	advance = roundPixel(g.scale(gl.advance))
-	segs := g.load(gl)
+	adv, path, ok := g.f.find(r)
+	advance = roundPixel(g.scale(adv))
+	segs := g.load(path)
 	db := bounds(segs).Add(dot)
 	dr = image.Rect(db.Min.X.Floor(), db.Min.Y.Floor(), db.Max.X.Ceil(), db.Max.Y.Ceil())
 	width, height := dr.Dx(), dr.Dy()
