@@ -1,12 +1,20 @@
 package display
 
-//go:generate go run ./internal/glyphgen -o glyphs_gen.go
+//go:generate go run ./internal/glyphgen
 
 import (
+	"bytes"
+	"compress/flate"
+	_ "embed"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"image"
 	"image/draw"
+	"io"
 	"slices"
+	"strings"
+	"sync"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
@@ -18,48 +26,105 @@ import (
 // 320×240 one, and a monospaced face with distinct 0/O and 1/l keeps the base32 registration ID
 // unambiguous when a technician types it.
 //
-// The outlines come from glyphs_gen.go, which internal/glyphgen extracts from the TrueType files
-// (every character they map). Drawing them here, as golang.org/x/image/font/opentype does,
-// keeps the TrueType files, their parser and the character maps it brings out of the agent:
-// about 450 KB of a binary that ships to small devices. The test compares every glyph with
-// opentype's, pixel for pixel.
+// The metrics (glyphs_gen.go) and outlines (glyphs.bin, compressed) are what internal/glyphgen
+// extracts from the TrueType files, every character they map. Drawing them here, as
+// golang.org/x/image/font/opentype does, keeps the TrueType files, their parser and the character
+// maps it brings out of the agent: about 500 KB of a binary that ships to small devices. The test
+// compares every glyph with opentype's, pixel for pixel.
 
-// glyphFont is one face's metrics, in font units; its glyphs are monoGlyphs' weight'th.
+// glyphData is glyphs.bin, laid out as internal/glyphgen's doc says.
+//
+//go:embed glyphs.bin
+var glyphData string
+
+// glyphFont is one face's metrics, in font units; its outlines are glyphSet's weight'th.
 type glyphFont struct {
 	weight                                      int
-	unitsPerEm                                  fixed.Int26_6
+	unitsPerEm, advance                         fixed.Int26_6
 	height, ascent, descent, xHeight, capHeight fixed.Int26_6
 	caretSlope                                  [2]int
-	notdefAdvance                               fixed.Int26_6
-	notdef                                      string
 }
 
-// glyph is one character's advance and outline in each weight, regular and bold, in font units
-// with the Y axis down (internal/glyphgen describes the outline's encoding).
+// glyphSet is glyphs.bin decoded: the outlines of both weights, regular and bold.
+type glyphSet struct {
+	notdef [2][]byte
+	glyphs []glyph // by rune
+}
+
+// glyph is one character's outline in each weight.
 type glyph struct {
-	r       rune
-	advance [2]fixed.Int26_6
-	path    [2]string
+	r    rune
+	path [2][]byte
 }
 
-// find returns r's advance and outline, or the missing-glyph box's and false.
-func (f *glyphFont) find(r rune) (advance fixed.Int26_6, path string, ok bool) {
-	i, ok := slices.BinarySearchFunc(monoGlyphs, r, func(g glyph, r rune) int { return int(g.r - r) })
-	if !ok {
-		return f.notdefAdvance, f.notdef, false
+// glyphs decodes glyphData once; the result is never modified, so it is safe to share.
+var glyphs = sync.OnceValues(func() (*glyphSet, error) {
+	data, err := io.ReadAll(flate.NewReader(strings.NewReader(glyphData)))
+	if err != nil {
+		return nil, fmt.Errorf("display: built-in font: %w", err)
 	}
-	return monoGlyphs[i].advance[f.weight], monoGlyphs[i].path[f.weight], true
+	return decodeGlyphs(data)
+})
+
+var errGlyphData = errors.New("display: built-in font: glyphs.bin is damaged (go generate ./pkg/display)")
+
+func decodeGlyphs(data []byte) (*glyphSet, error) {
+	r := bytes.NewReader(data)
+	bad := false
+	uvarint := func() uint64 {
+		n, err := binary.ReadUvarint(r)
+		bad = bad || err != nil
+		return n
+	}
+	path := func() []byte {
+		n := uvarint()
+		if bad || n > uint64(r.Len()) {
+			bad = true
+			return nil
+		}
+		at := len(data) - r.Len()
+		r.Seek(int64(n), io.SeekCurrent)
+		return data[at : at+int(n)]
+	}
+	set := &glyphSet{notdef: [2][]byte{path(), path()}}
+	count := uvarint()
+	if bad || count > uint64(r.Len()) {
+		return nil, errGlyphData
+	}
+	set.glyphs = make([]glyph, count)
+	prev := rune(0)
+	for i := range set.glyphs {
+		prev += rune(uvarint())
+		set.glyphs[i] = glyph{r: prev, path: [2][]byte{path(), path()}}
+	}
+	if bad || r.Len() != 0 {
+		return nil, errGlyphData
+	}
+	return set, nil
+}
+
+// find returns r's outline in weight w, or the missing-glyph box's and false.
+func (s *glyphSet) find(r rune, w int) ([]byte, bool) {
+	i, ok := slices.BinarySearchFunc(s.glyphs, r, func(g glyph, r rune) int { return int(g.r - r) })
+	if !ok {
+		return s.notdef[w], false
+	}
+	return s.glyphs[i].path[w], true
 }
 
 // newFace returns Go Mono (bold when asked) at px pixels per em. Faces keep a mask and a
 // rasterizer between glyphs and are not safe for concurrent use, so each render makes its own.
 func newFace(px float64, bold bool) (font.Face, error) {
+	set, err := glyphs()
+	if err != nil {
+		return nil, err
+	}
 	f := &goMono
 	if bold {
 		f = &goMonoBold
 	}
 	// opentype.NewFace's scale at 72 DPI.
-	return &glyphFace{f: f, ppem: fixed.Int26_6(0.5 + px*64)}, nil
+	return &glyphFace{f: f, set: set, ppem: fixed.Int26_6(0.5 + px*64)}, nil
 }
 
 // glyphFace is a font.Face drawing a glyphFont as golang.org/x/image/font/opentype's Face does
@@ -67,6 +132,7 @@ func newFace(px float64, bold bool) (font.Face, error) {
 // advances to whole pixels).
 type glyphFace struct {
 	f    *glyphFont
+	set  *glyphSet
 	ppem fixed.Int26_6
 	segs []segment
 	rast vector.Rasterizer
@@ -120,23 +186,26 @@ func (g *glyphFace) Kern(r0, r1 rune) fixed.Int26_6 { return 0 }
 
 // GlyphAdvance is r's advance rounded to a whole pixel; ok is false for a missing glyph.
 func (g *glyphFace) GlyphAdvance(r rune) (fixed.Int26_6, bool) {
-	adv, _, ok := g.f.find(r)
-	return roundPixel(g.scale(adv)), ok
+	_, ok := g.set.find(r, g.f.weight)
+	return roundPixel(g.scale(g.f.advance)), ok
 }
 
 // GlyphBounds is the box around r's outline and its advance; ok is false for a missing glyph.
 func (g *glyphFace) GlyphBounds(r rune) (fixed.Rectangle26_6, fixed.Int26_6, bool) {
-	adv, path, ok := g.f.find(r)
-	return bounds(g.load(path)), roundPixel(g.scale(adv)), ok
+	path, ok := g.set.find(r, g.f.weight)
+	return bounds(g.load(path)), roundPixel(g.scale(g.f.advance)), ok
 }
 
 // load decodes and scales an outline into g.segs.
-func (g *glyphFace) load(p string) []segment {
+func (g *glyphFace) load(p []byte) []segment {
 	g.segs = g.segs[:0]
 	var at fixed.Point26_6
 	next := func() fixed.Int26_6 {
-		// A varint is at most 10 bytes; the path is ours, so it is well formed.
-		v, n := binary.Varint([]byte(p[:min(len(p), binary.MaxVarintLen64)]))
+		v, n := binary.Varint(p)
+		if n <= 0 { // cut short: glyphgen wrote no such outline
+			p = nil
+			return 0
+		}
 		p = p[n:]
 		return fixed.Int26_6(v)
 	}
@@ -174,8 +243,8 @@ func bounds(segs []segment) fixed.Rectangle26_6 {
 // Glyph rasterizes r at dot the way opentype.Face.Glyph does, so that text looks the same; a
 // missing glyph is drawn as the font's box, with ok false.
 func (g *glyphFace) Glyph(dot fixed.Point26_6, r rune) (dr image.Rectangle, mask image.Image, maskp image.Point, advance fixed.Int26_6, ok bool) {
-	adv, path, ok := g.f.find(r)
-	advance = roundPixel(g.scale(adv))
+	path, ok := g.set.find(r, g.f.weight)
+	advance = roundPixel(g.scale(g.f.advance))
 	segs := g.load(path)
 	db := bounds(segs).Add(dot)
 	dr = image.Rect(db.Min.X.Floor(), db.Min.Y.Floor(), db.Max.X.Ceil(), db.Max.Y.Ceil())

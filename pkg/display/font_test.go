@@ -2,10 +2,15 @@ package display
 
 import (
 	"bytes"
+	"compress/flate"
+	"errors"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/font"
@@ -109,24 +114,51 @@ func sameMask(a image.Image, ap image.Point, b image.Image, bp image.Point, size
 	return true
 }
 
-// glyphs_gen.go is what go generate writes from the pinned golang.org/x/image.
+// glyphs_gen.go and glyphs.bin are what go generate writes from the pinned golang.org/x/image
+// (glyphs.bin compared once inflated, so that another Go's compressor does not fail this test).
 func TestGlyphsGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs internal/glyphgen")
 	}
-	out := filepath.Join(t.TempDir(), "glyphs_gen.go")
-	if b, err := exec.Command("go", "run", "./internal/glyphgen", "-o", out).CombinedOutput(); err != nil {
+	dir := t.TempDir()
+	if b, err := exec.Command("go", "run", "./internal/glyphgen", "-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("glyphgen: %v: %s", err, b)
 	}
-	want, err := os.ReadFile(out)
+	for _, name := range []string{"glyphs_gen.go", "glyphs.bin"} {
+		want := readGenerated(t, filepath.Join(dir, name))
+		if got := readGenerated(t, name); !bytes.Equal(got, want) {
+			t.Errorf("%s is not what internal/glyphgen writes: run go generate ./pkg/display", name)
+		}
+	}
+}
+
+// readGenerated reads a generated file, glyphs.bin inflated.
+func readGenerated(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("glyphs_gen.go")
+	if filepath.Ext(path) == ".bin" {
+		if b, err = io.ReadAll(flate.NewReader(bytes.NewReader(b))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	return b
+}
+
+// A damaged glyphs.bin is an error, not a screen of empty boxes.
+func TestDecodeGlyphsRefusesDamage(t *testing.T) {
+	data, err := io.ReadAll(flate.NewReader(strings.NewReader(glyphData)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Error("glyphs_gen.go is not what internal/glyphgen writes: run go generate ./pkg/display")
+	if _, err := decodeGlyphs(data); err != nil {
+		t.Fatalf("glyphs.bin as committed: %v", err)
+	}
+	for _, bad := range [][]byte{nil, data[:len(data)/2], data[:len(data)-1], append(slices.Clone(data), 0)} {
+		if _, err := decodeGlyphs(bad); !errors.Is(err, errGlyphData) {
+			t.Errorf("%d of %d bytes: %v, want errGlyphData", len(bad), len(data), err)
+		}
 	}
 }
