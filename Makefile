@@ -8,7 +8,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross companion-cross test bench demo deps-test deps-bench deps-demo clean install
+.PHONY: all build agent-cross companion-cross generate test bench demo deps-test deps-bench deps-demo clean install
 
 all: build
 
@@ -45,6 +45,11 @@ companion-cross:
 	done
 
 FORCE:
+
+# Files made from others: the screen's glyphs from Go Mono (pkg/display/internal/glyphgen);
+# pkg/display's tests fail when they are stale.
+generate:
+	$(GO) generate ./pkg/display
 
 deps-test deps-bench deps-demo: deps-%:
 	@scripts/deps.sh $*
