@@ -10,6 +10,9 @@ import (
 // maxAgentSize is the agent's budget on a device: linux/arm64, stripped, as the Makefile builds it.
 const maxAgentSize = 8 << 20
 
+// agentTags are the Makefile's AGENT_TAGS: the agent is built without net/http's HTTP/2.
+const agentTags = "nethttpomithttp2"
+
 // The agent must fit the devices' budget; the dependency test keeps the big packages out, this
 // one notices the sum growing.
 func TestAgentSize(t *testing.T) {
@@ -17,7 +20,7 @@ func TestAgentSize(t *testing.T) {
 		t.Skip("cross-builds the agent")
 	}
 	out := filepath.Join(t.TempDir(), "oob-agent")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", agentTags, "-ldflags=-s -w", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v: %s", err, b)
