@@ -41,12 +41,12 @@ type factory struct {
 	url string // the EST base URL
 }
 
-// startFactory runs oob-factory serve on a free loopback port with data in dir, sending
-// enrollments to emu, and waits for its listening line.
-func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator) *factory {
+// startFactory runs oob-factory serve on a free loopback port with data in dir (and extra
+// arguments), sending enrollments to emu, and waits for its listening line.
+func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ...string) *factory {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "oob-factory"), "serve", "--data", dir, "--listen", "127.0.0.1:0",
-		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, dpsemu.CAFile))
+	cmd := exec.Command(filepath.Join(bin, "oob-factory"), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0",
+		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, dpsemu.CAFile)}, extra...)...)
 	cmd.Env = append(os.Environ(), "DPS_CONNECTION_STRING="+emu.ConnectionString.Secret())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/factory/pgtest"
 )
 
 // bin holds the binaries built for this test run.
@@ -28,6 +30,7 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		code = m.Run()
 	}
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
