@@ -1,4 +1,4 @@
-# Build, test, benchmark and demonstrate oob-agent, companion and dps-emulator.
+# Build, test, benchmark and demonstrate oob-agent, companion, dps-emulator and oob-factory.
 # `make test` and `make demo` work on a fresh machine: they install what they need
 # (Debian packages, as root) or stop with a message naming it.
 
@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_TAGS := nethttpomithttp2
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross companion-cross generate test bench demo deps-test deps-bench deps-demo clean install
+.PHONY: all build agent-cross companion-cross generate test bench demo demo-factory deps-test deps-bench deps-demo clean install
 
 all: build
 
@@ -68,6 +68,9 @@ bench: deps-bench build
 
 demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator
 	scripts/demo.sh
+
+demo-factory: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory
+	scripts/demo-factory.sh
 
 # Lay the agent into a root directory as a device image build would, and enable its unit there:
 #   make install DESTDIR=/path/to/rootfs [ARCH=arm64|arm|amd64]
