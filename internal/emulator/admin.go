@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -18,7 +20,7 @@ type AdminOptions struct {
 	// Faults is the fault configuration the handler reads and changes.
 	Faults *Faults
 	// Store receives registration states seeded through the handler; nil disables that resource.
-	Store *Store
+	Store *store.Store
 	// Token is the bearer token callers must present; empty refuses every caller.
 	Token string
 	// Logger records refusals and changes; nil discards them.
@@ -43,7 +45,7 @@ func AdminHandler(opts AdminOptions) http.Handler {
 
 type adminHandler struct {
 	faults *Faults
-	store  *Store
+	store  *store.Store
 	token  string
 	log    *slog.Logger
 }
@@ -75,7 +77,7 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			writeError(w, now, errorf(CodeMalformedBody, "The body is not a fault configuration: %s", truncate(err.Error())))
+			writeError(w, now, errorf(CodeMalformedBody, "The body is not a fault configuration: %s", quote.Short(err.Error())))
 			return
 		}
 		if err := a.faults.Set(cfg); err != nil {
@@ -102,14 +104,14 @@ func (a *adminHandler) seedRegistration(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	if !validRegistrationID(id) {
-		writeError(w, now, errorf(CodeInvalidArgument, "Registration ID %q is invalid.", truncate(id)))
+		writeError(w, now, errorf(CodeInvalidArgument, "Registration ID %q is invalid.", quote.Short(id)))
 		return
 	}
 	var st dpsapi.DeviceRegistrationState
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		writeError(w, now, errorf(CodeMalformedBody, "The body is not a registration state: %s", truncate(err.Error())))
+		writeError(w, now, errorf(CodeMalformedBody, "The body is not a registration state: %s", quote.Short(err.Error())))
 		return
 	}
 	st.RegistrationID = id

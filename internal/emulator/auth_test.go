@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -22,17 +24,17 @@ func TestAuthentication(t *testing.T) {
 		{"SAS without fields", "SharedAccessSignature ", http.StatusUnauthorized},
 		{"SAS missing sig", strings.Replace(good, "&sig=", "&x=", 1), http.StatusUnauthorized},
 		{"SAS with junk field", good + "&foo=bar", http.StatusUnauthorized},
-		{"wrong key", makeSAS(testHost, PolicyName, otherKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"wrong key", makeSAS(testHost, store.PolicyName, otherKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
 		{"wrong policy", makeSAS(testHost, "registryReadWrite", env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
-		{"wrong resource", makeSAS("other.azure-devices-provisioning.net", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
-		{"expired", makeSAS(testHost, PolicyName, env.id.PolicyKey, time.Now().Add(-time.Minute)), http.StatusUnauthorized},
-		{"resource in other case", makeSAS(strings.ToUpper(testHost), PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
+		{"wrong resource", makeSAS("other.azure-devices-provisioning.net", store.PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"expired", makeSAS(testHost, store.PolicyName, env.id.PolicyKey, time.Now().Add(-time.Minute)), http.StatusUnauthorized},
+		{"resource in other case", makeSAS(strings.ToUpper(testHost), store.PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
 		// Microsoft's Node client passes milliseconds where seconds belong: a far-future expiry.
-		{"expiry in milliseconds", makeSAS(testHost, PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusNotFound},
-		{"expiry in milliseconds, wrong key", makeSAS(testHost, PolicyName, otherKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
-		{"expiry in milliseconds, wrong resource", makeSAS("other.localhost", PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
-		{"token for a path the request is under", makeSAS(testHost+"/enrollments", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
-		{"token for another path", makeSAS(testHost+"/registrations", PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
+		{"expiry in milliseconds", makeSAS(testHost, store.PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusNotFound},
+		{"expiry in milliseconds, wrong key", makeSAS(testHost, store.PolicyName, otherKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
+		{"expiry in milliseconds, wrong resource", makeSAS("other.localhost", store.PolicyName, env.id.PolicyKey, time.UnixMilli(time.Now().UnixMilli()*1000)), http.StatusUnauthorized},
+		{"token for a path the request is under", makeSAS(testHost+"/enrollments", store.PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusNotFound},
+		{"token for another path", makeSAS(testHost+"/registrations", store.PolicyName, env.id.PolicyKey, time.Now().Add(time.Hour)), http.StatusUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

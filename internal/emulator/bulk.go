@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	bolt "go.etcd.io/bbolt"
 )
 
 // bulkRequest is the body of POST /enrollments: dpsapi.BulkEnrollmentOperation with its items left
@@ -52,7 +52,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 	case "":
 		return errorf(CodeInvalidArgument, "mode is required: create, update, updateIfMatchETag or delete.")
 	default:
-		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", truncate(string(req.Mode)))
+		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", quote.Short(string(req.Mode)))
 	}
 	if len(req.Enrollments) == 0 {
 		return errorf(CodeInvalidArgument, "enrollments is required and must not be empty.")
@@ -61,7 +61,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 		return errorf(CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", dpsapi.MaxBulkEnrollments, len(req.Enrollments))
 	}
 	items := s.parseBulkItems(req)
-	err := s.store.update(r.Context(), func(tx *bolt.Tx, now time.Time) error {
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
 		for _, it := range items {
 			if it.failed != nil {
 				continue
@@ -69,17 +69,17 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 			var err error
 			switch req.Mode {
 			case dpsapi.BulkCreate:
-				_, err = putEnrollment(tx, now, it.rec, "", putCreateOnly)
+				_, err = tx.CreateEnrollment(it.rec)
 			case dpsapi.BulkUpdate:
-				_, err = putEnrollment(tx, now, it.rec, "", putCreateOrUpdate)
+				_, err = tx.PutEnrollment(it.rec, "")
 			case dpsapi.BulkUpdateIfMatchETag:
-				_, err = putEnrollment(tx, now, it.rec, it.etag, putCreateOrUpdate)
+				_, err = tx.PutEnrollment(it.rec, it.etag)
 			case dpsapi.BulkDelete:
-				err = deleteEnrollment(tx, it.id, it.etag)
+				err = tx.DeleteEnrollment(it.id, it.etag)
 			}
 			switch {
 			case err == nil:
-			case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrPreconditionFailed):
+			case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrPreconditionFailed):
 				it.failed = s.storeError(err, enrollmentNotFound(it.id))
 			default:
 				return err
@@ -118,7 +118,7 @@ func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
 		}
 		it.id, it.etag = e.RegistrationID, e.ETag
 		if seen[it.id] {
-			it.failed = errorf(CodeInvalidArgument, "Registration ID %q appears more than once in this operation.", truncate(it.id))
+			it.failed = errorf(CodeInvalidArgument, "Registration ID %q appears more than once in this operation.", quote.Short(it.id))
 			continue
 		}
 		seen[it.id] = true

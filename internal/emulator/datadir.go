@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
 // Files the emulator keeps in its data directory besides the CA: the store, and the files
@@ -34,12 +36,12 @@ func ServiceHostName(name string, addr net.Addr) string {
 }
 
 // ConnectionString is the service connection string for id at hostName.
-func ConnectionString(hostName string, id ServiceIdentity) string {
+func ConnectionString(hostName string, id store.ServiceIdentity) string {
 	return "HostName=" + hostName + ";SharedAccessKeyName=" + id.PolicyName + ";SharedAccessKey=" + id.PolicyKey
 }
 
 // WriteStartupFiles writes the files scripts read: the connection string (0600) and the ID scope.
-func WriteStartupFiles(dir, hostName string, id ServiceIdentity) error {
+func WriteStartupFiles(dir, hostName string, id store.ServiceIdentity) error {
 	if err := WriteFileAtomic(filepath.Join(dir, ConnectionStringFile), []byte(ConnectionString(hostName, id)+"\n"), 0o600); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -26,7 +27,7 @@ type devicePath struct {
 // other instances.
 func (s *Server) checkIDScope(scope string) *apiError {
 	if !strings.EqualFold(scope, s.identity.IDScope) {
-		return errorf(CodeUnauthorized, "Unauthorized: ID scope %q is not this service's; copy the ID scope from the DPS instance's overview.", truncate(scope))
+		return errorf(CodeUnauthorized, "Unauthorized: ID scope %q is not this service's; copy the ID scope from the DPS instance's overview.", quote.Short(scope))
 	}
 	return nil
 }
@@ -52,7 +53,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, p device
 	op.Created = now
 	op.ReadyAt = now.Add(s.assignDelay)
 	op.Status = dpsapi.RegistrationAssigning
-	if err := s.store.startOperation(r.Context(), op); err != nil {
+	if err := s.store.StartOperation(r.Context(), op); err != nil {
 		return s.storeError(err, nil)
 	}
 	s.log.Info("device registration started", "registrationId", op.RegistrationID, "attestation", op.Attestation, "operationId", op.ID)
@@ -65,15 +66,15 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, p device
 // the operation's status, asked by the device that started it, proving itself as it did then.
 // The first poll after the assignment delay decides the operation.
 func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request, p devicePath) *apiError {
-	notFound := errorf(CodeOperationNotFound, "Operation %q of registration ID %q was not found; register again.", truncate(p.operationID), truncate(p.registrationID))
-	op, err := s.store.getOperation(r.Context(), p.registrationID, p.operationID)
+	notFound := errorf(CodeOperationNotFound, "Operation %q of registration ID %q was not found; register again.", quote.Short(p.operationID), quote.Short(p.registrationID))
+	op, err := s.store.Operation(r.Context(), p.registrationID, p.operationID)
 	if err != nil {
 		return s.storeError(err, notFound)
 	}
 	if apiErr := s.authenticatePoll(r, op); apiErr != nil {
 		return apiErr
 	}
-	if op, err = s.store.advanceOperation(r.Context(), p.registrationID, p.operationID, s.now(), s.decide); err != nil {
+	if op, err = s.store.AdvanceOperation(r.Context(), p.registrationID, p.operationID, s.now(), s.decide); err != nil {
 		return s.storeError(err, notFound)
 	}
 	res := dpsapi.RegistrationOperationStatus{OperationID: op.ID, Status: op.Status, RegistrationState: op.Result}
@@ -110,7 +111,7 @@ func decodeDeviceRegistration(body []byte, pathID string) (*dpsapi.DeviceRegistr
 	case req.RegistrationID == "":
 		return nil, errorf(CodeInvalidArgument, "registrationId is required.")
 	case req.RegistrationID != pathID:
-		return nil, errorf(CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", truncate(req.RegistrationID), truncate(pathID))
+		return nil, errorf(CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", quote.Short(req.RegistrationID), quote.Short(pathID))
 	}
 	if len(req.Payload) > 0 && isNull(req.Payload) {
 		req.Payload = nil

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-tpm/tpm2"
 
 	"github.com/oobtpm/oob/internal/ektest"
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/dpsblob"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -123,7 +125,7 @@ func TestDeviceRegisterSymmetricKey(t *testing.T) {
 	if err != nil || hd.RegistrationID != "sym-1" || !hd.PrimaryKey.Equal(sas.NewKey(key)) || hd.SecondaryKey.IsZero() || hd.Attestation != dpsapi.AttestationSymmetricKey {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
-	if _, err := env.store.HubDevice(t.Context(), "hub-a.azure-devices.net", "device-1"); !errors.Is(err, ErrNotFound) {
+	if _, err := env.store.HubDevice(t.Context(), "hub-a.azure-devices.net", "device-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("device IDs are case-sensitive: %v", err)
 	}
 	// Polling again returns the same decision.
@@ -301,7 +303,7 @@ func TestDeviceReprovisioning(t *testing.T) {
 				t.Fatalf("device not in %s: %v", c.wantHub, err)
 			}
 			if c.wantHub != "hub-a" {
-				if _, err := env.store.HubDevice(t.Context(), "hub-a", "re-1"); !errors.Is(err, ErrNotFound) {
+				if _, err := env.store.HubDevice(t.Context(), "hub-a", "re-1"); !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("device still in the hub it left: %v", err)
 				}
 			}
@@ -347,7 +349,7 @@ func TestDeviceRegisterTPM(t *testing.T) {
 		}
 	}
 	// The device's TPM recovers the key; the test reads it from the store instead.
-	key, err := env.store.challengeKey(t.Context(), "tpm-1", ek)
+	key, err := env.store.ChallengeKey(t.Context(), "tpm-1", ek)
 	if err != nil || len(key) != 32 {
 		t.Fatalf("challenge key: %x %v", key, err)
 	}
@@ -410,7 +412,7 @@ func TestDeviceRegisterX509(t *testing.T) {
 		t.Fatalf("assigned: %+v", got)
 	}
 	hd, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "x509-1")
-	if err != nil || hd.PrimaryThumbprint != thumbprint(cert.Leaf) {
+	if err != nil || hd.PrimaryThumbprint != enrollcert.Thumbprint(cert.Leaf) {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
 
@@ -441,7 +443,7 @@ func TestDeviceRegistrationSurvivesRestart(t *testing.T) {
 	if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("challenge: %d %s", r.status, r.body)
 	}
-	key, err := env.store.challengeKey(t.Context(), "tpm-r", ek)
+	key, err := env.store.ChallengeKey(t.Context(), "tpm-r", ek)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,13 +466,13 @@ func TestDeviceOperationsPrunedAndDecidedOnce(t *testing.T) {
 	key := env.symmetricEnrollment("many-1", nil)
 	tok := env.deviceToken("many-1", key)
 	var ids []string
-	for range maxOperationsPerDevice + 2 {
+	for range store.MaxOperationsPerDevice + 2 {
 		op := operationStatus(t, env.device(http.MethodPut, env.devicePath("many-1", "register"), dpsapi.DeviceRegistration{RegistrationID: "many-1"}, tok, nil), http.StatusAccepted)
 		ids = append(ids, op.OperationID)
 	}
 	for i, id := range ids {
 		r := env.device(http.MethodGet, env.devicePath("many-1", "operations", id), nil, tok, nil)
-		if kept := i >= len(ids)-maxOperationsPerDevice; kept != (r.status == http.StatusOK) {
+		if kept := i >= len(ids)-store.MaxOperationsPerDevice; kept != (r.status == http.StatusOK) {
 			t.Fatalf("operation %d of %d: %d", i+1, len(ids), r.status)
 		}
 	}

@@ -1,10 +1,16 @@
 package emulator
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
 
 // enrollmentNotFound is the service's reply for a registration ID without an enrollment.
 func enrollmentNotFound(id string) *apiError {
-	return errorf(CodeEnrollmentNotFound, "Enrollment for registration ID %q was not found.", truncate(id))
+	return errorf(CodeEnrollmentNotFound, "Enrollment for registration ID %q was not found.", quote.Short(id))
 }
 
 // handleGetEnrollment serves GET /enrollments/{id}.
@@ -57,4 +63,10 @@ func (s *Server) handleAttestationMechanism(w http.ResponseWriter, r *http.Reque
 	}
 	writeJSON(w, http.StatusOK, e.Attestation)
 	return nil
+}
+
+// present returns the enrollment as the service shows it: certificates replaced by their info.
+func present(e dpsapi.IndividualEnrollment) dpsapi.IndividualEnrollment {
+	e.Attestation = enrollcert.Present(e.Attestation)
+	return e
 }

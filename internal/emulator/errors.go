@@ -112,8 +112,3 @@ const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
 // formatTime renders t in the service's timestamp form, for the fields kept as text.
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// timestamp is t as the service records it in enrollments and registration states: UTC, to the
-// 100 ns tick of .NET's clock. (The dps types marshal it without trailing zeros in the fraction;
-// clients parse either form.)
-func timestamp(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -14,7 +16,7 @@ const CodeEnrollmentGroupNotFound = 404204
 
 // groupNotFound is the service's reply for an enrollment group ID without a group.
 func groupNotFound(id string) *apiError {
-	return errorf(CodeEnrollmentGroupNotFound, "Enrollment group %q was not found.", truncate(id))
+	return errorf(CodeEnrollmentGroupNotFound, "Enrollment group %q was not found.", quote.Short(id))
 }
 
 // handleGetGroup serves GET /enrollmentGroups/{id}.
@@ -106,9 +108,9 @@ func decodeGroup(body []byte, pathID string) (*dpsapi.EnrollmentGroup, *apiError
 	case g.EnrollmentGroupID == "":
 		return nil, errorf(CodeInvalidArgument, "enrollmentGroupId is required.")
 	case !validRegistrationID(g.EnrollmentGroupID):
-		return nil, errorf(CodeInvalidArgument, "Enrollment group ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", truncate(g.EnrollmentGroupID))
+		return nil, errorf(CodeInvalidArgument, "Enrollment group ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", quote.Short(g.EnrollmentGroupID))
 	case pathID != "" && g.EnrollmentGroupID != pathID:
-		return nil, errorf(CodeInvalidArgument, "The enrollmentGroupId in the body (%q) does not match the one in the request path (%q).", truncate(g.EnrollmentGroupID), truncate(pathID))
+		return nil, errorf(CodeInvalidArgument, "The enrollmentGroupId in the body (%q) does not match the one in the request path (%q).", quote.Short(g.EnrollmentGroupID), quote.Short(pathID))
 	}
 	if apiErr := validateAttestation(g.Attestation, true); apiErr != nil {
 		return nil, apiErr
@@ -141,6 +143,6 @@ func validateGroupX509(a *dpsapi.X509Attestation) *apiError {
 
 // presentGroup returns the group as the service shows it: certificates replaced by their info.
 func presentGroup(g dpsapi.EnrollmentGroup) dpsapi.EnrollmentGroup {
-	g.Attestation = presentAttestation(g.Attestation)
+	g.Attestation = enrollcert.Present(g.Attestation)
 	return g
 }

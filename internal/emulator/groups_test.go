@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -135,7 +136,7 @@ func TestGroupX509SigningCertificate(t *testing.T) {
 	}
 	created := env.group(env.do(http.MethodPut, "/enrollmentGroups/signed", body, nil), http.StatusOK)
 	p := created.Attestation.X509.SigningCertificates.Primary
-	if p.Certificate != "" || p.Info == nil || p.Info.SHA256Thumbprint != thumbprint(env.ca.Cert) || p.Info.SubjectName == "" {
+	if p.Certificate != "" || p.Info == nil || p.Info.SHA256Thumbprint != enrollcert.Thumbprint(env.ca.Cert) || p.Info.SubjectName == "" {
 		t.Fatalf("signing certificate as shown: %+v", p)
 	}
 	// Sent back as read (info only), the certificate is kept: devices are still checked against it.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, collection st
 		return pageQuery{}, errorf(CodeInvalidArgument, "query is required.")
 	}
 	if !selectsAll(q.Query, collection) {
-		return pageQuery{}, errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", truncate(q.Query), collection)
+		return pageQuery{}, errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", quote.Short(q.Query), collection)
 	}
 	return readPaging(r)
 }
@@ -70,7 +71,7 @@ func readPaging(r *http.Request) (pageQuery, *apiError) {
 	if v := r.Header.Get(dpsapi.HeaderMaxItemCount); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
-			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", truncate(v))
+			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", quote.Short(v))
 		}
 		pq.size = min(n, maxPageSize)
 	}

@@ -1,10 +1,14 @@
 package emulator
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/oobtpm/oob/internal/emulator/quote"
+)
 
 // registrationNotFound is the reply for a registration ID without a registration state.
 func registrationNotFound(id string) *apiError {
-	return errorf(CodeRegistrationNotFound, "Registration state for registration ID %q was not found.", truncate(id))
+	return errorf(CodeRegistrationNotFound, "Registration state for registration ID %q was not found.", quote.Short(id))
 }
 
 // handleGetRegistration serves GET /registrations/{id}.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -41,9 +43,9 @@ var supportedAPIVersions = map[string]bool{
 // field is a sensible default.
 type Options struct {
 	// Store holds the service's state.
-	Store *Store
+	Store *store.Store
 	// Identity is the service's access policy and ID scope.
-	Identity ServiceIdentity
+	Identity store.ServiceIdentity
 	// HostName is the service host name clients sign SAS tokens for (the connection string's
 	// HostName, port included when it is not 443). Empty means "localhost".
 	HostName string
@@ -76,8 +78,8 @@ const (
 // Server is the emulated service as an http.Handler. Serve it over TLS (NewTLSConfig) for
 // clients that insist on HTTPS, which all of Microsoft's do.
 type Server struct {
-	store     *Store
-	identity  ServiceIdentity
+	store     *store.Store
+	identity  store.ServiceIdentity
 	policyKey sas.Key
 	hostName  string
 	log       *slog.Logger
@@ -335,7 +337,7 @@ func (s *Server) checkAPIVersion(r *http.Request, device bool) *apiError {
 		return errorf(CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", current)
 	}
 	if !supportedAPIVersions[v] {
-		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", truncate(v), current)
+		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", quote.Short(v), current)
 	}
 	return nil
 }
@@ -345,7 +347,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, errorf(CodeUnsupportedMediaType, "Content-Type %q is not supported: send application/json.", truncate(ct))
+			return nil, errorf(CodeUnsupportedMediaType, "Content-Type %q is not supported: send application/json.", quote.Short(ct))
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
@@ -379,11 +381,11 @@ func setETag(w http.ResponseWriter, etag string) {
 // storeError maps a store failure to the error the service reports.
 func (s *Server) storeError(err error, notFound *apiError) *apiError {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return notFound
-	case errors.Is(err, ErrPreconditionFailed):
+	case errors.Is(err, store.ErrPreconditionFailed):
 		return errorf(CodePreconditionFailed, "The ETag in the If-Match header does not match the record's current ETag; read the record again and retry.")
-	case errors.Is(err, ErrExists):
+	case errors.Is(err, store.ErrExists):
 		return errorf(CodeConflict, "The record already exists.")
 	}
 	s.log.Error("store failure", "err", err)

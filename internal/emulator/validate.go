@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 )
@@ -68,13 +69,13 @@ func (s *Server) validateEnrollment(e *dpsapi.IndividualEnrollment, pathID strin
 		return nil, errorf(CodeInvalidArgument, "registrationId is required.")
 	}
 	if !validRegistrationID(e.RegistrationID) {
-		return nil, errorf(CodeInvalidArgument, "Registration ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", truncate(e.RegistrationID))
+		return nil, errorf(CodeInvalidArgument, "Registration ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", quote.Short(e.RegistrationID))
 	}
 	if pathID != "" && pathID != e.RegistrationID {
-		return nil, errorf(CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", truncate(e.RegistrationID), truncate(pathID))
+		return nil, errorf(CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", quote.Short(e.RegistrationID), quote.Short(pathID))
 	}
 	if e.DeviceID != "" && !validDeviceID(e.DeviceID) {
-		return nil, errorf(CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", truncate(e.DeviceID))
+		return nil, errorf(CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", quote.Short(e.DeviceID))
 	}
 	if apiErr := validateAttestation(e.Attestation, false); apiErr != nil {
 		return nil, apiErr
@@ -114,12 +115,12 @@ func validateSettings(f settings) *apiError {
 		*f.status = dpsapi.StatusEnabled
 	case dpsapi.StatusEnabled, dpsapi.StatusDisabled:
 	default:
-		return errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(string(*f.status)))
+		return errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", quote.Short(string(*f.status)))
 	}
 	switch f.allocation {
 	case "", dpsapi.AllocationHashed, dpsapi.AllocationGeoLatency, dpsapi.AllocationStatic, dpsapi.AllocationCustom:
 	default:
-		return errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(string(f.allocation)))
+		return errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", quote.Short(string(f.allocation)))
 	}
 	if t := f.twin; t != nil {
 		if !objectOrNull(t.Tags) || t.Properties != nil && !objectOrNull(t.Properties.Desired) {
@@ -200,9 +201,9 @@ func validateAttestation(a *dpsapi.Attestation, group bool) *apiError {
 		return errorf(CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
 	default:
 		if group {
-			return errorf(CodeInvalidArgument, "attestation.type %q is not supported for enrollment groups: use x509 or symmetricKey.", truncate(string(a.Type)))
+			return errorf(CodeInvalidArgument, "attestation.type %q is not supported for enrollment groups: use x509 or symmetricKey.", quote.Short(string(a.Type)))
 		}
-		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", truncate(string(a.Type)))
+		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", quote.Short(string(a.Type)))
 	}
 	return nil
 }
@@ -262,14 +263,5 @@ func jsonProblem(err error) string {
 	if errors.As(err, &typeErr) {
 		return "field " + typeErr.Field + " has the wrong type (" + typeErr.Value + ")"
 	}
-	return truncate(err.Error())
-}
-
-// truncate keeps caller-supplied text in messages short.
-func truncate(s string) string {
-	const max = 140
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
+	return quote.Short(err.Error())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/stack"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -31,7 +32,7 @@ type Emulator struct {
 	// Faults changes injected throttling, unavailability and latency while it runs.
 	Faults *emulator.Faults
 	// Store is the emulator's state, for seeding what the service API cannot create.
-	Store *emulator.Store
+	Store *store.Store
 	// Endpoint is where devices reach the device registration API: localhost and the port.
 	Endpoint string
 	// IDScope is the ID scope devices register under.

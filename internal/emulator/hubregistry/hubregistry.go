@@ -13,19 +13,20 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
 // Registry is an hubserver.Registry over the DPS emulator's store: a device exists in a hub once DPS
 // assigned it there, authenticating with the enrollment's keys, the TPM's hub key, or the enrolled
 // certificate's thumbprints.
 type Registry struct {
-	Store *emulator.Store
+	Store *store.Store
 }
 
 // Device implements hubserver.Registry.
 func (r Registry) Device(ctx context.Context, hubHost, deviceID string) (hubserver.Device, error) {
 	d, err := r.Store.HubDevice(ctx, hubHost, deviceID)
-	if errors.Is(err, emulator.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return hubserver.Device{}, fmt.Errorf("%w: %w", hubserver.ErrDeviceNotFound, err)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
 // TestCertificatesPerHubName: a device dialling any hub DPS assigned it to gets a certificate for
@@ -51,12 +52,12 @@ func TestCertificatesPerHubName(t *testing.T) {
 
 // TestRegistryUnknownDevice: a device DPS never assigned is one the hub does not know.
 func TestRegistryUnknownDevice(t *testing.T) {
-	store, err := emulator.OpenStore(filepath.Join(t.TempDir(), emulator.StoreFile))
+	st, err := store.Open(filepath.Join(t.TempDir(), emulator.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	_, err = Registry{Store: store}.Device(t.Context(), "localhost", "nobody")
+	t.Cleanup(func() { st.Close() })
+	_, err = Registry{Store: st}.Device(t.Context(), "localhost", "nobody")
 	if !errors.Is(err, hubserver.ErrDeviceNotFound) {
 		t.Fatalf("Device of an unassigned device: %v, want ErrDeviceNotFound", err)
 	}

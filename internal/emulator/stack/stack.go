@@ -20,6 +20,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
 // DefaultListen is where the service and device APIs listen when Config names no address: a
@@ -64,8 +65,8 @@ type Stack struct {
 	// Dir is the absolute data directory.
 	Dir string
 	// Store is the state every part shares; Identity is the service's access policy and ID scope.
-	Store    *emulator.Store
-	Identity emulator.ServiceIdentity
+	Store    *store.Store
+	Identity store.ServiceIdentity
 	// CA issues the server certificates, the hubs' and X.509 device certificates.
 	CA *emulator.CA
 	// Faults changes injected faults while the stack runs.
@@ -119,7 +120,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 			}
 		}
 	}()
-	if s.Store, err = emulator.OpenStore(filepath.Join(dir, emulator.StoreFile)); err != nil {
+	if s.Store, err = store.Open(filepath.Join(dir, emulator.StoreFile), store.Options{}); err != nil {
 		return nil, err
 	}
 	if s.Identity, err = s.Store.Identity(ctx); err != nil {
