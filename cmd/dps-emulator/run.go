@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 	"github.com/oobtpm/oob/internal/emulator/stack"
 )
 
@@ -145,7 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if err := emulator.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
+	if err := datadir.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
 		return err
 	}
 	adminNote, hubNote := "admin off", "hub off"

@@ -20,6 +20,7 @@ import (
 	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator/enrollcert"
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/dpsblob"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -401,7 +402,7 @@ func TestDeviceRegisterX509(t *testing.T) {
 	cert := env.deviceCertificate("x509-1")
 	env.enrollment(env.do(http.MethodPut, "/enrollments/x509-1", map[string]any{
 		"registrationId": "x509-1",
-		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": CertificatePEM(cert)}}}},
+		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": tlsca.CertificatePEM(cert)}}}},
 	}, nil), http.StatusOK)
 	body := dpsapi.DeviceRegistration{RegistrationID: "x509-1"}
 	path := env.devicePath("x509-1", "register")

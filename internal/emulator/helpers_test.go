@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/ektest"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -36,7 +38,7 @@ type testEnv struct {
 	faults *Faults
 	ts     *httptest.Server
 	client *http.Client
-	ca     *CA
+	ca     *tlsca.CA
 	// opts built srv; path is the store's file; served is the Server ts passes requests to.
 	opts   Options
 	path   string
@@ -48,7 +50,7 @@ type testEnv struct {
 func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, StoreFile), store.Options{})
+	st, err := store.Open(filepath.Join(dir, datadir.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := LoadOrCreateCA(dir)
+	ca, err := tlsca.LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +78,12 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, srv: srv, store: st, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, StoreFile)}
+	e := &testEnv{t: t, srv: srv, store: st, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, datadir.StoreFile)}
 	e.served.Store(srv)
 	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.served.Load().ServeHTTP(w, r)
 	}))
-	e.ts.TLS = TLSConfig(cert)
+	e.ts.TLS = tlsca.TLSConfig(cert)
 	e.ts.StartTLS()
 	t.Cleanup(func() {
 		e.ts.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/stack"
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -28,7 +29,7 @@ type Emulator struct {
 	// RootCAs trusts the emulator's CA and nothing else.
 	RootCAs *x509.CertPool
 	// CA is the emulator's CA, which also issues X.509 device certificates.
-	CA *emulator.CA
+	CA *tlsca.CA
 	// Faults changes injected throttling, unavailability and latency while it runs.
 	Faults *emulator.Faults
 	// Store is the emulator's state, for seeding what the service API cannot create.

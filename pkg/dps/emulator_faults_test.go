@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -171,7 +172,7 @@ func TestEmulatorNetworkErrorsRetriedOnlyWhenSafe(t *testing.T) {
 
 func TestEmulatorTLSPrivateCAFromFile(t *testing.T) {
 	emu := emulatortest.Start(t)
-	pool, err := cafile.Load(filepath.Join(emu.Dir, emulator.CAFile))
+	pool, err := cafile.Load(filepath.Join(emu.Dir, tlsca.CertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestEmulatorTLSPrivateCAFromFile(t *testing.T) {
 func TestEmulatorTLSWrongCARefused(t *testing.T) {
 	emu := emulatortest.Start(t)
 	// Another emulator's CA stands in for someone else's.
-	other, err := emulator.LoadOrCreateCA(t.TempDir())
+	other, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

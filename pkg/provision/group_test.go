@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -219,7 +220,7 @@ func TestRegisterGroupX509(t *testing.T) {
 	}
 
 	// A certificate from another CA chains to no group.
-	otherCA, err := emulator.LoadOrCreateCA(t.TempDir())
+	otherCA, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 )
 
 // Registry is an hubserver.Registry over the DPS emulator's store: a device exists in a hub once DPS
@@ -54,7 +54,7 @@ const maxHubNames = 256
 // certificate for its own name, as *.azure-devices.net ones do. Certificates are made once per
 // name by the emulator's CA.
 type Certificates struct {
-	ca       *emulator.CA
+	ca       *tlsca.CA
 	fallback *tls.Certificate // for clients that send no name, or an unusable one
 
 	mu    sync.Mutex
@@ -63,7 +63,7 @@ type Certificates struct {
 
 // NewCertificates returns Certificates issued by ca; a client that names no usable host gets a
 // certificate for names.
-func NewCertificates(ca *emulator.CA, names ...string) (*Certificates, error) {
+func NewCertificates(ca *tlsca.CA, names ...string) (*Certificates, error) {
 	fallback, err := ca.ServerCertificate(names...)
 	if err != nil {
 		return nil, err

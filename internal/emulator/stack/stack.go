@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 )
 
 // DefaultListen is where the service and device APIs listen when Config names no address: a
@@ -68,7 +70,7 @@ type Stack struct {
 	Store    *store.Store
 	Identity store.ServiceIdentity
 	// CA issues the server certificates, the hubs' and X.509 device certificates.
-	CA *emulator.CA
+	CA *tlsca.CA
 	// Faults changes injected faults while the stack runs.
 	Faults *emulator.Faults
 	// Server is the service and device APIs' handler.
@@ -120,13 +122,13 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 			}
 		}
 	}()
-	if s.Store, err = store.Open(filepath.Join(dir, emulator.StoreFile), store.Options{}); err != nil {
+	if s.Store, err = store.Open(filepath.Join(dir, datadir.StoreFile), store.Options{}); err != nil {
 		return nil, err
 	}
 	if s.Identity, err = s.Store.Identity(ctx); err != nil {
 		return nil, err
 	}
-	if s.CA, err = emulator.LoadOrCreateCA(dir); err != nil {
+	if s.CA, err = tlsca.LoadOrCreate(dir); err != nil {
 		return nil, err
 	}
 	cert, err := s.CA.ServerCertificate(append([]string{c.HostName}, c.TLSNames...)...)
@@ -141,7 +143,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.Addr = ln.Addr()
-	s.HostName = emulator.ServiceHostName(c.HostName, ln.Addr())
+	s.HostName = datadir.ServiceHostName(c.HostName, ln.Addr())
 	if s.Server, err = emulator.New(emulator.Options{
 		Store: s.Store, Identity: s.Identity, HostName: s.HostName, Logger: c.Logger, Faults: s.Faults,
 		HubHostName: c.HubHostName, AssignDelay: c.AssignDelay, RetryAfter: c.RetryAfter, Now: c.Now,
@@ -149,11 +151,11 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	tlsConf := emulator.TLSConfig(cert)
+	tlsConf := tlsca.TLSConfig(cert)
 	s.serve(s.Server, tls.NewListener(ln, tlsConf), tlsConf, c.Logger)
 
 	if c.AdminListener != nil || c.AdminListen != "" {
-		token, err := emulator.LoadOrCreateAdminToken(dir)
+		token, err := datadir.LoadOrCreateAdminToken(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +227,7 @@ func (s *Stack) serve(h http.Handler, l net.Listener, tlsConf *tls.Config, log *
 func (s *Stack) Err() <-chan error { return s.errc }
 
 // ConnectionString is the service connection string, signed for HostName.
-func (s *Stack) ConnectionString() string { return emulator.ConnectionString(s.HostName, s.Identity) }
+func (s *Stack) ConnectionString() string { return datadir.ConnectionString(s.HostName, s.Identity) }
 
 // Shutdown stops accepting, waits (until ctx ends) for requests in flight, then closes the hub
 // and the store. The stack is closed even when it returns an error.

@@ -1,4 +1,6 @@
-package emulator
+// Package datadir is the DPS emulator's data directory: the names of the files it keeps there,
+// the files scripts read to reach the service, the admin token, and atomic file writes.
+package datadir
 
 import (
 	"crypto/rand"
@@ -14,8 +16,8 @@ import (
 	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
-// Files the emulator keeps in its data directory besides the CA: the store, and the files
-// scripts read to reach it.
+// Files the emulator keeps in its data directory besides the CA (package tlsca): the store, and
+// the files scripts read to reach it.
 const (
 	StoreFile            = "emulator.db"
 	ConnectionStringFile = "service-connection-string"
