@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	dpsemu "github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
@@ -75,7 +75,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 		t.Fatalf("on port 443 the provisioning host must be bare, got %q", emu.Endpoint)
 	}
 	svc := emu.Client(t, dps.Options{})
-	const hub = dpsemu.DefaultHubHostName
+	const hub = deviceapi.DefaultHubHostName
 	node := func(t *testing.T, env []string, args ...string) (nodeDevice, string, error) {
 		t.Helper()
 		return runNodeDevice(t, scriptDir, append(env, "NODE_EXTRA_CA_CERTS="+filepath.Join(emu.Dir, tlsca.CertFile)),

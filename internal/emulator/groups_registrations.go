@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
@@ -12,18 +13,18 @@ import (
 // handleGroupRegistrationQuery serves POST /registrations/{groupId}/query: the registration states
 // of the group's devices, a page at a time as enrollment queries are. The REST specification sends
 // no body; Microsoft's SDKs send a query specification, which must then select everything.
-func (s *Server) handleGroupRegistrationQuery(w http.ResponseWriter, r *http.Request, groupID string) *apiError {
+func (s *Server) handleGroupRegistrationQuery(w http.ResponseWriter, r *http.Request, groupID string) *httpapi.Error {
 	if r.ContentLength != 0 {
-		body, apiErr := readBody(w, r, s.maxBody)
+		body, apiErr := httpapi.ReadBody(w, r, s.maxBody)
 		if apiErr != nil {
 			return apiErr
 		}
 		var q dpsapi.QuerySpecification
 		if err := json.Unmarshal(body, &q); err != nil {
-			return errorf(CodeMalformedBody, "The request body is not a valid query specification: %s", jsonProblem(err))
+			return httpapi.Errorf(httpapi.CodeMalformedBody, "The request body is not a valid query specification: %s", httpapi.JSONProblem(err))
 		}
 		if f := strings.Fields(strings.ToLower(q.Query)); !(len(f) == 0 || len(f) == 1 && f[0] == "*" || len(f) == 4 && f[0] == "select" && f[1] == "*" && f[2] == "from") {
-			return errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all of the group's registrations).", quote.Short(q.Query))
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all of the group's registrations).", quote.Short(q.Query))
 		}
 	}
 	q, apiErr := readPaging(r)

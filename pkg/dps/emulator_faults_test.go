@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/cafile"
@@ -37,7 +38,7 @@ func TestEmulatorUnauthorized(t *testing.T) {
 		c := tc.c
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.GetEnrollment(t.Context(), "dev-1")
-			if !dps.IsUnauthorized(err) || apiError(t, err).ErrorCode != emulator.CodeUnauthorized || !strings.Contains(err.Error(), tc.why) {
+			if !dps.IsUnauthorized(err) || apiError(t, err).ErrorCode != httpapi.CodeUnauthorized || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("err = %v, want 401002 saying %q", err, tc.why)
 			}
 			for _, want := range []string{"connection string was refused", "copy it again from the portal", "Shared access policies"} {
@@ -103,7 +104,7 @@ func TestEmulatorThrottledGivesUp(t *testing.T) {
 	emu, c := start(t, func(o *dps.Options) { o.Retry = dps.RetryPolicy{MaxAttempts: 3, MaxRetryAfter: 10 * time.Second} })
 	setFaults(t, emu, emulator.FaultConfig{ThrottleFor: emulator.Duration(time.Hour), RetryAfter: emulator.Duration(2 * time.Minute)})
 	_, err := c.GetEnrollment(t.Context(), "dev-1")
-	if !dps.IsThrottled(err) || apiError(t, err).ErrorCode != emulator.CodeThrottled {
+	if !dps.IsThrottled(err) || apiError(t, err).ErrorCode != httpapi.CodeThrottled {
 		t.Fatalf("err = %v, want throttled", err)
 	}
 	if n := emu.Faults.Status().Requests; n != 3 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -145,7 +147,7 @@ func TestRegisterSymmetricKey(t *testing.T) {
 				t.Fatalf("got %+v, %v; want ErrNotEnrolled", res, err)
 			}
 			var dpsErr *provision.Error
-			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != emulator.CodeUnauthorized {
+			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != httpapi.CodeUnauthorized {
 				t.Fatalf("DPS's answer is not in the error: %v", err)
 			}
 		})
@@ -167,7 +169,7 @@ func TestRegisterX509(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Assigned() || res.RegistrationID != "x509-dev" || res.DeviceID != "x509-dev" || res.AssignedHub != emulator.DefaultHubHostName {
+	if !res.Assigned() || res.RegistrationID != "x509-dev" || res.DeviceID != "x509-dev" || res.AssignedHub != deviceapi.DefaultHubHostName {
 		t.Fatalf("result: %+v", res)
 	}
 	if hd, err := e.emu.Store.HubDevice(t.Context(), res.AssignedHub, res.DeviceID); err != nil || hd.PrimaryThumbprint == "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/datadir"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
 	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/store"
@@ -107,7 +108,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		c.HostName = "localhost"
 	}
 	if c.HubHostName == "" {
-		c.HubHostName = emulator.DefaultHubHostName
+		c.HubHostName = deviceapi.DefaultHubHostName
 	}
 	s := &Stack{Dir: dir, errc: make(chan error, 3)}
 	// Until Start succeeds, the stack owns the listeners it was given: close them on failure.

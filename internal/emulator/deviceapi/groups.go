@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"crypto/x509"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -18,7 +19,7 @@ import (
 // be signed with the key derived from a group's primary or secondary key and its registration ID
 // (sas.Key.DeriveDeviceKey); an X.509 device's certificate, whose common name is its registration
 // ID, must chain to one of a group's signing certificates. TPM devices have no groups.
-func (s *Server) authenticateGroup(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *apiError) {
+func (s *API) authenticateGroup(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	refused := notEnrolled(id, "has no individual enrollment and no enrollment group admits it")
 	if req.TPM != nil {
@@ -70,7 +71,7 @@ func groupDeviceKeys(a *dpsapi.SymmetricKeyAttestation, registrationID string) [
 // the client sent) up to one of a group's signing certificates, taken as trust anchors whether or
 // not they are roots, and returns that certificate's thumbprint; empty when none signed it. A group
 // with only CA references admits nobody here: the emulator has no uploaded CA certificates.
-func (s *Server) groupSigner(r *http.Request, a *dpsapi.X509Attestation) string {
+func (s *API) groupSigner(r *http.Request, a *dpsapi.X509Attestation) string {
 	if a == nil || a.SigningCertificates == nil {
 		return ""
 	}
@@ -157,7 +158,7 @@ func groupMember(g *dpsapi.EnrollmentGroup, op *store.Operation) *dpsapi.Individ
 // groupStateGone is decide's answer to a device whose group was deleted while it was being
 // assigned: unlike an individual enrollment's, a group's deletion leaves the device's registration
 // state, which records the failure.
-func (s *Server) groupStateGone(tx *store.Tx, now time.Time, op *store.Operation) error {
-	s.fail(op, CodeEnrollmentNotFound, "The enrollment group was deleted while the device was being assigned.")
+func (s *API) groupStateGone(tx *store.Tx, now time.Time, op *store.Operation) error {
+	s.fail(op, httpapi.CodeEnrollmentNotFound, "The enrollment group was deleted while the device was being assigned.")
 	return writeResultState(tx, now, op)
 }

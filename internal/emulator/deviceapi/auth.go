@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"crypto/x509"
@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -19,15 +20,15 @@ const deviceKeyName = "registration"
 // notEnrolled is the service's answer to a device it does not know, or that does not prove to be
 // the enrolled one: 401 with no challenge, whichever it was, so that nobody learns which
 // registration IDs exist.
-func notEnrolled(id, why string) *apiError {
-	return errorf(CodeUnauthorized, "Unauthorized: registration ID %q %s.", quote.Short(id), why)
+func notEnrolled(id, why string) *httpapi.Error {
+	return httpapi.Errorf(httpapi.CodeUnauthorized, "Unauthorized: registration ID %q %s.", quote.Short(id), why)
 }
 
 // authenticateRegistration checks a register request against the device's individual enrollment,
 // or, when it has none, the enrollment groups, and returns the operation to start, with how the
 // device proved itself. A TPM device without a valid token is answered with a challenge (a 401
 // carrying a key only its TPM can import).
-func (s *Server) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *apiError) {
+func (s *API) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	e, err := s.store.GetEnrollment(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -67,7 +68,7 @@ func (s *Server) authenticateRegistration(r *http.Request, req *dpsapi.DeviceReg
 // authenticatePoll checks that a status poll comes from the device that started the operation,
 // proving itself the same way: a token signed with the same key, or the same certificate. It does
 // not look at the enrollment, which may have gone since (the operation then fails).
-func (s *Server) authenticatePoll(r *http.Request, op *store.Operation) *apiError {
+func (s *API) authenticatePoll(r *http.Request, op *store.Operation) *httpapi.Error {
 	switch {
 	case op.Thumbprint != "":
 		leaf := clientCertificate(r)
@@ -83,7 +84,7 @@ func (s *Server) authenticatePoll(r *http.Request, op *store.Operation) *apiErro
 
 // authenticateSymmetricKey checks the request's token against the enrollment's primary key, then
 // its secondary, and returns the one that signed it.
-func (s *Server) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.SymmetricKeyAttestation) ([]byte, *apiError) {
+func (s *API) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.SymmetricKeyAttestation) ([]byte, *httpapi.Error) {
 	if r.Header.Get("Authorization") == "" {
 		return nil, notEnrolled(id, "sent no Authorization: sign a SAS token with the enrollment's symmetric key")
 	}
@@ -106,7 +107,7 @@ func (s *Server) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.
 // verifyDeviceToken checks the request's device SAS token: skn "registration", resource
 // {idScope}/registrations/{registrationId}, signed with key, not expired (allowing
 // sas.DefaultSkew: devices' clocks drift).
-func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiError {
+func (s *API) verifyDeviceToken(r *http.Request, id string, key []byte) *httpapi.Error {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return notEnrolled(id, "sent no Authorization")
@@ -114,10 +115,10 @@ func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiE
 	v := sas.Verifier{
 		Key:      sas.NewKey(key),
 		KeyName:  deviceKeyName,
-		Resource: s.identity.IDScope + "/registrations/" + id,
+		Resource: s.idScope + "/registrations/" + id,
 		Now:      s.now,
 	}
-	return s.verifyToken(r, &v, map[error]*apiError{
+	return httpapi.VerifyToken(s.log, r, &v, map[error]*httpapi.Error{
 		sas.ErrMalformed: notEnrolled(id, "sent an Authorization that is not a well-formed SharedAccessSignature token"),
 		sas.ErrKeyName:   notEnrolled(id, "sent a token whose skn is not "+deviceKeyName),
 		sas.ErrResource:  notEnrolled(id, "sent a token whose sr is not {idScope}/registrations/{registrationId}"),
@@ -128,7 +129,7 @@ func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiE
 
 // authenticateX509 checks the TLS client certificate: its common name must be the registration ID
 // and it must be one of the enrollment's client certificates. It returns its thumbprint.
-func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *apiError) {
+func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *httpapi.Error) {
 	leaf := clientCertificate(r)
 	if leaf == nil {
 		return "", notEnrolled(id, "is enrolled with X.509 attestation but presented no TLS client certificate")

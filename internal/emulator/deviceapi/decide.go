@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
@@ -20,19 +21,19 @@ import (
 // the device is assigned to a hub as the enrollment and its reprovision policy say. It writes the
 // registration state (what the service API and the enrollment show) and the device's hub
 // identity.
-func (s *Server) decide(tx *store.Tx, now time.Time, op *store.Operation) error {
+func (s *API) decide(tx *store.Tx, now time.Time, op *store.Operation) error {
 	e, err := enrollmentFor(tx, op)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && op.GroupID != "":
 		return s.groupStateGone(tx, now, op)
 	case errors.Is(err, store.ErrNotFound):
 		// Deleting the enrollment took the registration state with it: nothing to write.
-		s.fail(op, CodeEnrollmentNotFound, "The enrollment was deleted while the device was being assigned.")
+		s.fail(op, httpapi.CodeEnrollmentNotFound, "The enrollment was deleted while the device was being assigned.")
 		return nil
 	case err != nil:
 		return err
 	case !credentialEnrolled(e, op):
-		s.fail(op, CodeUnauthorized, "The enrollment changed while the device was being assigned: it no longer holds the key or certificate the device registered with.")
+		s.fail(op, httpapi.CodeUnauthorized, "The enrollment changed while the device was being assigned: it no longer holds the key or certificate the device registered with.")
 		return writeResultState(tx, now, op)
 	case e.ProvisioningStatus == dpsapi.StatusDisabled:
 		op.Status = dpsapi.RegistrationDisabled
@@ -63,7 +64,7 @@ func (s *Server) decide(tx *store.Tx, now time.Time, op *store.Operation) error 
 }
 
 // fail ends the operation with an error.
-func (s *Server) fail(op *store.Operation, code int, msg string) {
+func (s *API) fail(op *store.Operation, code int, msg string) {
 	op.Status = dpsapi.RegistrationFailed
 	op.Result = &dpsapi.DeviceRegistrationResult{
 		RegistrationID: op.RegistrationID,
@@ -79,7 +80,7 @@ func (s *Server) fail(op *store.Operation, code int, msg string) {
 // registering again stays where it is when that is the same hub or when the reprovision policy
 // does not update hub assignments (reprovisionedToInitialAssignment); otherwise it moves, with its
 // data migrated or reset as the policy says.
-func (s *Server) placement(e *dpsapi.IndividualEnrollment, prev *store.Assignment) (*store.Assignment, dpsapi.Substatus) {
+func (s *API) placement(e *dpsapi.IndividualEnrollment, prev *store.Assignment) (*store.Assignment, dpsapi.Substatus) {
 	want := s.hubHostName
 	switch {
 	case len(e.IoTHubs) > 0 && e.IoTHubs[0] != "":
@@ -113,7 +114,7 @@ func (s *Server) placement(e *dpsapi.IndividualEnrollment, prev *store.Assignmen
 // credentials fills in the device's hub identity: the enrollment's symmetric keys or
 // certificates' thumbprints, or for a TPM device a fresh hub key, which the result delivers
 // sealed to its TPM. It starts op.Result.
-func (s *Server) credentials(e *dpsapi.IndividualEnrollment, op *store.Operation, hub *store.Assignment) error {
+func (s *API) credentials(e *dpsapi.IndividualEnrollment, op *store.Operation, hub *store.Assignment) error {
 	a := e.Attestation
 	hub.Attestation = a.Type
 	hub.InitialTwin = e.InitialTwin
