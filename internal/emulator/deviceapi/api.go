@@ -21,18 +21,19 @@ const (
 	DefaultHubHostName = "localhost"
 )
 
-// Config configures an API. Store and IDScope are required; the zero value of every other field
-// is a sensible default.
+// Config configures an API. Store, IDScope, Logger, Now and MaxBodyBytes are required (the
+// server routing to the API passes its own); the zero value of every other field is a sensible
+// default.
 type Config struct {
 	// Store holds the enrollments devices register against, and their operations.
 	Store *store.Store
 	// IDScope is the scope devices register under.
 	IDScope string
-	// Logger receives a line per registration step; nil discards them.
+	// Logger receives a line per registration step.
 	Logger *slog.Logger
-	// Now is the clock; nil uses time.Now.
+	// Now is the clock operations are timed and tokens checked by.
 	Now func() time.Time
-	// MaxBodyBytes limits request bodies; zero uses httpapi.DefaultMaxBodyBytes.
+	// MaxBodyBytes limits request bodies.
 	MaxBodyBytes int64
 	// AssignDelay is how long a device registration stays "assigning" before DPS decides it (at the
 	// device's first poll from then on); zero decides it at the first poll.
@@ -74,15 +75,6 @@ func New(c Config) *API {
 	}
 	if s.hubHostName == "" {
 		s.hubHostName = DefaultHubHostName
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.maxBody <= 0 {
-		s.maxBody = httpapi.DefaultMaxBodyBytes
 	}
 	return s
 }
