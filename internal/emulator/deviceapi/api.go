@@ -46,7 +46,8 @@ type Config struct {
 	HubHostName string
 }
 
-// API is DPS's device registration API: its operations, for a server to route to.
+// API is DPS's device registration API: its operations, for a server to route to once it has
+// checked the request's api-version and, with CheckIDScope, its ID scope.
 type API struct {
 	store       *store.Store
 	idScope     string
@@ -79,7 +80,8 @@ func New(c Config) *API {
 	return s
 }
 
-// Path is what a device API path names.
+// Path is what a device API path names: /{IDScope}/registrations/{RegistrationID}/register, or
+// …/operations/{OperationID} for a poll. The values are unescaped.
 type Path struct {
 	IDScope        string
 	RegistrationID string

@@ -72,6 +72,7 @@ type Error struct {
 	Body any
 }
 
+// Error describes e with its status and code, for logs.
 func (e *Error) Error() string {
 	return fmt.Sprintf("emulator: %d %d: %s", e.Status, e.Code, e.Message)
 }
