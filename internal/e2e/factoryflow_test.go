@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	dpsemu "github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/pgtest"
 	"github.com/oobtpm/oob/internal/qrtest"
@@ -57,7 +57,7 @@ func factoryFlow(t *testing.T, dbArgs []string) {
 		t.Fatal(err)
 	}
 	emu := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: hubL})
-	emuEnv := []string{"DPS_CONNECTION_STRING=" + emu.ConnectionString.Secret(), "DPS_CA_FILE=" + filepath.Join(emu.Dir, dpsemu.CAFile)}
+	emuEnv := []string{"DPS_CONNECTION_STRING=" + emu.ConnectionString.Secret(), "DPS_CA_FILE=" + filepath.Join(emu.Dir, tlsca.CertFile)}
 	data := t.TempDir()
 	factoryCmd := func(args ...string) string {
 		t.Helper()
@@ -170,7 +170,7 @@ func newBoardDevice(t *testing.T, emu *emulatortest.Emulator, hubAddr string, b 
 	d := newDeviceRoot(t)
 	cfg := map[string]any{
 		"version":  1,
-		"dps":      map[string]any{"idScope": emu.IDScope, "endpoint": emu.Endpoint, "caFile": filepath.Join(emu.Dir, dpsemu.CAFile)},
+		"dps":      map[string]any{"idScope": emu.IDScope, "endpoint": emu.Endpoint, "caFile": filepath.Join(emu.Dir, tlsca.CertFile)},
 		"hub":      map[string]any{"address": hubAddr},
 		"display":  map[string]any{"outputs": []string{"png"}, "png": d.screen},
 		"stateDir": b.state,

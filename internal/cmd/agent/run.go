@@ -86,7 +86,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	tpmOpts := tpmOptions{Spec: cfg.TPM.Path, EndorsementAuthFile: cfg.TPM.EndorsementAuthFile, OwnerAuthFile: cfg.TPM.OwnerAuthFile}
 	fo := firstboot.Options{
-		OpenTPM:  func(ctx context.Context) (*tpm.TPM, error) { return tpmOpts.open(ctx) },
+		OpenTPM: func(ctx context.Context) (*tpm.TPM, error) { return tpmOpts.open(ctx) },
 		OpenX509Key: func(ctx context.Context, x *firstboot.X509Config) (crypto.Signer, func() error, error) {
 			return openX509Key(ctx, x, tpmOpts)
 		},

@@ -1,4 +1,6 @@
-package emulator
+// Package tlsca is the DPS emulator's own certificate authority, kept in its data directory: it
+// issues the server certificates of the emulated services and X.509 device certificates.
+package tlsca
 
 import (
 	"crypto/ecdsa"
@@ -15,12 +17,14 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 )
 
-// File names of the emulator's CA in its data directory.
+// File names of the CA in the emulator's data directory.
 const (
-	CAFile    = "ca.pem"
-	CAKeyFile = "ca-key.pem"
+	CertFile = "ca.pem"
+	KeyFile  = "ca-key.pem"
 )
 
 // CA is the emulator's own certificate authority: clients trust ca.pem, the emulator signs its
@@ -33,11 +37,11 @@ type CA struct {
 	PEM []byte
 }
 
-// LoadOrCreateCA reads the CA from dir, or creates an ECDSA P-256 CA valid for ten years and
+// LoadOrCreate reads the CA from dir, or creates an ECDSA P-256 CA valid for ten years and
 // writes it there (the key with mode 0600) when there is none.
-func LoadOrCreateCA(dir string) (*CA, error) {
-	certPEM, certErr := os.ReadFile(filepath.Join(dir, CAFile))
-	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, CAKeyFile))
+func LoadOrCreate(dir string) (*CA, error) {
+	certPEM, certErr := os.ReadFile(filepath.Join(dir, CertFile))
+	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, KeyFile))
 	if certErr == nil && keyErr == nil {
 		return parseCA(certPEM, keyPEM)
 	}
@@ -74,10 +78,10 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 	// The key first: a crash between the two writes leaves a key without a certificate, which the
 	// next start overwrites, never a certificate whose key is lost.
-	if err := WriteFileAtomic(filepath.Join(dir, CAKeyFile), keyPEM, 0o600); err != nil {
+	if err := datadir.WriteFileAtomic(filepath.Join(dir, KeyFile), keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, CAFile), certPEM, 0o644); err != nil {
+	if err := datadir.WriteFileAtomic(filepath.Join(dir, CertFile), certPEM, 0o644); err != nil {
 		return nil, err
 	}
 	return parseCA(certPEM, keyPEM)

@@ -1,4 +1,4 @@
-package emulator
+package store
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	bolt "go.etcd.io/bbolt"
 )
@@ -35,7 +36,7 @@ func (s *Store) PutEnrollmentGroup(ctx context.Context, g *dpsapi.EnrollmentGrou
 		var prev *version
 		if old != nil {
 			prev = &version{etag: old.ETag, created: old.CreatedDateTimeUTC}
-			keepAttestationCertificates(rec.Attestation, old.Attestation)
+			enrollcert.Keep(rec.Attestation, old.Attestation)
 		}
 		if rec.CreatedDateTimeUTC, err = prev.replace(ifMatch, putCreateOrUpdate, now); err != nil {
 			return err
@@ -109,8 +110,8 @@ func readPage[T any](b *bolt.Bucket, from string, limit int, fill func(*T) error
 	return page, "", nil
 }
 
-// enrollmentGroups returns every enrollment group, in ID order.
-func (s *Store) enrollmentGroups(ctx context.Context) ([]dpsapi.EnrollmentGroup, error) {
+// EnrollmentGroups returns every enrollment group, in ID order.
+func (s *Store) EnrollmentGroups(ctx context.Context) ([]dpsapi.EnrollmentGroup, error) {
 	page, _, err := s.QueryEnrollmentGroups(ctx, "", -1)
 	return page, err
 }

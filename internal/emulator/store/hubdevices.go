@@ -1,4 +1,4 @@
-package emulator
+package store
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -44,14 +45,14 @@ func (s *Store) HubDevice(ctx context.Context, hubHost, deviceID string) (*HubDe
 	err := s.db.View(func(tx *bolt.Tx) error {
 		id := tx.Bucket(bucketHubDevices).Get(hubDeviceKey(hubHost, deviceID))
 		if id == nil {
-			return fmt.Errorf("%w: no device %q in hub %q", ErrNotFound, truncate(deviceID), truncate(hubHost))
+			return fmt.Errorf("%w: no device %q in hub %q", ErrNotFound, quote.Short(deviceID), quote.Short(hubHost))
 		}
 		d, err := getDevice(tx, string(id))
 		if err != nil {
 			return err
 		}
 		if d.Hub == nil {
-			return fmt.Errorf("%w: device %q is not assigned", ErrNotFound, truncate(deviceID))
+			return fmt.Errorf("%w: device %q is not assigned", ErrNotFound, quote.Short(deviceID))
 		}
 		out = d.Hub.hubDevice(d.RegistrationID)
 		return nil
@@ -60,7 +61,7 @@ func (s *Store) HubDevice(ctx context.Context, hubHost, deviceID string) (*HubDe
 }
 
 // hubDevice is the record as HubDevice returns it.
-func (h *hubRecord) hubDevice(registrationID string) *HubDevice {
+func (h *Assignment) hubDevice(registrationID string) *HubDevice {
 	d := &HubDevice{
 		HubHostName:    h.HostName,
 		DeviceID:       h.DeviceID,

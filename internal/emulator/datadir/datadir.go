@@ -1,4 +1,6 @@
-package emulator
+// Package datadir is the DPS emulator's data directory: the names of the files it keeps there,
+// the files scripts read to reach the service, the admin token, and atomic file writes.
+package datadir
 
 import (
 	"crypto/rand"
@@ -10,10 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/oobtpm/oob/internal/emulator/store"
 )
 
-// Files the emulator keeps in its data directory besides the CA: the store, and the files
-// scripts read to reach it.
+// Files the emulator keeps in its data directory besides the CA (package tlsca): the store, and
+// the files scripts read to reach it.
 const (
 	StoreFile            = "emulator.db"
 	ConnectionStringFile = "service-connection-string"
@@ -34,12 +38,12 @@ func ServiceHostName(name string, addr net.Addr) string {
 }
 
 // ConnectionString is the service connection string for id at hostName.
-func ConnectionString(hostName string, id ServiceIdentity) string {
+func ConnectionString(hostName string, id store.ServiceIdentity) string {
 	return "HostName=" + hostName + ";SharedAccessKeyName=" + id.PolicyName + ";SharedAccessKey=" + id.PolicyKey
 }
 
 // WriteStartupFiles writes the files scripts read: the connection string (0600) and the ID scope.
-func WriteStartupFiles(dir, hostName string, id ServiceIdentity) error {
+func WriteStartupFiles(dir, hostName string, id store.ServiceIdentity) error {
 	if err := WriteFileAtomic(filepath.Join(dir, ConnectionStringFile), []byte(ConnectionString(hostName, id)+"\n"), 0o600); err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
-package emulator
+package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -13,21 +15,30 @@ import (
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
-// testRecord returns a valid symmetric-key enrollment for id, ready for the store.
+// testRecord returns a valid symmetric-key enrollment for id, as the service API hands it to the
+// store: validated, with fresh keys and the service's defaults.
 func testRecord(id string) *dpsapi.IndividualEnrollment {
-	s := &Server{}
-	body := fmt.Appendf(nil, `{"registrationId":%q,"attestation":{"type":"symmetricKey"}}`, id)
-	e, apiErr := s.decodeEnrollment(body, "")
-	if apiErr != nil {
-		panic(apiErr)
+	key := func() string {
+		var b [64]byte
+		_, _ = rand.Read(b[:])
+		return base64.StdEncoding.EncodeToString(b[:])
 	}
-	return e
+	return &dpsapi.IndividualEnrollment{
+		RegistrationID: id,
+		Attestation: &dpsapi.Attestation{
+			Type:         dpsapi.AttestationSymmetricKey,
+			SymmetricKey: &dpsapi.SymmetricKeyAttestation{PrimaryKey: key(), SecondaryKey: key()},
+		},
+		ProvisioningStatus: dpsapi.StatusEnabled,
+		Capabilities:       &dpsapi.Capabilities{},
+		ReprovisionPolicy:  &dpsapi.ReprovisionPolicy{UpdateHubAssignment: true, MigrateDeviceData: true},
+	}
 }
 
 func TestStoreReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), StoreFile)
+	path := filepath.Join(t.TempDir(), "emulator.db")
 	ctx := context.Background()
-	s, err := OpenStore(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +54,7 @@ func TestStoreReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = OpenStore(path)
+	s, err = Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +82,7 @@ func TestStoreSurvivesKill(t *testing.T) {
 		crashWriter(path)
 		return
 	}
-	path := filepath.Join(t.TempDir(), StoreFile)
+	path := filepath.Join(t.TempDir(), "emulator.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestStoreSurvivesKill$")
 	cmd.Env = append(os.Environ(), "EMULATOR_CRASH_STORE="+path)
 	out, err := cmd.CombinedOutput()
@@ -79,7 +90,7 @@ func TestStoreSurvivesKill(t *testing.T) {
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("child did not die by SIGKILL: %v\n%s", err, out)
 	}
-	s, err := OpenStore(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +103,7 @@ func TestStoreSurvivesKill(t *testing.T) {
 
 // crashWriter is the child of TestStoreSurvivesKill.
 func crashWriter(path string) {
-	s, err := OpenStore(path)
+	s, err := Open(path, Options{})
 	if err != nil {
 		os.Exit(3)
 	}

@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"crypto/x509"
@@ -7,8 +7,9 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -18,13 +19,13 @@ import (
 // be signed with the key derived from a group's primary or secondary key and its registration ID
 // (sas.Key.DeriveDeviceKey); an X.509 device's certificate, whose common name is its registration
 // ID, must chain to one of a group's signing certificates. TPM devices have no groups.
-func (s *Server) authenticateGroup(r *http.Request, req *dpsapi.DeviceRegistration) (*operation, *apiError) {
+func (s *API) authenticateGroup(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	refused := notEnrolled(id, "has no individual enrollment and no enrollment group admits it")
 	if req.TPM != nil {
 		return nil, notEnrolled(id, "has no individual enrollment (enrollment groups do not attest TPM devices)")
 	}
-	groups, err := s.store.enrollmentGroups(r.Context())
+	groups, err := s.store.EnrollmentGroups(r.Context())
 	if err != nil {
 		return nil, s.storeError(err, nil)
 	}
@@ -35,12 +36,12 @@ func (s *Server) authenticateGroup(r *http.Request, req *dpsapi.DeviceRegistrati
 		case g.Attestation.Type == dpsapi.AttestationSymmetricKey && token:
 			for _, key := range groupDeviceKeys(g.Attestation.SymmetricKey, id) {
 				if s.verifyDeviceToken(r, id, key) == nil {
-					return &operation{Attestation: dpsapi.AttestationSymmetricKey, AuthKey: key, GroupID: g.EnrollmentGroupID}, nil
+					return &store.Operation{Attestation: dpsapi.AttestationSymmetricKey, AuthKey: key, GroupID: g.EnrollmentGroupID}, nil
 				}
 			}
 		case g.Attestation.Type == dpsapi.AttestationX509 && leaf != nil && leaf.Subject.CommonName == id:
 			if signer := s.groupSigner(r, g.Attestation.X509); signer != "" {
-				return &operation{Attestation: dpsapi.AttestationX509, Thumbprint: thumbprint(leaf), GroupID: g.EnrollmentGroupID, Signer: signer}, nil
+				return &store.Operation{Attestation: dpsapi.AttestationX509, Thumbprint: enrollcert.Thumbprint(leaf), GroupID: g.EnrollmentGroupID, Signer: signer}, nil
 			}
 		}
 	}
@@ -70,13 +71,13 @@ func groupDeviceKeys(a *dpsapi.SymmetricKeyAttestation, registrationID string) [
 // the client sent) up to one of a group's signing certificates, taken as trust anchors whether or
 // not they are roots, and returns that certificate's thumbprint; empty when none signed it. A group
 // with only CA references admits nobody here: the emulator has no uploaded CA certificates.
-func (s *Server) groupSigner(r *http.Request, a *dpsapi.X509Attestation) string {
+func (s *API) groupSigner(r *http.Request, a *dpsapi.X509Attestation) string {
 	if a == nil || a.SigningCertificates == nil {
 		return ""
 	}
 	roots := x509.NewCertPool()
-	for _, c := range certsOf(a.SigningCertificates) {
-		if cert, err := parseCertificate(c.Certificate); err == nil {
+	for _, c := range enrollcert.List(a.SigningCertificates) {
+		if cert, err := enrollcert.Parse(c.Certificate); err == nil {
 			roots.AddCert(cert)
 		}
 	}
@@ -94,17 +95,17 @@ func (s *Server) groupSigner(r *http.Request, a *dpsapi.X509Attestation) string 
 		return ""
 	}
 	chain := chains[0]
-	return thumbprint(chain[len(chain)-1])
+	return enrollcert.Thumbprint(chain[len(chain)-1])
 }
 
 // enrollmentFor returns the enrollment an operation is decided by: the device's individual
 // enrollment, or, for a device that came through a group, the group as it is now seen as this
-// device's enrollment (groupMember). ErrNotFound when it is gone.
-func enrollmentFor(tx *bolt.Tx, op *operation) (*dpsapi.IndividualEnrollment, error) {
+// device's enrollment (groupMember). store.ErrNotFound when it is gone.
+func enrollmentFor(tx *store.Tx, op *store.Operation) (*dpsapi.IndividualEnrollment, error) {
 	if op.GroupID == "" {
-		return getEnrollment(tx, op.RegistrationID)
+		return tx.Enrollment(op.RegistrationID)
 	}
-	g, err := getGroup(tx, op.GroupID)
+	g, err := tx.EnrollmentGroup(op.GroupID)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func enrollmentFor(tx *bolt.Tx, op *operation) (*dpsapi.IndividualEnrollment, er
 // registration ID as its device ID, and as credentials the device's own keys (derived from the
 // group's) or, while the group still holds the certificate that signed it, the device's
 // certificate. The decision then treats group devices exactly as individually enrolled ones.
-func groupMember(g *dpsapi.EnrollmentGroup, op *operation) *dpsapi.IndividualEnrollment {
+func groupMember(g *dpsapi.EnrollmentGroup, op *store.Operation) *dpsapi.IndividualEnrollment {
 	e := &dpsapi.IndividualEnrollment{
 		RegistrationID:     op.RegistrationID,
 		Capabilities:       g.Capabilities,
@@ -144,8 +145,8 @@ func groupMember(g *dpsapi.EnrollmentGroup, op *operation) *dpsapi.IndividualEnr
 		e.Attestation.SymmetricKey = sk
 	case dpsapi.AttestationX509:
 		x := &dpsapi.X509Attestation{}
-		if a.X509 != nil && slices.ContainsFunc(certsOf(a.X509.SigningCertificates), func(c *dpsapi.X509CertificateWithInfo) bool {
-			return enrolledThumbprint(c) == op.Signer
+		if a.X509 != nil && slices.ContainsFunc(enrollcert.List(a.X509.SigningCertificates), func(c *dpsapi.X509CertificateWithInfo) bool {
+			return enrollcert.EnrolledThumbprint(c) == op.Signer
 		}) {
 			x.ClientCertificates = &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Info: &dpsapi.X509CertificateInfo{SHA256Thumbprint: op.Thumbprint}}}
 		}
@@ -157,7 +158,7 @@ func groupMember(g *dpsapi.EnrollmentGroup, op *operation) *dpsapi.IndividualEnr
 // groupStateGone is decide's answer to a device whose group was deleted while it was being
 // assigned: unlike an individual enrollment's, a group's deletion leaves the device's registration
 // state, which records the failure.
-func (s *Server) groupStateGone(tx *bolt.Tx, now time.Time, op *operation) error {
-	s.fail(op, CodeEnrollmentNotFound, "The enrollment group was deleted while the device was being assigned.")
+func (s *API) groupStateGone(tx *store.Tx, now time.Time, op *store.Operation) error {
+	s.fail(op, httpapi.CodeEnrollmentNotFound, "The enrollment group was deleted while the device was being assigned.")
 	return writeResultState(tx, now, op)
 }

@@ -1,14 +1,15 @@
-package emulator
+package deviceapi
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"strings"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -19,18 +20,18 @@ const deviceKeyName = "registration"
 // notEnrolled is the service's answer to a device it does not know, or that does not prove to be
 // the enrolled one: 401 with no challenge, whichever it was, so that nobody learns which
 // registration IDs exist.
-func notEnrolled(id, why string) *apiError {
-	return errorf(CodeUnauthorized, "Unauthorized: registration ID %q %s.", truncate(id), why)
+func notEnrolled(id, why string) *httpapi.Error {
+	return httpapi.Errorf(httpapi.CodeUnauthorized, "Unauthorized: registration ID %q %s.", quote.Short(id), why)
 }
 
 // authenticateRegistration checks a register request against the device's individual enrollment,
 // or, when it has none, the enrollment groups, and returns the operation to start, with how the
 // device proved itself. A TPM device without a valid token is answered with a challenge (a 401
 // carrying a key only its TPM can import).
-func (s *Server) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegistration) (*operation, *apiError) {
+func (s *API) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	e, err := s.store.GetEnrollment(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return s.authenticateGroup(r, req)
 	}
 	if err != nil {
@@ -51,13 +52,13 @@ func (s *Server) authenticateRegistration(r *http.Request, req *dpsapi.DeviceReg
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		return &operation{Attestation: kind, Thumbprint: tp}, nil
+		return &store.Operation{Attestation: kind, Thumbprint: tp}, nil
 	case kind == dpsapi.AttestationSymmetricKey:
 		key, apiErr := s.authenticateSymmetricKey(r, id, e.Attestation.SymmetricKey)
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		return &operation{Attestation: kind, AuthKey: key}, nil
+		return &store.Operation{Attestation: kind, AuthKey: key}, nil
 	case kind == dpsapi.AttestationTPM:
 		return nil, notEnrolled(id, "is enrolled with TPM attestation: send the TPM's tpm{endorsementKey, storageRootKey}")
 	}
@@ -67,11 +68,11 @@ func (s *Server) authenticateRegistration(r *http.Request, req *dpsapi.DeviceReg
 // authenticatePoll checks that a status poll comes from the device that started the operation,
 // proving itself the same way: a token signed with the same key, or the same certificate. It does
 // not look at the enrollment, which may have gone since (the operation then fails).
-func (s *Server) authenticatePoll(r *http.Request, op *operation) *apiError {
+func (s *API) authenticatePoll(r *http.Request, op *store.Operation) *httpapi.Error {
 	switch {
 	case op.Thumbprint != "":
 		leaf := clientCertificate(r)
-		if leaf == nil || thumbprint(leaf) != op.Thumbprint {
+		if leaf == nil || enrollcert.Thumbprint(leaf) != op.Thumbprint {
 			return notEnrolled(op.RegistrationID, "did not present the certificate it registered with")
 		}
 		return nil
@@ -83,7 +84,7 @@ func (s *Server) authenticatePoll(r *http.Request, op *operation) *apiError {
 
 // authenticateSymmetricKey checks the request's token against the enrollment's primary key, then
 // its secondary, and returns the one that signed it.
-func (s *Server) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.SymmetricKeyAttestation) ([]byte, *apiError) {
+func (s *API) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.SymmetricKeyAttestation) ([]byte, *httpapi.Error) {
 	if r.Header.Get("Authorization") == "" {
 		return nil, notEnrolled(id, "sent no Authorization: sign a SAS token with the enrollment's symmetric key")
 	}
@@ -106,7 +107,7 @@ func (s *Server) authenticateSymmetricKey(r *http.Request, id string, a *dpsapi.
 // verifyDeviceToken checks the request's device SAS token: skn "registration", resource
 // {idScope}/registrations/{registrationId}, signed with key, not expired (allowing
 // sas.DefaultSkew: devices' clocks drift).
-func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiError {
+func (s *API) verifyDeviceToken(r *http.Request, id string, key []byte) *httpapi.Error {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return notEnrolled(id, "sent no Authorization")
@@ -114,10 +115,10 @@ func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiE
 	v := sas.Verifier{
 		Key:      sas.NewKey(key),
 		KeyName:  deviceKeyName,
-		Resource: s.identity.IDScope + "/registrations/" + id,
+		Resource: s.idScope + "/registrations/" + id,
 		Now:      s.now,
 	}
-	return s.verifyToken(r, &v, map[error]*apiError{
+	return httpapi.VerifyToken(s.log, r, &v, map[error]*httpapi.Error{
 		sas.ErrMalformed: notEnrolled(id, "sent an Authorization that is not a well-formed SharedAccessSignature token"),
 		sas.ErrKeyName:   notEnrolled(id, "sent a token whose skn is not "+deviceKeyName),
 		sas.ErrResource:  notEnrolled(id, "sent a token whose sr is not {idScope}/registrations/{registrationId}"),
@@ -128,7 +129,7 @@ func (s *Server) verifyDeviceToken(r *http.Request, id string, key []byte) *apiE
 
 // authenticateX509 checks the TLS client certificate: its common name must be the registration ID
 // and it must be one of the enrollment's client certificates. It returns its thumbprint.
-func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *apiError) {
+func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *httpapi.Error) {
 	leaf := clientCertificate(r)
 	if leaf == nil {
 		return "", notEnrolled(id, "is enrolled with X.509 attestation but presented no TLS client certificate")
@@ -136,10 +137,10 @@ func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (st
 	if leaf.Subject.CommonName != id {
 		return "", notEnrolled(id, "presented a certificate whose common name is not the registration ID")
 	}
-	tp := thumbprint(leaf)
+	tp := enrollcert.Thumbprint(leaf)
 	if a != nil {
-		for _, c := range certsOf(a.ClientCertificates) {
-			if enrolledThumbprint(c) == tp {
+		for _, c := range enrollcert.List(a.ClientCertificates) {
+			if enrollcert.EnrolledThumbprint(c) == tp {
 				return tp, nil
 			}
 		}
@@ -153,21 +154,4 @@ func clientCertificate(r *http.Request) *x509.Certificate {
 		return nil
 	}
 	return r.TLS.PeerCertificates[0]
-}
-
-// thumbprint is a certificate's SHA-256 thumbprint as the service shows it: upper-case hex.
-func thumbprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
-// enrolledThumbprint returns an enrolled certificate's SHA-256 thumbprint.
-func enrolledThumbprint(c *dpsapi.X509CertificateWithInfo) string {
-	if c.Info != nil && c.Info.SHA256Thumbprint != "" {
-		return strings.ToUpper(c.Info.SHA256Thumbprint)
-	}
-	if cert, err := parseCertificate(c.Certificate); err == nil {
-		return thumbprint(cert)
-	}
-	return ""
 }

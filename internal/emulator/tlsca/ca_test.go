@@ -1,4 +1,4 @@
-package emulator
+package tlsca
 
 import (
 	"bytes"
@@ -10,18 +10,18 @@ import (
 
 func TestCAPersistsAndServerCertificateNames(t *testing.T) {
 	dir := t.TempDir()
-	ca1, err := LoadOrCreateCA(dir)
+	ca1, err := LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca2, err := LoadOrCreateCA(dir)
+	ca2, err := LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(ca1.Cert.Raw, ca2.Cert.Raw) {
 		t.Fatal("CA changed between starts")
 	}
-	if fi, err := os.Stat(filepath.Join(dir, CAKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(dir, KeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("CA key mode: %v %v", fi.Mode(), err)
 	}
 	cert, err := ca2.ServerCertificate("dps.example.test", "192.0.2.10")
@@ -36,10 +36,10 @@ func TestCAPersistsAndServerCertificateNames(t *testing.T) {
 	if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: "elsewhere.test", Roots: ca1.CertPool()}); err == nil {
 		t.Error("certificate valid for a name it was not issued for")
 	}
-	if err := os.WriteFile(filepath.Join(dir, CAFile), []byte("junk"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, CertFile), []byte("junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadOrCreateCA(dir); err == nil {
+	if _, err := LoadOrCreate(dir); err == nil {
 		t.Fatal("a corrupt ca.pem was accepted")
 	}
 }

@@ -1,4 +1,7 @@
-package emulator
+// Package httpapi is what the emulator's two HTTP APIs, the service API and the device
+// registration API, share: DPS's error codes and error replies, JSON request and reply bodies,
+// and the refusals for failed tokens and store failures.
+package httpapi
 
 import (
 	"crypto/rand"
@@ -52,10 +55,13 @@ const (
 	CodeInternal = 500001
 	// CodeUnavailable is a request refused because the service is (made) unavailable.
 	CodeUnavailable = 503001
+	// CodeEnrollmentGroupNotFound is an enrollment group ID without a group. No real value was found;
+	// it follows the pattern of the service's other "not found" codes.
+	CodeEnrollmentGroupNotFound = 404204
 )
 
-// apiError is an error the service reports to its caller with a status and an error body.
-type apiError struct {
+// Error is an error the service reports to its caller with a status and an error body.
+type Error struct {
 	Status  int
 	Code    int
 	Message string
@@ -66,17 +72,18 @@ type apiError struct {
 	Body any
 }
 
-func (e *apiError) Error() string {
+// Error describes e with its status and code, for logs.
+func (e *Error) Error() string {
 	return fmt.Sprintf("emulator: %d %d: %s", e.Status, e.Code, e.Message)
 }
 
-// errorf builds an apiError whose status is derived from its code.
-func errorf(code int, format string, args ...any) *apiError {
-	return &apiError{Status: code / 1000, Code: code, Message: fmt.Sprintf(format, args...)}
+// Errorf builds an Error whose status is derived from its code.
+func Errorf(code int, format string, args ...any) *Error {
+	return &Error{Status: code / 1000, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// writeError sends e as the service does: the status, an x-ms-error-code header and the JSON body.
-func writeError(w http.ResponseWriter, now time.Time, e *apiError) {
+// WriteError sends e as the service does: the status, an x-ms-error-code header and the JSON body.
+func WriteError(w http.ResponseWriter, now time.Time, e *Error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("x-ms-error-code", strconv.Itoa(e.Code))
@@ -91,14 +98,14 @@ func writeError(w http.ResponseWriter, now time.Time, e *apiError) {
 	}
 	_ = json.NewEncoder(w).Encode(dpsapi.ErrorDetails{
 		ErrorCode:    e.Code,
-		TrackingID:   trackingID(),
+		TrackingID:   TrackingID(),
 		Message:      e.Message,
-		TimestampUTC: formatTime(now),
+		TimestampUTC: FormatTime(now),
 	})
 }
 
-// trackingID returns a fresh GUID-shaped identifier, the form the service uses for trackingId.
-func trackingID() string {
+// TrackingID returns a fresh GUID-shaped identifier, the form the service uses for trackingId.
+func TrackingID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -110,10 +117,5 @@ func trackingID() string {
 // timeLayout is the service's timestamp form: UTC with seven fractional digits, as .NET prints it.
 const timeLayout = "2006-01-02T15:04:05.0000000Z"
 
-// formatTime renders t in the service's timestamp form, for the fields kept as text.
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-// timestamp is t as the service records it in enrollments and registration states: UTC, to the
-// 100 ns tick of .NET's clock. (The dps types marshal it without trailing zeros in the fraction;
-// clients parse either form.)
-func timestamp(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }
+// FormatTime renders t in the service's timestamp form, for the fields kept as text.
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }

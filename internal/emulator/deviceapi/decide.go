@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"bytes"
@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	bolt "go.etcd.io/bbolt"
 )
 
 // decide ends an operation whose assignment delay has passed, from the enrollment (individual, or
@@ -19,19 +21,19 @@ import (
 // the device is assigned to a hub as the enrollment and its reprovision policy say. It writes the
 // registration state (what the service API and the enrollment show) and the device's hub
 // identity.
-func (s *Server) decide(tx *bolt.Tx, now time.Time, op *operation) error {
+func (s *API) decide(tx *store.Tx, now time.Time, op *store.Operation) error {
 	e, err := enrollmentFor(tx, op)
 	switch {
-	case errors.Is(err, ErrNotFound) && op.GroupID != "":
+	case errors.Is(err, store.ErrNotFound) && op.GroupID != "":
 		return s.groupStateGone(tx, now, op)
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		// Deleting the enrollment took the registration state with it: nothing to write.
-		s.fail(op, CodeEnrollmentNotFound, "The enrollment was deleted while the device was being assigned.")
+		s.fail(op, httpapi.CodeEnrollmentNotFound, "The enrollment was deleted while the device was being assigned.")
 		return nil
 	case err != nil:
 		return err
 	case !credentialEnrolled(e, op):
-		s.fail(op, CodeUnauthorized, "The enrollment changed while the device was being assigned: it no longer holds the key or certificate the device registered with.")
+		s.fail(op, httpapi.CodeUnauthorized, "The enrollment changed while the device was being assigned: it no longer holds the key or certificate the device registered with.")
 		return writeResultState(tx, now, op)
 	case e.ProvisioningStatus == dpsapi.StatusDisabled:
 		op.Status = dpsapi.RegistrationDisabled
@@ -40,15 +42,15 @@ func (s *Server) decide(tx *bolt.Tx, now time.Time, op *operation) error {
 		return writeResultState(tx, now, op)
 	}
 
-	dev, err := getDevice(tx, op.RegistrationID)
+	prev, err := tx.Assignment(op.RegistrationID)
 	if err != nil {
 		return err
 	}
-	hub, substatus := s.placement(e, dev.Hub)
+	hub, substatus := s.placement(e, prev)
 	if err := s.credentials(e, op, hub); err != nil {
 		return err
 	}
-	if err := assignDevice(tx, op.RegistrationID, hub); err != nil {
+	if err := tx.Assign(op.RegistrationID, hub); err != nil {
 		return err
 	}
 	op.Status = dpsapi.RegistrationAssigned
@@ -62,7 +64,7 @@ func (s *Server) decide(tx *bolt.Tx, now time.Time, op *operation) error {
 }
 
 // fail ends the operation with an error.
-func (s *Server) fail(op *operation, code int, msg string) {
+func (s *API) fail(op *store.Operation, code int, msg string) {
 	op.Status = dpsapi.RegistrationFailed
 	op.Result = &dpsapi.DeviceRegistrationResult{
 		RegistrationID: op.RegistrationID,
@@ -78,7 +80,7 @@ func (s *Server) fail(op *operation, code int, msg string) {
 // registering again stays where it is when that is the same hub or when the reprovision policy
 // does not update hub assignments (reprovisionedToInitialAssignment); otherwise it moves, with its
 // data migrated or reset as the policy says.
-func (s *Server) placement(e *dpsapi.IndividualEnrollment, prev *hubRecord) (*hubRecord, dpsapi.Substatus) {
+func (s *API) placement(e *dpsapi.IndividualEnrollment, prev *store.Assignment) (*store.Assignment, dpsapi.Substatus) {
 	want := s.hubHostName
 	switch {
 	case len(e.IoTHubs) > 0 && e.IoTHubs[0] != "":
@@ -86,7 +88,7 @@ func (s *Server) placement(e *dpsapi.IndividualEnrollment, prev *hubRecord) (*hu
 	case e.IoTHubHostName != "":
 		want = e.IoTHubHostName
 	}
-	hub := &hubRecord{HostName: want, DeviceID: e.DeviceID}
+	hub := &store.Assignment{HostName: want, DeviceID: e.DeviceID}
 	if hub.DeviceID == "" {
 		hub.DeviceID = e.RegistrationID
 	}
@@ -112,7 +114,7 @@ func (s *Server) placement(e *dpsapi.IndividualEnrollment, prev *hubRecord) (*hu
 // credentials fills in the device's hub identity: the enrollment's symmetric keys or
 // certificates' thumbprints, or for a TPM device a fresh hub key, which the result delivers
 // sealed to its TPM. It starts op.Result.
-func (s *Server) credentials(e *dpsapi.IndividualEnrollment, op *operation, hub *hubRecord) error {
+func (s *API) credentials(e *dpsapi.IndividualEnrollment, op *store.Operation, hub *store.Assignment) error {
 	a := e.Attestation
 	hub.Attestation = a.Type
 	hub.InitialTwin = e.InitialTwin
@@ -126,8 +128,8 @@ func (s *Server) credentials(e *dpsapi.IndividualEnrollment, op *operation, hub 
 			}
 		}
 	case dpsapi.AttestationX509:
-		for _, c := range certsOf(a.X509.ClientCertificates) {
-			hub.Thumbprints = append(hub.Thumbprints, enrolledThumbprint(c))
+		for _, c := range enrollcert.List(a.X509.ClientCertificates) {
+			hub.Thumbprints = append(hub.Thumbprints, enrollcert.EnrolledThumbprint(c))
 		}
 	case dpsapi.AttestationTPM:
 		key, blob, err := sealHubKey(op)
@@ -142,7 +144,7 @@ func (s *Server) credentials(e *dpsapi.IndividualEnrollment, op *operation, hub 
 
 // credentialEnrolled reports whether the enrollment still accepts what the device registered
 // with.
-func credentialEnrolled(e *dpsapi.IndividualEnrollment, op *operation) bool {
+func credentialEnrolled(e *dpsapi.IndividualEnrollment, op *store.Operation) bool {
 	a := e.Attestation
 	if a == nil || a.Type != op.Attestation {
 		return false
@@ -157,8 +159,8 @@ func credentialEnrolled(e *dpsapi.IndividualEnrollment, op *operation) bool {
 			return err == nil && len(raw) > 0 && bytes.Equal(raw, op.AuthKey)
 		})
 	case dpsapi.AttestationX509:
-		return slices.ContainsFunc(certsOf(a.X509.ClientCertificates), func(c *dpsapi.X509CertificateWithInfo) bool {
-			return enrolledThumbprint(c) == op.Thumbprint
+		return slices.ContainsFunc(enrollcert.List(a.X509.ClientCertificates), func(c *dpsapi.X509CertificateWithInfo) bool {
+			return enrollcert.EnrolledThumbprint(c) == op.Thumbprint
 		})
 	}
 	return false
@@ -166,9 +168,9 @@ func credentialEnrolled(e *dpsapi.IndividualEnrollment, op *operation) bool {
 
 // writeResultState records the operation's result as the device's registration state and copies
 // back the times and ETag the store gave it.
-func writeResultState(tx *bolt.Tx, now time.Time, op *operation) error {
+func writeResultState(tx *store.Tx, now time.Time, op *store.Operation) error {
 	r := op.Result
-	st, err := putState(tx, now, dpsapi.DeviceRegistrationState{
+	st, err := tx.PutRegistrationState(now, dpsapi.DeviceRegistrationState{
 		RegistrationID: r.RegistrationID,
 		AssignedHub:    r.AssignedHub,
 		DeviceID:       r.DeviceID,

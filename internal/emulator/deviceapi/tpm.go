@@ -1,4 +1,4 @@
-package emulator
+package deviceapi
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/dpsblob"
 )
@@ -18,7 +21,7 @@ const tpmKeySize = 32
 // enrolled one (compared as bytes). A token signed with the key of the last challenge sent to
 // that EK proves the device holds the TPM; without one, or with any other, the device is
 // challenged again with a fresh key.
-func (s *Server) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e *dpsapi.IndividualEnrollment) (*operation, *apiError) {
+func (s *API) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e *dpsapi.IndividualEnrollment) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	ek, _ := base64.StdEncoding.DecodeString(req.TPM.EndorsementKey)
 	enrolled, err := base64.StdEncoding.DecodeString(e.Attestation.TPM.EndorsementKey)
@@ -31,15 +34,15 @@ func (s *Server) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration
 		srk, _ = base64.StdEncoding.DecodeString(e.Attestation.TPM.StorageRootKey)
 	}
 	if len(srk) == 0 {
-		return nil, errorf(CodeInvalidArgument, "tpm.storageRootKey is required: DPS seals the device's key to it.")
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "tpm.storageRootKey is required: DPS seals the device's key to it.")
 	}
 	if r.Header.Get("Authorization") != "" {
-		key, err := s.store.challengeKey(r.Context(), id, ek)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		key, err := s.store.ChallengeKey(r.Context(), id, ek)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, s.storeError(err, nil)
 		}
 		if key != nil && s.verifyDeviceToken(r, id, key) == nil {
-			return &operation{Attestation: dpsapi.AttestationTPM, AuthKey: key, EK: ek, SRK: srk}, nil
+			return &store.Operation{Attestation: dpsapi.AttestationTPM, AuthKey: key, EK: ek, SRK: srk}, nil
 		}
 	}
 	return nil, s.challenge(r, id, ek, srk)
@@ -47,20 +50,20 @@ func (s *Server) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration
 
 // challenge makes a fresh key, keeps it for the device and returns the 401 that delivers it
 // sealed to the device's TPM.
-func (s *Server) challenge(r *http.Request, id string, ek, srk []byte) *apiError {
+func (s *API) challenge(r *http.Request, id string, ek, srk []byte) *httpapi.Error {
 	key := make([]byte, tpmKeySize)
 	if _, err := rand.Read(key); err != nil {
-		return errorf(CodeInternal, "The service could not make a key; retry later.")
+		return httpapi.Errorf(httpapi.CodeInternal, "The service could not make a key; retry later.")
 	}
 	blob, err := dpsblob.Build(rand.Reader, ek, srk, key)
 	if err != nil {
-		return errorf(CodeInvalidArgument, "The TPM's keys cannot be attested: %s.", truncate(err.Error()))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "The TPM's keys cannot be attested: %s.", quote.Short(err.Error()))
 	}
-	if err := s.store.setChallenge(r.Context(), id, ek, key); err != nil {
+	if err := s.store.SetChallenge(r.Context(), id, ek, key); err != nil {
 		return s.storeError(err, nil)
 	}
 	s.log.Info("TPM challenge sent", "registrationId", id)
-	apiErr := errorf(CodeUnauthorized, "Import the authenticationKey into the TPM and sign the request's SAS token with it.")
+	apiErr := httpapi.Errorf(httpapi.CodeUnauthorized, "Import the authenticationKey into the TPM and sign the request's SAS token with it.")
 	apiErr.Body = dpsapi.TPMChallenge{
 		AuthenticationKey: base64.StdEncoding.EncodeToString(blob),
 		KeyName:           deviceKeyName,
@@ -71,7 +74,7 @@ func (s *Server) challenge(r *http.Request, id string, ek, srk []byte) *apiError
 
 // sealHubKey makes a TPM device's hub key and the blob that delivers it, sealed to the same EK
 // and SRK as the challenge.
-func sealHubKey(op *operation) (key []byte, blob string, err error) {
+func sealHubKey(op *store.Operation) (key []byte, blob string, err error) {
 	key = make([]byte, tpmKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, "", err
