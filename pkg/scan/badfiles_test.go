@@ -1,0 +1,75 @@
+package scan_test
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oobtpm/oob/internal/imagetest"
+	"github.com/oobtpm/oob/internal/scantest"
+	"github.com/oobtpm/oob/pkg/camera"
+	"github.com/oobtpm/oob/pkg/imagefile"
+	"github.com/oobtpm/oob/pkg/scan"
+)
+
+// One bad image does not end a folder's scan: an oversized image (a decompression bomb, refused
+// from its header), an empty file and a broken one, first in the folder, are each reported as
+// unreadable, saying which file and why, and every device shown after them is read.
+func TestFolderScanSkipsEachBadImage(t *testing.T) {
+	devs := scantest.Devices(t, 2)
+	dir := scantest.Frames(t, []scantest.Segment{shows(t, devs[0]), {}, shows(t, devs[1])}, 1)
+	bomb := filepath.Join(dir, "a-bomb.png")
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if err := imagetest.Bomb(w, 20000, 20000, imagetest.RGBA16); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	empty := filepath.Join(dir, "b-empty.png")
+	broken := filepath.Join(dir, "c-broken.jpg")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, []byte("\xff\xd8\xff\xe0 not much of a JPEG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := camera.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, sum := run(t, scan.Config{Source: src, DryRun: true})
+
+	bad := ofKind(evs, scan.Unreadable)
+	wants := []struct {
+		is   error
+		says string
+	}{
+		{imagefile.ErrTooLarge, bomb + ": image too large: 20000×20000 pixels"},
+		{imagefile.ErrEmpty, empty + " is empty"},
+		{imagefile.ErrNotImage, broken + ": not a readable image"},
+	}
+	if len(bad) != len(wants) {
+		t.Fatalf("unreadable events:%s\nwant %d", describe(bad), len(wants))
+	}
+	for i, w := range wants {
+		if err := bad[i].Err; !errors.Is(err, camera.ErrUnreadableFile) || !errors.Is(err, w.is) || !strings.Contains(err.Error(), w.says) {
+			t.Errorf("unreadable event %d: %v; want %v saying %q", i+1, err, w.is, w.says)
+		}
+	}
+	got := ofKind(evs, scan.Device)
+	if len(got) != 2 || got[0].Device.RegistrationID != devs[0].RegistrationID || got[1].Device.RegistrationID != devs[1].RegistrationID {
+		t.Errorf("device events:%s\nwant both devices shown after the bad files", describe(got))
+	}
+	if sum.Devices != 2 || sum.Checked != 2 {
+		t.Errorf("summary %+v, want 2 devices checked", sum)
+	}
+}
