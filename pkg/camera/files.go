@@ -67,10 +67,21 @@ func (f *Files) Len() int { return len(f.paths) }
 // ErrUnreadableFile marks a Files error about one file: the source goes on with the next.
 var ErrUnreadableFile = errors.New("camera: unreadable image file")
 
+// FileError is a Files error about one file: which file, and why it could not be read. It
+// matches ErrUnreadableFile.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return ErrUnreadableFile.Error() + ": " + e.Err.Error() }
+
+// Unwrap gives ErrUnreadableFile and the reason.
+func (e *FileError) Unwrap() []error { return []error{ErrUnreadableFile, e.Err} }
+
 // Next decodes the next file through imagefile. A file that is not a readable image (not a
 // regular file, empty, damaged, or too large by its header, refused before it is decoded) is an
-// error naming it and why, wrapping ErrUnreadableFile; the following Next goes on with the file
-// after it.
+// *FileError naming it and why; the following Next goes on with the file after it.
 func (f *Files) Next(ctx context.Context) (Frame, error) {
 	if err := ctx.Err(); err != nil {
 		return Frame{}, err
@@ -85,7 +96,7 @@ func (f *Files) Next(ctx context.Context) (Frame, error) {
 		if ctx.Err() != nil {
 			return Frame{}, ctx.Err()
 		}
-		return Frame{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
+		return Frame{}, &FileError{Path: path, Err: err}
 	}
 	return Frame{Image: img, Time: f.now(), At: time.Duration(f.next-1) * time.Second, Seq: f.next, Name: path}, nil
 }

@@ -50,12 +50,13 @@ func TestFolderScanSkipsEachBadImage(t *testing.T) {
 
 	bad := ofKind(evs, scan.Unreadable)
 	wants := []struct {
+		path string
 		is   error
 		says string
 	}{
-		{imagefile.ErrTooLarge, bomb + ": image too large: 20000×20000 pixels"},
-		{imagefile.ErrEmpty, empty + " is empty"},
-		{imagefile.ErrNotImage, broken + ": not a readable image"},
+		{bomb, imagefile.ErrTooLarge, bomb + ": image too large: 20000×20000 pixels"},
+		{empty, imagefile.ErrEmpty, empty + " is empty"},
+		{broken, imagefile.ErrNotImage, broken + ": not a readable image"},
 	}
 	if len(bad) != len(wants) {
 		t.Fatalf("unreadable events:%s\nwant %d", describe(bad), len(wants))
@@ -64,12 +65,15 @@ func TestFolderScanSkipsEachBadImage(t *testing.T) {
 		if err := bad[i].Err; !errors.Is(err, camera.ErrUnreadableFile) || !errors.Is(err, w.is) || !strings.Contains(err.Error(), w.says) {
 			t.Errorf("unreadable event %d: %v; want %v saying %q", i+1, err, w.is, w.says)
 		}
+		if bad[i].Source != w.path {
+			t.Errorf("unreadable event %d: source %q, want %s", i+1, bad[i].Source, w.path)
+		}
 	}
 	got := ofKind(evs, scan.Device)
 	if len(got) != 2 || got[0].Device.RegistrationID != devs[0].RegistrationID || got[1].Device.RegistrationID != devs[1].RegistrationID {
 		t.Errorf("device events:%s\nwant both devices shown after the bad files", describe(got))
 	}
-	if sum.Devices != 2 || sum.Checked != 2 {
-		t.Errorf("summary %+v, want 2 devices checked", sum)
+	if sum.Devices != 2 || sum.Checked != 2 || sum.Unreadable != 3 {
+		t.Errorf("summary %+v, want 2 devices checked and 3 unreadable images", sum)
 	}
 }
