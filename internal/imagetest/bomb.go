@@ -3,11 +3,14 @@
 package imagetest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"os"
+	"testing"
 )
 
 // PNG colour types and bit depths the bombs are made in.
@@ -93,4 +96,23 @@ func chunk(w io.Writer, typ string, data []byte) error {
 	buf = binary.BigEndian.AppendUint32(buf, crc32.ChecksumIEEE(buf[4:]))
 	_, err := w.Write(buf)
 	return err
+}
+
+// WriteBomb writes a Bomb of width×height pixels of kind to a new file at path.
+func WriteBomb(tb testing.TB, path string, width, height, kind int) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if err := Bomb(w, width, height, kind); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }

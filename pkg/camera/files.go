@@ -35,6 +35,14 @@ func OpenFiles(paths ...string) (*Files, error) {
 // OpenDir returns a Source of the PNG and JPEG files in dir (not its subfolders), in name
 // order: frames exported as frame-0001.png, frame-0002.png… play in sequence.
 func OpenDir(dir string) (*Files, error) {
+	// Look before reading: reading a FIFO given in place of a folder would wait for a writer.
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("camera: image folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("camera: image folder: %s is not a folder: give the folder the images are in", dir)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("camera: image folder: %w", err)

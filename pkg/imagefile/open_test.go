@@ -1,7 +1,6 @@
 package imagefile
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -24,20 +23,7 @@ import (
 func writeBomb(t testing.TB, kind int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bomb.png")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	if err := imagetest.Bomb(w, 20000, 20000, kind); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	imagetest.WriteBomb(t, path, 20000, 20000, kind)
 	return path
 }
 

@@ -1,7 +1,6 @@
 package scan_test
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"path/filepath"
@@ -22,18 +21,7 @@ func TestFolderScanSkipsEachBadImage(t *testing.T) {
 	devs := scantest.Devices(t, 2)
 	dir := scantest.Frames(t, []scantest.Segment{shows(t, devs[0]), {}, shows(t, devs[1])}, 1)
 	bomb := filepath.Join(dir, "a-bomb.png")
-	f, err := os.Create(bomb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	if err := imagetest.Bomb(w, 20000, 20000, imagetest.RGBA16); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	imagetest.WriteBomb(t, bomb, 20000, 20000, imagetest.RGBA16)
 	empty := filepath.Join(dir, "b-empty.png")
 	broken := filepath.Join(dir, "c-broken.jpg")
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
