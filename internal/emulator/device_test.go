@@ -3,12 +3,18 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -497,5 +503,82 @@ func TestDeviceOperationsPrunedAndDecidedOnce(t *testing.T) {
 	}
 	if len(etags) != 1 {
 		t.Fatalf("decided more than once: %v", etags)
+	}
+}
+
+// testChain makes a root, an intermediate and a leaf for cn valid from notBefore to notAfter,
+// as a factory's CA would issue it, and returns the leaf's TLS certificate presenting leaf and
+// intermediate.
+func testChain(t *testing.T, cn string, notBefore, notAfter time.Time) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	mk := func(tmpl, parent *x509.Certificate, pub any, signer crypto.Signer) *x509.Certificate {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	key := func() *ecdsa.PrivateKey { k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); return k }
+	rootKey, interKey, leafKey := key(), key(), key()
+	now := time.Now()
+	ca := func(name string, serial int64) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now.Add(-time.Hour),
+			NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	}
+	root := ca("Test Root", 1)
+	root = mk(root, root, rootKey.Public(), rootKey)
+	inter := mk(ca("Test Issuing", 2), root, interKey.Public(), rootKey)
+	leaf := mk(&x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: cn}, NotBefore: notBefore, NotAfter: notAfter,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, inter, leafKey.Public(), interKey)
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw, inter.Raw}, PrivateKey: leafKey, Leaf: leaf}, root
+}
+
+// What DPS checks of a device's X.509 certificate beyond its thumbprint: the presented chain
+// links, the leaf is valid now, and its common name is a registration ID DPS takes.
+func TestDeviceRegisterX509Checks(t *testing.T) {
+	env := newTestEnv(t, nil)
+	now := time.Now()
+	enroll := func(c tls.Certificate, id string) {
+		env.enrollment(env.do(http.MethodPut, "/enrollments/"+id, map[string]any{
+			"registrationId": id,
+			"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": tlsca.CertificatePEM(c)}}}},
+		}, nil), http.StatusOK)
+	}
+	register := func(id string, c *tls.Certificate) response {
+		return env.device(http.MethodPut, env.devicePath(id, "register"), dpsapi.DeviceRegistration{RegistrationID: id}, "", c)
+	}
+
+	good, _ := testChain(t, "board-good", now.Add(-time.Hour), now.Add(time.Hour))
+	enroll(good, "board-good")
+	operationStatus(t, register("board-good", &good), http.StatusAccepted)
+
+	expired, _ := testChain(t, "board-expired", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	early, _ := testChain(t, "board-early", now.Add(time.Hour), now.Add(2*time.Hour))
+	broken, _ := testChain(t, "board-broken", now.Add(-time.Hour), now.Add(time.Hour))
+	_, stranger := testChain(t, "x", now.Add(-time.Hour), now.Add(time.Hour))
+	broken.Certificate[1] = stranger.Raw // an intermediate that did not sign the leaf
+	for _, tc := range []struct {
+		name string
+		cert tls.Certificate
+		say  string
+	}{
+		{"expired", expired, "expired on"},
+		{"not yet valid", early, "not valid before"},
+		{"a chain that does not link", broken, "does not link"},
+	} {
+		id := tc.cert.Leaf.Subject.CommonName
+		enroll(tc.cert, id)
+		r := register(id, &tc.cert)
+		if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized || !bytes.Contains(r.body, []byte(tc.say)) {
+			t.Errorf("%s: %d %s; want 401 saying %q", tc.name, r.status, r.body, tc.say)
+		}
+	}
+
+	// A GUID in upper case, as many tools print one, is no registration ID DPS takes.
+	const upper = "5D6C1E7A-2B3C-4D5E-9F01-23456789ABCD"
+	shouting, _ := testChain(t, upper, now.Add(-time.Hour), now.Add(time.Hour))
+	if r := register(upper, &shouting); r.status != http.StatusBadRequest || !bytes.Contains(r.body, []byte("registration ID is invalid")) {
+		t.Errorf("upper-case common name: %d %s; want 400 saying the registration ID is invalid", r.status, r.body)
 	}
 }

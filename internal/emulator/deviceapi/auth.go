@@ -4,7 +4,9 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/oobtpm/oob/internal/emulator/enrollcert"
 	"github.com/oobtpm/oob/internal/emulator/httpapi"
@@ -48,7 +50,7 @@ func (s *API) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegist
 		}
 		return s.authenticateTPM(r, req, e)
 	case kind == dpsapi.AttestationX509:
-		tp, apiErr := authenticateX509(r, id, e.Attestation.X509)
+		tp, apiErr := s.authenticateX509(r, id, e.Attestation.X509)
 		if apiErr != nil {
 			return nil, apiErr
 		}
@@ -127,12 +129,24 @@ func (s *API) verifyDeviceToken(r *http.Request, id string, key []byte) *httpapi
 	})
 }
 
-// authenticateX509 checks the TLS client certificate: its common name must be the registration ID
-// and it must be one of the enrollment's client certificates. It returns its thumbprint.
-func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *httpapi.Error) {
+// authenticateX509 checks the TLS client certificate a device presented as DPS does: a chain
+// that links (each certificate signed by the next one presented), a leaf valid now (an expired
+// or not yet valid certificate is refused), its common name equal to the registration ID, and its
+// thumbprint that of an enrolled client certificate. It returns the thumbprint.
+func (s *API) authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (string, *httpapi.Error) {
 	leaf := clientCertificate(r)
 	if leaf == nil {
 		return "", notEnrolled(id, "is enrolled with X.509 attestation but presented no TLS client certificate")
+	}
+	if why := chainProblem(r.TLS.PeerCertificates); why != "" {
+		return "", notEnrolled(id, why)
+	}
+	now := s.now()
+	switch {
+	case now.Before(leaf.NotBefore):
+		return "", notEnrolled(id, "presented a certificate that is not valid before "+leaf.NotBefore.UTC().Format(time.RFC3339))
+	case now.After(leaf.NotAfter):
+		return "", notEnrolled(id, "presented a certificate that expired on "+leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if leaf.Subject.CommonName != id {
 		return "", notEnrolled(id, "presented a certificate whose common name is not the registration ID")
@@ -148,7 +162,17 @@ func authenticateX509(r *http.Request, id string, a *dpsapi.X509Attestation) (st
 	return "", notEnrolled(id, "presented a certificate that is not its enrolled client certificate")
 }
 
-// clientCertificate returns the certificate the client presented in the TLS handshake, if any.
+// chainProblem says what is wrong with a presented chain, leaf first, or "" when each
+// certificate is signed by the next.
+func chainProblem(chain []*x509.Certificate) string {
+	for i := 0; i+1 < len(chain); i++ {
+		if err := chain[i].CheckSignatureFrom(chain[i+1]); err != nil {
+			return fmt.Sprintf("presented a certificate chain that does not link: certificate %d is not signed by certificate %d", i+1, i+2)
+		}
+	}
+	return ""
+}
+
 func clientCertificate(r *http.Request) *x509.Certificate {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil

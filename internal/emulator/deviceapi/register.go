@@ -14,6 +14,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/identity"
 )
 
 // Register serves PUT /{idScope}/registrations/{registrationId}/register: the device proves
@@ -96,6 +97,11 @@ func decodeDeviceRegistration(body []byte, pathID string) (*dpsapi.DeviceRegistr
 		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "registrationId is required.")
 	case req.RegistrationID != pathID:
 		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", quote.Short(req.RegistrationID), quote.Short(pathID))
+	}
+	// DPS's registration IDs are lower case: a certificate whose common name is in upper case
+	// (a GUID as many tools print it) can never register.
+	if err := identity.ValidateRegistrationID(req.RegistrationID); err != nil {
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "The registration ID is invalid: %s.", quote.Short(strings.TrimPrefix(err.Error(), "identity: ")))
 	}
 	if len(req.Payload) > 0 && httpapi.IsNull(req.Payload) {
 		req.Payload = nil
