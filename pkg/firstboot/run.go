@@ -41,6 +41,9 @@ type Options struct {
 	// Finalizer finalizes the device once it works; nil stops at hub-connected.
 	Finalizer Finalizer
 	Logger    *slog.Logger
+	// PollSleep, when set, replaces the waits DPS asks for between a registration's polls
+	// (provision.Config.Sleep): tests fake them so that a whole first boot takes milliseconds.
+	PollSleep func(ctx context.Context, d time.Duration) error
 	// Checkpoint, when set, is called at each point a crash must be survivable: after each stage
 	// is saved (with the stage's name) and in the middle of finalizing, after the workload is
 	// enabled and before the device is marked finalized (CheckpointWorkloadEnabled). Crash tests
@@ -294,7 +297,8 @@ func (r *runner) connected(ctx context.Context, err error) error {
 // onboardConfig is the registration and hub connection of this device, attested by its TPM or
 // its certificate. The twin it reads on connecting is saved for the device's software.
 func (r *runner) onboardConfig() onboard.Config {
-	p := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, RootCAs: r.rootCAs, Logger: r.log}
+	p := provision.Config{IDScope: r.cfg.DPS.IDScope, Endpoint: r.cfg.DPS.Endpoint, RegistrationID: r.st.RegistrationID, RootCAs: r.rootCAs, Logger: r.log,
+		Sleep: r.opts.PollSleep}
 	if r.att != nil {
 		p.TPM = r.att
 	} else {

@@ -121,6 +121,7 @@ func (r *rig) boot(ctx context.Context, crashAt string) (firstboot.State, error,
 		st, err := firstboot.Run(ctx, r.cfg, firstboot.Options{
 			OpenTPM:   r.dev.open,
 			Finalizer: r.fin,
+			PollSleep: noWait,
 			Checkpoint: func(point string) {
 				if point == crashAt {
 					close(crashed)

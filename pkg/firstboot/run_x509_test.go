@@ -108,6 +108,7 @@ func (b *board) preEnroll(t *testing.T, leafPEM []byte) {
 func (b *board) run(ctx context.Context) (firstboot.State, error) {
 	return firstboot.Run(ctx, b.cfg, firstboot.Options{
 		Finalizer: b.fin,
+		PollSleep: noWait,
 		OpenX509Key: func(_ context.Context, cfg *firstboot.X509Config) (crypto.Signer, func() error, error) {
 			if cfg.Key != filepath.Join(b.dir, "device.key") {
 				return nil, nil, fmt.Errorf("asked for key %q", cfg.Key)
