@@ -43,6 +43,9 @@ func LoadOrCreate(dir string) (*CA, error) {
 	certPEM, certErr := os.ReadFile(filepath.Join(dir, CertFile))
 	keyPEM, keyErr := os.ReadFile(filepath.Join(dir, KeyFile))
 	if certErr == nil && keyErr == nil {
+		if err := checkKeyMode(filepath.Join(dir, KeyFile)); err != nil {
+			return nil, err
+		}
 		return parseCA(certPEM, keyPEM)
 	}
 	if !errors.Is(certErr, os.ErrNotExist) && certErr != nil {
@@ -191,4 +194,18 @@ func (ca *CA) CertPool() *x509.CertPool {
 func randomSerial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	return n.Add(n, big.NewInt(1))
+}
+
+// checkKeyMode refuses a CA key that others can read: whoever reads it can impersonate DPS and
+// every hub to the devices that trust this CA.
+func checkKeyMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("emulator: CA key: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("emulator: the CA key %s is readable by others (mode %04o), so anyone on this machine could impersonate the emulator: "+
+			"run `chmod 600 %s`, or delete it and %s to make a new CA", path, perm, path, CertFile)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,25 @@ func TestCAPersistsAndServerCertificateNames(t *testing.T) {
 	}
 	if _, err := LoadOrCreate(dir); err == nil {
 		t.Fatal("a corrupt ca.pem was accepted")
+	}
+}
+
+// A CA key others can read is refused at start, saying how to fix it, and is not used.
+func TestCAKeyReadableByOthersIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadOrCreate(dir); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, KeyFile)
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadOrCreate(dir)
+	if err == nil || !strings.Contains(err.Error(), "readable by others (mode 0644)") || !strings.Contains(err.Error(), "chmod 600 "+key) {
+		t.Fatalf("LoadOrCreate with a 0644 key: %v; want a refusal saying chmod 600", err)
+	}
+	os.Chmod(key, 0o600)
+	if _, err := LoadOrCreate(dir); err != nil {
+		t.Fatalf("after chmod 600: %v", err)
 	}
 }
