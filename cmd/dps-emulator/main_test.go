@@ -252,3 +252,23 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// --help prints the flags and exits 0, as the other programs do.
+func TestHelpExitsZero(t *testing.T) {
+	out, err := exec.Command(emulatorBinary(t), "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "-data") {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+}
+
+// A second emulator on a data directory in use says which file another process holds, instead
+// of a bare timeout.
+func TestSecondEmulatorOnTheSameData(t *testing.T) {
+	dir := t.TempDir()
+	startEmulator(t, dir)
+	out, err := exec.Command(emulatorBinary(t), "--data", dir, "--listen", "127.0.0.1:0", "--admin-listen", "off", "--hub-listen", "off").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "another process (a dps-emulator still running?) holds the lock on "+filepath.Join(dir, "emulator.db")) {
+		t.Fatalf("second emulator: %v\n%s", err, out)
+	}
+}

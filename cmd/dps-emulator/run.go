@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -101,7 +102,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	durationVar(fs, &c.faults.RetryAfter, "retry-after", "Retry-After of 429 and 503 answers (default 1s)")
 	durationVar(fs, &c.faults.Latency, "latency", "delay every request by this much")
 	durationVar(fs, &c.faults.LatencyJitter, "latency-jitter", "add up to this much random delay to every request")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return c, err // the help is printed; exit 0 as the other programs do
+	} else if err != nil {
 		return c, &usageError{msg: err.Error()}
 	}
 	if fs.NArg() > 0 {

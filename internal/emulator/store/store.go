@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Conditions a store operation reports, which callers branch on.
@@ -55,7 +56,10 @@ type Options struct {
 // Open opens (creating when absent) the store file at path. It waits at most a few seconds for
 // another process holding the file to let go, then fails rather than hang.
 func Open(path string, opts Options) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("emulator: another process (a dps-emulator still running?) holds the lock on %s: stop it, or give this one another --data directory", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("emulator: open store %s: %w", path, err)
 	}
