@@ -172,14 +172,19 @@ func TestExampleConfig(t *testing.T) {
 	if len(f.Disable) != 1 || f.Disable[0] != finalize.AgentUnit {
 		t.Errorf("the example does not disable %s: %+v", finalize.AgentUnit, f)
 	}
-	// The unit's ConditionPathExists is the marker pkg/firstboot writes.
+	// The unit's conditions are the markers pkg/firstboot writes: it starts until the device is
+	// finalized, or while a reboot is owed.
 	unit, err := os.ReadFile("oob-agent.service")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ConditionPathExists=!" + filepath.Join(cfg.StateDir, firstboot.FinalizedFile)
-	if !bytes.Contains(unit, []byte(want+"\n")) {
-		t.Errorf("the unit lacks %s", want)
+	for _, want := range []string{
+		"ConditionPathExists=|!" + filepath.Join(cfg.StateDir, firstboot.FinalizedFile),
+		"ConditionPathExists=|" + filepath.Join(cfg.StateDir, firstboot.RebootOwedFile),
+	} {
+		if !bytes.Contains(unit, []byte(want+"\n")) {
+			t.Errorf("the unit lacks %s", want)
+		}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil || len(raw) != 6 {

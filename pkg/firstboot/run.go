@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/oobtpm/oob/pkg/cafile"
@@ -82,6 +85,11 @@ func Run(ctx context.Context, cfg *Config, opts Options) (State, error) {
 		return st, err
 	}
 	if st.Stage == StageFinalized {
+		// No agent serves the socket any more; one killed may have left it behind.
+		_ = os.Remove(filepath.Join(cfg.StateDir, ControlSocket))
+		if _, err := os.Stat(filepath.Join(cfg.StateDir, RebootOwedFile)); err == nil {
+			return st, finishHandOver(ctx, cfg, opts, log)
+		}
 		log.Info("first boot: the device is finalized; nothing to do")
 		return st, nil
 	}
@@ -222,11 +230,37 @@ func (r *runner) run(ctx context.Context) error {
 	r.status(msgFinalizing, "Registered to "+r.st.AssignedHub)
 	err = r.opts.Finalizer.Run(ctx, func(context.Context) error {
 		r.checkpoint(CheckpointWorkloadEnabled)
+		// Owed before the mark: a device killed after it (during the reboot delay, say) is
+		// started again by its unit's condition and finishes the hand-over.
+		if err := writeDurably(r.cfg.StateDir, RebootOwedFile, []byte("the hand-over's last steps (agent disabled, reboot) are owed\n")); err != nil {
+			return err
+		}
 		return r.advance(StageFinalized, nil)
 	})
 	if err != nil {
 		r.status("Finalizing failed: the device stays in out-of-box mode", err.Error())
 		return fmt.Errorf("finalize: %w", err)
+	}
+	return paid(r.cfg.StateDir)
+}
+
+// finishHandOver completes the hand-over of a device that was recorded finalized but killed
+// before the rest (its agent disabled, the reboot asked for): the finalizer's steps again, each
+// safe to repeat, without marking anything.
+func finishHandOver(ctx context.Context, cfg *Config, opts Options, log *slog.Logger) error {
+	log.Warn("first boot: the device is finalized but was stopped before its reboot: finishing the hand-over")
+	if opts.Finalizer != nil {
+		if err := opts.Finalizer.Run(ctx, func(context.Context) error { return nil }); err != nil {
+			return fmt.Errorf("finalize: %w", err)
+		}
+	}
+	return paid(cfg.StateDir)
+}
+
+// paid removes the owed-reboot marker once the finalizer has asked for the reboot.
+func paid(dir string) error {
+	if err := os.Remove(filepath.Join(dir, RebootOwedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state: %w", err)
 	}
 	return nil
 }

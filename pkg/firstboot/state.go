@@ -54,8 +54,12 @@ type State struct {
 const (
 	StateFile = "state.json"
 	// FinalizedFile exists once the device is finalized; the agent's unit does not start when it
-	// does (ConditionPathExists=!…).
+	// does (ConditionPathExists=|!…), unless RebootOwedFile does too.
 	FinalizedFile = "finalized"
+	// RebootOwedFile exists from just before the device is marked finalized until the finalizer
+	// has asked for the reboot: an agent killed in between (during the reboot delay) is started
+	// again by the unit (ConditionPathExists=|…/reboot-owed) and finishes the hand-over.
+	RebootOwedFile = "reboot-owed"
 )
 
 // LoadState reads the state in dir; a directory without one is a new device.
