@@ -358,10 +358,11 @@ func TestDeviceRegisterTPM(t *testing.T) {
 		}
 	}
 	// The device's TPM recovers the key; the test reads it from the store instead.
-	key, err := env.store.ChallengeKey(t.Context(), "tpm-1", ek)
-	if err != nil || len(key) != 32 {
-		t.Fatalf("challenge key: %x %v", key, err)
+	keys, err := env.store.ChallengeKeys(t.Context(), "tpm-1", ek, time.Now())
+	if err != nil || len(keys) != 2 || len(keys[0]) != 32 {
+		t.Fatalf("challenge keys: %x %v", keys, err)
 	}
+	key := keys[0] // the newest, the one the device answers
 	tok := env.deviceToken("tpm-1", key)
 	op := operationStatus(t, env.device(http.MethodPut, path, body, tok, nil), http.StatusAccepted)
 	// A retried PUT with the same token is accepted too.
@@ -452,10 +453,11 @@ func TestDeviceRegistrationSurvivesRestart(t *testing.T) {
 	if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("challenge: %d %s", r.status, r.body)
 	}
-	key, err := env.store.ChallengeKey(t.Context(), "tpm-r", ek)
+	keys, err := env.store.ChallengeKeys(t.Context(), "tpm-r", ek, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	key := keys[0]
 	tok := env.deviceToken("tpm-r", key)
 
 	env.restart()
@@ -580,5 +582,46 @@ func TestDeviceRegisterX509Checks(t *testing.T) {
 	shouting, _ := testChain(t, upper, now.Add(-time.Hour), now.Add(time.Hour))
 	if r := register(upper, &shouting); r.status != http.StatusBadRequest || !bytes.Contains(r.body, []byte("registration ID is invalid")) {
 		t.Errorf("upper-case common name: %d %s; want 400 saying the registration ID is invalid", r.status, r.body)
+	}
+}
+
+// Whoever holds a device's QR code (its EK and registration ID are public) can ask DPS for a
+// challenge, but cannot void the one the device is answering: earlier challenges stay valid for
+// their lifetime, and then end.
+func TestDeviceEarlierChallengeStaysValid(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	env := newTestEnv(t, func(o *Options) { o.Now = clock })
+	env.enrollment(env.do(http.MethodPut, "/enrollments/tpm-c", tpmEnrollment(t, "tpm-c"), nil), http.StatusOK)
+	ek := testEK(t)
+	body := dpsapi.DeviceRegistration{RegistrationID: "tpm-c", TPM: &dpsapi.TPMAttestation{
+		EndorsementKey: base64.StdEncoding.EncodeToString(ek),
+		StorageRootKey: base64.StdEncoding.EncodeToString(testSRK(t)),
+	}}
+	path := env.devicePath("tpm-c", "register")
+	if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the device's challenge: %d %s", r.status, r.body)
+	}
+	keys, err := env.store.ChallengeKeys(t.Context(), "tpm-c", ek, clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices := keys[0]
+	// Someone else, from the QR code alone, asks for challenges of their own.
+	for range 3 {
+		if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("another challenge: %d", r.status)
+		}
+	}
+	operationStatus(t, env.device(http.MethodPut, path, body, env.deviceToken("tpm-c", devices), nil), http.StatusAccepted)
+
+	mu.Lock()
+	now = now.Add(store.ChallengeLifetime + time.Minute)
+	mu.Unlock()
+	var ch dpsapi.TPMChallenge
+	r := env.device(http.MethodPut, path, body, env.deviceToken("tpm-c", devices), nil)
+	if r.status != http.StatusUnauthorized || json.Unmarshal(r.body, &ch) != nil || ch.AuthenticationKey == "" {
+		t.Fatalf("a token from an expired challenge: %d %s; want a new challenge", r.status, r.body)
 	}
 }

@@ -37,12 +37,14 @@ func (s *API) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e
 		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "tpm.storageRootKey is required: DPS seals the device's key to it.")
 	}
 	if r.Header.Get("Authorization") != "" {
-		key, err := s.store.ChallengeKey(r.Context(), id, ek)
+		keys, err := s.store.ChallengeKeys(r.Context(), id, ek, s.now())
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, s.storeError(err, nil)
 		}
-		if key != nil && s.verifyDeviceToken(r, id, key) == nil {
-			return &store.Operation{Attestation: dpsapi.AttestationTPM, AuthKey: key, EK: ek, SRK: srk}, nil
+		for _, key := range keys {
+			if s.verifyDeviceToken(r, id, key) == nil {
+				return &store.Operation{Attestation: dpsapi.AttestationTPM, AuthKey: key, EK: ek, SRK: srk}, nil
+			}
 		}
 	}
 	return nil, s.challenge(r, id, ek, srk)
@@ -59,7 +61,7 @@ func (s *API) challenge(r *http.Request, id string, ek, srk []byte) *httpapi.Err
 	if err != nil {
 		return httpapi.Errorf(httpapi.CodeInvalidArgument, "The TPM's keys cannot be attested: %s.", quote.Short(err.Error()))
 	}
-	if err := s.store.SetChallenge(r.Context(), id, ek, key); err != nil {
+	if err := s.store.SetChallenge(r.Context(), id, ek, key, s.now()); err != nil {
 		return s.storeError(err, nil)
 	}
 	s.log.Info("TPM challenge sent", "registrationId", id)

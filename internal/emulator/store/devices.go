@@ -14,8 +14,12 @@ import (
 // deviceRecord is what the device registration API remembers of a device between requests.
 type deviceRecord struct {
 	RegistrationID string `json:"registrationId"`
-	// ChallengeKey is the HMAC key of the TPM challenge last sent to the device, and ChallengeEK
-	// the endorsement key it was sealed to: a token signed with it authenticates that TPM.
+	// Challenges are the TPM challenges recently sent to the device, newest last: the HMAC key
+	// of each and the endorsement key it was sealed to. A token signed with one authenticates
+	// that TPM while the challenge lives.
+	Challenges []challenge `json:"challenges,omitempty"`
+	// ChallengeKey and ChallengeEK are the one challenge a store written by an earlier version
+	// kept; read as a challenge issued when the store is opened.
 	ChallengeKey []byte `json:"challengeKey,omitempty"`
 	ChallengeEK  []byte `json:"challengeEk,omitempty"`
 	// Hub is the device's current assignment; nil until it is first assigned.
@@ -56,37 +60,78 @@ func hubDeviceKey(hubHost, deviceID string) []byte {
 	return []byte(lowerASCII(hubHost) + "\x00" + deviceID)
 }
 
-// SetChallenge keeps the key of the TPM challenge just sent to a device, replacing the previous one.
-func (s *Store) SetChallenge(ctx context.Context, registrationID string, ek, key []byte) error {
+// A TPM challenge stays valid for ChallengeLifetime after it is sent, and a device keeps at most
+// MaxChallenges of them: a register call anyone can make from a device's QR code (its EK and
+// registration ID are public) adds a challenge but cannot void the one the device is answering.
+const (
+	ChallengeLifetime = 30 * time.Minute
+	MaxChallenges     = 8
+)
+
+type challenge struct {
+	Key    []byte    `json:"key"`
+	EK     []byte    `json:"ek"`
+	Issued time.Time `json:"issued"`
+}
+
+// SetChallenge keeps the key of the TPM challenge sent to a device at now, beside the earlier
+// ones still alive then (the oldest dropped beyond MaxChallenges). The clock is the device API's,
+// which decides what a challenge is worth.
+func (s *Store) SetChallenge(ctx context.Context, registrationID string, ek, key []byte, now time.Time) error {
 	return s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
 		d, err := getDevice(tx, registrationID)
 		if err != nil {
 			return err
 		}
-		d.ChallengeKey, d.ChallengeEK = key, ek
+		live := d.liveChallenges(now)
+		live = append(live, challenge{Key: key, EK: ek, Issued: now})
+		if len(live) > MaxChallenges {
+			live = live[len(live)-MaxChallenges:]
+		}
+		d.Challenges, d.ChallengeKey, d.ChallengeEK = live, nil, nil
 		return putJSON(tx.Bucket(bucketDevices), registrationID, d)
 	})
 }
 
-// ChallengeKey returns the key of the last TPM challenge sent to the device with endorsement key
-// ek, or ErrNotFound when there was none for that key.
-func (s *Store) ChallengeKey(ctx context.Context, registrationID string, ek []byte) ([]byte, error) {
+// ChallengeKeys returns the keys of the TPM challenges sent to the device with endorsement key
+// ek that are alive at now, newest first, or ErrNotFound when there is none.
+func (s *Store) ChallengeKeys(ctx context.Context, registrationID string, ek []byte, now time.Time) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var key []byte
+	var keys [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		d, err := getDevice(tx, registrationID)
 		if err != nil {
 			return err
 		}
-		if d.ChallengeKey == nil || !bytes.Equal(d.ChallengeEK, ek) {
+		live := d.liveChallenges(now)
+		for i := len(live) - 1; i >= 0; i-- {
+			if bytes.Equal(live[i].EK, ek) {
+				keys = append(keys, live[i].Key)
+			}
+		}
+		if len(keys) == 0 {
 			return ErrNotFound
 		}
-		key = d.ChallengeKey
 		return nil
 	})
-	return key, err
+	return keys, err
+}
+
+// liveChallenges are d's challenges not yet expired at now, oldest first; an earlier version's
+// single challenge counts as issued now.
+func (d *deviceRecord) liveChallenges(now time.Time) []challenge {
+	var live []challenge
+	if d.ChallengeKey != nil {
+		live = append(live, challenge{Key: d.ChallengeKey, EK: d.ChallengeEK, Issued: now})
+	}
+	for _, c := range d.Challenges {
+		if now.Sub(c.Issued) < ChallengeLifetime {
+			live = append(live, c)
+		}
+	}
+	return live
 }
 
 // assignDevice records the device's new hub identity, removing the one it had elsewhere.
