@@ -28,12 +28,12 @@ $(BIN)/dps-emulator: FORCE
 $(BIN)/oob-factory: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-factory
 
-agent-cross:
-	@for arch in $(AGENT_ARCHES); do \
-		echo "build oob-agent linux/$$arch"; \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
-			-o $(BIN)/linux-$$arch/oob-agent ./cmd/oob-agent || exit 1; \
-	done
+agent-cross: $(foreach arch,$(AGENT_ARCHES),$(BIN)/linux-$(arch)/oob-agent)
+
+# The agent for a device's architecture: bin/linux-GOARCH/oob-agent (arm is arm/v7).
+$(BIN)/linux-%/oob-agent: FORCE
+	@echo "build oob-agent linux/$*"
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-agent
 
 # The technician's CLI also runs on macOS and Windows (cameras through ffmpeg there).
 companion-cross:
@@ -65,9 +65,7 @@ demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator
 #   make install DESTDIR=/path/to/rootfs [ARCH=arm64|arm|amd64]
 # An existing etc/oob/agent.json is kept. Without DESTDIR this installs into / (on a device).
 ARCH ?= $(shell $(GO) env GOARCH)
-install:
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
-		-o $(BIN)/linux-$(ARCH)/oob-agent ./cmd/oob-agent
+install: $(BIN)/linux-$(ARCH)/oob-agent
 	install -D -m 0755 $(BIN)/linux-$(ARCH)/oob-agent $(DESTDIR)/usr/bin/oob-agent
 	install -D -m 0644 deploy/oob-agent.service $(DESTDIR)/usr/lib/systemd/system/oob-agent.service
 	install -D -m 0644 docs/deploy.md $(DESTDIR)/usr/share/doc/oob-agent/deploy.md
