@@ -8,7 +8,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross companion-cross test bench demo deps-test deps-bench deps-demo clean install
+.PHONY: all build agent-cross companion-cross test bench demo deps-test deps-bench deps-demo clean install deb
 
 all: build
 
@@ -74,5 +74,17 @@ install: $(BIN)/linux-$(ARCH)/oob-agent
 	install -d -m 0700 $(DESTDIR)/var/lib/oob
 	systemctl --root=$(or $(DESTDIR),/) enable oob-agent.service
 
+# The agent's Debian packages, build/oob-agent_VERSION_ARCH.deb for amd64, arm64 and armhf
+# (deploy/nfpm.yaml, scripts/mkdeb): the static agent, its unit enabled by a preset but not
+# started on installation, /etc/oob/agent.json as a conffile. DEB_ARCHES=amd64 builds one;
+# DEB_MAINTAINER defaults to the commit's author.
+DEB_ARCHES     ?= $(AGENT_ARCHES)
+DEB_DIR        ?= build
+DEB_MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+DEB_TIME       ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+deb: $(foreach arch,$(DEB_ARCHES),$(BIN)/linux-$(arch)/oob-agent)
+	$(GO) run ./scripts/mkdeb -version '$(VERSION)' -time '$(DEB_TIME)' -maintainer '$(DEB_MAINTAINER)' \
+		-bin $(BIN) -out $(DEB_DIR) $(DEB_ARCHES)
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build
