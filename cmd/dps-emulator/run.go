@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
 	"github.com/oobtpm/oob/internal/emulator/stack"
 )
 
@@ -87,9 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.tlsNames = append(c.tlsNames, s)
 		return nil
 	})
-	fs.StringVar(&c.hubHostName, "hub-hostname", emulator.DefaultHubHostName, "IoT hub devices are assigned to when their enrollment names none")
+	fs.StringVar(&c.hubHostName, "hub-hostname", deviceapi.DefaultHubHostName, "IoT hub devices are assigned to when their enrollment names none")
 	fs.DurationVar(&c.assignDelay, "assign-delay", defaultAssignDelay, "how long a device registration stays assigning before it is decided")
-	fs.DurationVar(&c.retryAfter, "device-retry-after", emulator.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds)")
+	fs.DurationVar(&c.retryAfter, "device-retry-after", deviceapi.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds)")
 	fs.IntVar(&c.faults.ThrottleEvery, "throttle-every", 0, "answer every Nth request with 429")
 	fs.Float64Var(&c.faults.ThrottleProbability, "throttle-probability", 0, "answer each request with 429 with this probability (0-1)")
 	durationVar(fs, &c.faults.ThrottleFor, "throttle-for", "answer every request with 429 for this long after start")
@@ -145,7 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if err := emulator.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
+	if err := datadir.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
 		return err
 	}
 	adminNote, hubNote := "admin off", "hub off"

@@ -321,3 +321,25 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// `make demo-factory` runs scripts/demo-factory.sh: two boards certified, pre-enrolled disabled,
+// activated and onboarded by X.509, with the binaries of this test run.
+func TestDemoFactory(t *testing.T) {
+	qrtest.Tool(t, "swtpm", "swtpm")
+	cmd := exec.Command("bash", "scripts/demo-factory.sh")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "OOB_BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo-factory: %v\n%s", err, out)
+	}
+	for _, want := range []string{"2 boards, 0 enrollments waiting for DPS, 0 failed", "2 boards shipped to ACME Machines",
+		"board 1: asked the agent to try now; it said: Enrollment disabled: waiting for activation",
+		"board 2: asked the agent to try now; it said: Enrollment disabled: waiting for activation",
+		"board 1: workload enabled, agent disabled, desired properties kept: yes",
+		"board 2: workload enabled, agent disabled, desired properties kept: yes"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the factory demo's output lacks %q:\n%s", want, out)
+		}
+	}
+}

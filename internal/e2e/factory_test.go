@@ -28,6 +28,7 @@ import (
 	"github.com/smallstep/pkcs7"
 
 	dpsemu "github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/qrtest"
@@ -41,12 +42,12 @@ type factory struct {
 	url string // the EST base URL
 }
 
-// startFactory runs oob-factory serve on a free loopback port with data in dir, sending
-// enrollments to emu, and waits for its listening line.
-func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator) *factory {
+// startFactory runs oob-factory serve on a free loopback port with data in dir (and extra
+// arguments), sending enrollments to emu, and waits for its listening line.
+func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ...string) *factory {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "oob-factory"), "serve", "--data", dir, "--listen", "127.0.0.1:0",
-		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, dpsemu.CAFile))
+	cmd := exec.Command(filepath.Join(bin, "oob-factory"), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0",
+		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, tlsca.CertFile)}, extra...)...)
 	cmd.Env = append(os.Environ(), "DPS_CONNECTION_STRING="+emu.ConnectionString.Secret())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -291,7 +292,7 @@ func TestEnrollmentShowPrintsBothThumbprints(t *testing.T) {
 	enroll(t, emu.Client(t, dps.Options{}), &dpsapi.IndividualEnrollment{RegistrationID: guid, ProvisioningStatus: dpsapi.StatusDisabled,
 		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
 			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: string(boardca.PEM(leaf))}}}}})
-	env := []string{"DPS_CONNECTION_STRING=" + emu.ConnectionString.Secret(), "DPS_CA_FILE=" + filepath.Join(emu.Dir, dpsemu.CAFile)}
+	env := []string{"DPS_CONNECTION_STRING=" + emu.ConnectionString.Secret(), "DPS_CA_FILE=" + filepath.Join(emu.Dir, tlsca.CertFile)}
 	out := runEnv(t, env, "companion", "enrollment", "show", guid)
 	for _, alg := range []string{"sha1", "sha256"} {
 		fp, err := exec.Command(openssl, "x509", "-in", certFile, "-noout", "-fingerprint", "-"+alg).Output()

@@ -36,23 +36,9 @@ WantedBy=multi-user.target
 
 func newDevice(t *testing.T, emu *emulator) *device {
 	t.Helper()
-	systemctl := qrtest.Tool(t, "systemctl", "systemd")
 	spec, _ := swtpmtest.Start(t)
-	dir := t.TempDir()
-	d := &device{root: filepath.Join(dir, "root"), config: filepath.Join(dir, "agent.json"),
-		state: filepath.Join(dir, "state"), screen: filepath.Join(dir, "screen.png"), emu: emu}
-	units := filepath.Join(d.root, "etc", "systemd", "system")
-	if err := os.MkdirAll(units, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"oob-agent.service", "kiosk.service"} {
-		if err := os.WriteFile(filepath.Join(units, u), []byte(fmt.Sprintf(unitFile, u)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if out, err := exec.Command(systemctl, "--root="+d.root, "enable", "oob-agent.service").CombinedOutput(); err != nil {
-		t.Fatalf("systemctl --root enable: %v\n%s", err, out)
-	}
+	d := newDeviceRoot(t)
+	d.emu = emu
 	scope, err := os.ReadFile(filepath.Join(emu.dir, "id-scope"))
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +57,29 @@ func newDevice(t *testing.T, emu *emulator) *device {
 	b, _ := json.Marshal(cfg)
 	if err := os.WriteFile(d.config, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return d
+}
+
+// newDeviceRoot makes a device's offline root with the agent's unit (enabled) and a workload
+// unit, and names its config, state and screen files.
+func newDeviceRoot(t *testing.T) *device {
+	t.Helper()
+	systemctl := qrtest.Tool(t, "systemctl", "systemd")
+	dir := t.TempDir()
+	d := &device{root: filepath.Join(dir, "root"), config: filepath.Join(dir, "agent.json"),
+		state: filepath.Join(dir, "state"), screen: filepath.Join(dir, "screen.png")}
+	units := filepath.Join(d.root, "etc", "systemd", "system")
+	if err := os.MkdirAll(units, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"oob-agent.service", "kiosk.service"} {
+		if err := os.WriteFile(filepath.Join(units, u), []byte(fmt.Sprintf(unitFile, u)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command(systemctl, "--root="+d.root, "enable", "oob-agent.service").CombinedOutput(); err != nil {
+		t.Fatalf("systemctl --root enable: %v\n%s", err, out)
 	}
 	return d
 }
@@ -168,6 +177,20 @@ func TestFirstBoot(t *testing.T) {
 
 func (d *device) assertFinalized(t *testing.T) {
 	t.Helper()
+	d.assertHandedOver(t)
+	out := runEnv(t, d.emu.env, "companion", "enrollment", "list", "--format", "json")
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Errorf("%d enrollments, want exactly 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, `"status":"assigned"`) {
+		t.Errorf("the enrollment's registration is not assigned:\n%s", out)
+	}
+}
+
+// assertHandedOver checks the device's side of finalizing: marked finalized, the workload
+// enabled, the agent disabled, a reboot asked for.
+func (d *device) assertHandedOver(t *testing.T) {
+	t.Helper()
 	if !exists(filepath.Join(d.state, "finalized")) {
 		t.Error("no finalized marker in the state directory")
 	}
@@ -179,13 +202,6 @@ func (d *device) assertFinalized(t *testing.T) {
 	}
 	if !exists(filepath.Join(d.root, "run", "oob", "reboot-requested")) {
 		t.Error("no reboot was asked for")
-	}
-	out := runEnv(t, d.emu.env, "companion", "enrollment", "list", "--format", "json")
-	if n := strings.Count(out, "\n"); n != 1 {
-		t.Errorf("%d enrollments, want exactly 1:\n%s", n, out)
-	}
-	if !strings.Contains(out, `"status":"assigned"`) {
-		t.Errorf("the enrollment's registration is not assigned:\n%s", out)
 	}
 }
 

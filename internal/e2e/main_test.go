@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/factory/pgtest"
 )
 
 // bin holds the binaries built for this test run.
@@ -28,6 +30,7 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		code = m.Run()
 	}
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -36,7 +39,11 @@ func build() int {
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
 	for _, name := range []string{"oob-agent", "companion", "dps-emulator", "oob-factory"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
+		args := []string{"build", "-o", filepath.Join(bin, name)}
+		if name == "oob-agent" {
+			args = append(args, "-tags", "nethttpomithttp2") // as the Makefile builds it
+		}
+		cmd := exec.Command("go", append(args, "./cmd/"+name)...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -20,7 +20,8 @@ import (
 	"testing"
 	"time"
 
-	dpsemu "github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/mssim"
@@ -74,10 +75,10 @@ func TestNodeDeviceSDK(t *testing.T) {
 		t.Fatalf("on port 443 the provisioning host must be bare, got %q", emu.Endpoint)
 	}
 	svc := emu.Client(t, dps.Options{})
-	const hub = dpsemu.DefaultHubHostName
+	const hub = deviceapi.DefaultHubHostName
 	node := func(t *testing.T, env []string, args ...string) (nodeDevice, string, error) {
 		t.Helper()
-		return runNodeDevice(t, scriptDir, append(env, "NODE_EXTRA_CA_CERTS="+filepath.Join(emu.Dir, dpsemu.CAFile)),
+		return runNodeDevice(t, scriptDir, append(env, "NODE_EXTRA_CA_CERTS="+filepath.Join(emu.Dir, tlsca.CertFile)),
 			append([]string{"--provisioning-host", emu.Endpoint, "--id-scope", emu.IDScope}, args...)...)
 	}
 
@@ -104,7 +105,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 			cert := emu.DeviceCertificate(t, id)
 			enroll(t, svc, &dpsapi.IndividualEnrollment{RegistrationID: id, DeviceID: "node-x509-device",
 				Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
-					ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: dpsemu.CertificatePEM(*cert)}},
+					ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: tlsca.CertificatePEM(*cert)}},
 				}}})
 			keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
 			if err != nil {
@@ -112,7 +113,7 @@ func TestNodeDeviceSDK(t *testing.T) {
 			}
 			dir := t.TempDir()
 			certFile, keyFile := filepath.Join(dir, "device.pem"), filepath.Join(dir, "device-key.pem")
-			writeFile(t, certFile, []byte(dpsemu.CertificatePEM(*cert)))
+			writeFile(t, certFile, []byte(tlsca.CertificatePEM(*cert)))
 			writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 			return id, "node-x509-device", nil, []string{"--registration-id", id, "--cert", certFile, "--key", keyFile}
 		}},

@@ -18,7 +18,7 @@ func TestProgramsCarryNoTestSupport(t *testing.T) {
 	if !slices.Contains(deps, "github.com/oobtpm/oob/internal/cmd/agent") {
 		t.Fatalf("go list did not list the programs' dependencies:\n%s", out)
 	}
-	for _, support := range []string{"qrtest", "emulatortest", "swtpmtest", "mssim", "nodetest", "testio", "scantest"} {
+	for _, support := range []string{"qrtest", "emulatortest", "swtpmtest", "mssim", "nodetest", "testio", "scantest", "factory/esttest"} {
 		if slices.Contains(deps, "github.com/oobtpm/oob/internal/"+support) {
 			t.Errorf("a program under cmd/ depends on internal/%s", support)
 		}

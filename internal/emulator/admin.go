@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -18,7 +21,7 @@ type AdminOptions struct {
 	// Faults is the fault configuration the handler reads and changes.
 	Faults *Faults
 	// Store receives registration states seeded through the handler; nil disables that resource.
-	Store *Store
+	Store *store.Store
 	// Token is the bearer token callers must present; empty refuses every caller.
 	Token string
 	// Logger records refusals and changes; nil discards them.
@@ -43,7 +46,7 @@ func AdminHandler(opts AdminOptions) http.Handler {
 
 type adminHandler struct {
 	faults *Faults
-	store  *Store
+	store  *store.Store
 	token  string
 	log    *slog.Logger
 }
@@ -52,12 +55,12 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	if !loopbackPeer(r.RemoteAddr) {
 		a.log.Warn("admin request refused: not a loopback peer", "remote", r.RemoteAddr, "path", r.URL.Path)
-		writeError(w, now, &apiError{Status: http.StatusForbidden, Code: 403001, Message: "The admin endpoint only answers loopback callers."})
+		httpapi.WriteError(w, now, &httpapi.Error{Status: http.StatusForbidden, Code: 403001, Message: "The admin endpoint only answers loopback callers."})
 		return
 	}
 	if !a.authorized(r.Header.Get("Authorization")) {
 		a.log.Warn("admin request refused: bad token", "remote", r.RemoteAddr, "path", r.URL.Path)
-		writeError(w, now, &apiError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "Send Authorization: Bearer <the token in the data directory's admin-token file>."})
+		httpapi.WriteError(w, now, &httpapi.Error{Status: http.StatusUnauthorized, Code: httpapi.CodeUnauthorized, Message: "Send Authorization: Bearer <the token in the data directory's admin-token file>."})
 		return
 	}
 	if id, ok := strings.CutPrefix(r.URL.Path, "/admin/registrations/"); ok && a.store != nil {
@@ -65,7 +68,7 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path != "/admin/faults" {
-		writeError(w, now, errorf(CodeNotFound, "Unknown admin resource; use /admin/faults or /admin/registrations/{id}."))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeNotFound, "Unknown admin resource; use /admin/faults or /admin/registrations/{id}."))
 		return
 	}
 	switch r.Method {
@@ -75,11 +78,11 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			writeError(w, now, errorf(CodeMalformedBody, "The body is not a fault configuration: %s", truncate(err.Error())))
+			httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeMalformedBody, "The body is not a fault configuration: %s", quote.Short(err.Error())))
 			return
 		}
 		if err := a.faults.Set(cfg); err != nil {
-			writeError(w, now, errorf(CodeInvalidArgument, "%s", err))
+			httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeInvalidArgument, "%s", err))
 			return
 		}
 		a.log.Info("faults set", "config", cfg)
@@ -87,10 +90,10 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = a.faults.Set(FaultConfig{})
 		a.log.Info("faults cleared")
 	default:
-		writeError(w, now, errorf(CodeMethodNotAllowed, "Use GET, PUT or DELETE on /admin/faults."))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeMethodNotAllowed, "Use GET, PUT or DELETE on /admin/faults."))
 		return
 	}
-	writeJSON(w, http.StatusOK, a.faults.Status())
+	httpapi.WriteJSON(w, http.StatusOK, a.faults.Status())
 }
 
 // seedRegistration serves PUT /admin/registrations/{id}: it stores the registration state in the
@@ -98,29 +101,29 @@ func (a *adminHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *adminHandler) seedRegistration(w http.ResponseWriter, r *http.Request, id string) {
 	now := time.Now()
 	if r.Method != http.MethodPut {
-		writeError(w, now, errorf(CodeMethodNotAllowed, "Use PUT on /admin/registrations/{id}."))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeMethodNotAllowed, "Use PUT on /admin/registrations/{id}."))
 		return
 	}
 	if !validRegistrationID(id) {
-		writeError(w, now, errorf(CodeInvalidArgument, "Registration ID %q is invalid.", truncate(id)))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeInvalidArgument, "Registration ID %q is invalid.", quote.Short(id)))
 		return
 	}
 	var st dpsapi.DeviceRegistrationState
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		writeError(w, now, errorf(CodeMalformedBody, "The body is not a registration state: %s", truncate(err.Error())))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeMalformedBody, "The body is not a registration state: %s", quote.Short(err.Error())))
 		return
 	}
 	st.RegistrationID = id
 	out, err := a.store.PutRegistrationState(r.Context(), st)
 	if err != nil {
 		a.log.Error("seed registration state", "err", err)
-		writeError(w, now, errorf(CodeInternal, "The registration state could not be stored."))
+		httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeInternal, "The registration state could not be stored."))
 		return
 	}
 	a.log.Info("registration state seeded", "registrationId", id, "status", st.Status)
-	writeJSON(w, http.StatusOK, out)
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *adminHandler) authorized(h string) bool {

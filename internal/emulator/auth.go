@@ -1,9 +1,9 @@
 package emulator
 
 import (
-	"errors"
 	"net/http"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -12,10 +12,10 @@ import (
 // under), the signature over sr and se as sent, and the expiry, with no allowance for clock skew.
 // Every failure is a 401 with the same error code; the message says which part failed, never the
 // expected values.
-func (s *Server) authenticate(r *http.Request) *apiError {
+func (s *Server) authenticate(r *http.Request) *httpapi.Error {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return errorf(CodeUnauthorized, "The Authorization header is missing: send a SharedAccessSignature token for policy %s.", s.identity.PolicyName)
+		return httpapi.Errorf(httpapi.CodeUnauthorized, "The Authorization header is missing: send a SharedAccessSignature token for policy %s.", s.identity.PolicyName)
 	}
 	v := sas.Verifier{
 		Key:      s.policyKey,
@@ -24,27 +24,11 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 		Skew:     -1,
 		Now:      s.now,
 	}
-	return s.verifyToken(r, &v, map[error]*apiError{
-		sas.ErrMalformed: errorf(CodeUnauthorized, "The Authorization header is not a well-formed SharedAccessSignature token."),
-		sas.ErrKeyName:   errorf(CodeUnauthorized, "The token's policy (skn) is not an access policy of this service."),
-		sas.ErrResource:  errorf(CodeUnauthorized, "The token's resource (sr) is not this service's host name."),
-		sas.ErrSignature: errorf(CodeUnauthorized, "The token's signature does not match: check the connection string's key."),
-		sas.ErrExpired:   errorf(CodeUnauthorized, "The token has expired; create a new one."),
+	return httpapi.VerifyToken(s.log, r, &v, map[error]*httpapi.Error{
+		sas.ErrMalformed: httpapi.Errorf(httpapi.CodeUnauthorized, "The Authorization header is not a well-formed SharedAccessSignature token."),
+		sas.ErrKeyName:   httpapi.Errorf(httpapi.CodeUnauthorized, "The token's policy (skn) is not an access policy of this service."),
+		sas.ErrResource:  httpapi.Errorf(httpapi.CodeUnauthorized, "The token's resource (sr) is not this service's host name."),
+		sas.ErrSignature: httpapi.Errorf(httpapi.CodeUnauthorized, "The token's signature does not match: check the connection string's key."),
+		sas.ErrExpired:   httpapi.Errorf(httpapi.CodeUnauthorized, "The token has expired; create a new one."),
 	})
-}
-
-// verifyToken checks the request's Authorization with v and returns nil, the refusal for the kind
-// of failure (each of pkg/sas's token error kinds has one), or an internal error.
-func (s *Server) verifyToken(r *http.Request, v *sas.Verifier, refusals map[error]*apiError) *apiError {
-	_, err := v.Verify(r.Context(), r.Header.Get("Authorization"))
-	if err == nil {
-		return nil
-	}
-	for _, kind := range []error{sas.ErrMalformed, sas.ErrKeyName, sas.ErrResource, sas.ErrSignature, sas.ErrExpired} {
-		if errors.Is(err, kind) {
-			return refusals[kind]
-		}
-	}
-	s.log.Error("token verification failed", "err", err)
-	return errorf(CodeInternal, "The service could not check the token; retry later.")
 }

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
-	bolt "go.etcd.io/bbolt"
 )
 
 // bulkRequest is the body of POST /enrollments: dpsapi.BulkEnrollmentOperation with its items left
@@ -32,36 +33,36 @@ type bulkItem struct {
 	id     string
 	rec    *dpsapi.IndividualEnrollment
 	etag   string
-	failed *apiError
+	failed *httpapi.Error
 }
 
 // handleBulk serves POST /enrollments. A request-level problem (body, mode, item count) fails the
 // whole request; an item's own problem is reported in the result's errors list while the other
 // items go ahead, all of them in one store transaction.
-func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *apiError {
-	body, apiErr := readBody(w, r, s.maxBulk)
+func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *httpapi.Error {
+	body, apiErr := httpapi.ReadBody(w, r, s.maxBulk)
 	if apiErr != nil {
 		return apiErr
 	}
 	var req bulkRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return errorf(CodeMalformedBody, "The request body is not a valid bulk enrollment operation: %s", jsonProblem(err))
+		return httpapi.Errorf(httpapi.CodeMalformedBody, "The request body is not a valid bulk enrollment operation: %s", httpapi.JSONProblem(err))
 	}
 	switch req.Mode {
 	case dpsapi.BulkCreate, dpsapi.BulkUpdate, dpsapi.BulkUpdateIfMatchETag, dpsapi.BulkDelete:
 	case "":
-		return errorf(CodeInvalidArgument, "mode is required: create, update, updateIfMatchETag or delete.")
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "mode is required: create, update, updateIfMatchETag or delete.")
 	default:
-		return errorf(CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", truncate(string(req.Mode)))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "mode %q is invalid: use create, update, updateIfMatchETag or delete.", quote.Short(string(req.Mode)))
 	}
 	if len(req.Enrollments) == 0 {
-		return errorf(CodeInvalidArgument, "enrollments is required and must not be empty.")
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "enrollments is required and must not be empty.")
 	}
 	if len(req.Enrollments) > dpsapi.MaxBulkEnrollments {
-		return errorf(CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", dpsapi.MaxBulkEnrollments, len(req.Enrollments))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "A bulk operation takes at most %d enrollments; this one has %d.", dpsapi.MaxBulkEnrollments, len(req.Enrollments))
 	}
 	items := s.parseBulkItems(req)
-	err := s.store.update(r.Context(), func(tx *bolt.Tx, now time.Time) error {
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
 		for _, it := range items {
 			if it.failed != nil {
 				continue
@@ -69,17 +70,17 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 			var err error
 			switch req.Mode {
 			case dpsapi.BulkCreate:
-				_, err = putEnrollment(tx, now, it.rec, "", putCreateOnly)
+				_, err = tx.CreateEnrollment(it.rec)
 			case dpsapi.BulkUpdate:
-				_, err = putEnrollment(tx, now, it.rec, "", putCreateOrUpdate)
+				_, err = tx.PutEnrollment(it.rec, "")
 			case dpsapi.BulkUpdateIfMatchETag:
-				_, err = putEnrollment(tx, now, it.rec, it.etag, putCreateOrUpdate)
+				_, err = tx.PutEnrollment(it.rec, it.etag)
 			case dpsapi.BulkDelete:
-				err = deleteEnrollment(tx, it.id, it.etag)
+				err = tx.DeleteEnrollment(it.id, it.etag)
 			}
 			switch {
 			case err == nil:
-			case errors.Is(err, ErrNotFound), errors.Is(err, ErrExists), errors.Is(err, ErrPreconditionFailed):
+			case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists), errors.Is(err, store.ErrPreconditionFailed):
 				it.failed = s.storeError(err, enrollmentNotFound(it.id))
 			default:
 				return err
@@ -97,7 +98,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request, _ string) *a
 			res.Errors = append(res.Errors, dpsapi.BulkEnrollmentOperationError{RegistrationID: it.id, ErrorCode: it.failed.Code, ErrorStatus: it.failed.Message})
 		}
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpapi.WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -113,12 +114,12 @@ func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
 		}
 		var e dpsapi.IndividualEnrollment
 		if err := json.Unmarshal(raw, &e); err != nil {
-			it.failed = errorf(CodeMalformedBody, "The enrollment is not valid JSON of an individual enrollment: %s", jsonProblem(err))
+			it.failed = httpapi.Errorf(httpapi.CodeMalformedBody, "The enrollment is not valid JSON of an individual enrollment: %s", httpapi.JSONProblem(err))
 			continue
 		}
 		it.id, it.etag = e.RegistrationID, e.ETag
 		if seen[it.id] {
-			it.failed = errorf(CodeInvalidArgument, "Registration ID %q appears more than once in this operation.", truncate(it.id))
+			it.failed = httpapi.Errorf(httpapi.CodeInvalidArgument, "Registration ID %q appears more than once in this operation.", quote.Short(it.id))
 			continue
 		}
 		seen[it.id] = true
@@ -129,7 +130,7 @@ func (s *Server) parseBulkItems(req bulkRequest) []*bulkItem {
 			continue
 		}
 		if req.Mode == dpsapi.BulkUpdateIfMatchETag && it.etag == "" {
-			it.failed = errorf(CodeInvalidArgument, "Mode updateIfMatchETag needs the enrollment's etag.")
+			it.failed = httpapi.Errorf(httpapi.CodeInvalidArgument, "Mode updateIfMatchETag needs the enrollment's etag.")
 			continue
 		}
 		it.rec, it.failed = s.validateEnrollment(&e, "")

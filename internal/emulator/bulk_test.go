@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 )
 
 func bulkOf(t *testing.T, r response) bulkResult {
@@ -41,7 +43,7 @@ func TestBulkMixedResults(t *testing.T) {
 		t.Fatal("isSuccessful with failed items")
 	}
 	got := errorsByID(res)
-	want := map[string]int{"b-0": CodeConflict, "b-bad": CodeInvalidArgument, "b-1": CodeInvalidArgument}
+	want := map[string]int{"b-0": httpapi.CodeConflict, "b-bad": httpapi.CodeInvalidArgument, "b-1": httpapi.CodeInvalidArgument}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("errors %v, want %v (%+v)", got, want, res.Errors)
 	}
@@ -57,7 +59,7 @@ func TestBulkMixedResults(t *testing.T) {
 	stale, current := tpmEnrollment(t, "b-0"), tpmEnrollment(t, "b-1")
 	stale["etag"], current["etag"] = b1.ETag, b1.ETag
 	res = bulkOf(t, env.do(http.MethodPost, "/enrollments", map[string]any{"mode": "updateIfMatchETag", "enrollments": []any{stale, current}}, nil))
-	if got := errorsByID(res); len(got) != 1 || got["b-0"] != CodePreconditionFailed {
+	if got := errorsByID(res); len(got) != 1 || got["b-0"] != httpapi.CodePreconditionFailed {
 		t.Fatalf("updateIfMatchETag errors %v", res.Errors)
 	}
 	if after := env.enrollment(env.do(http.MethodGet, "/enrollments/b-0", nil, nil), http.StatusOK); after.ETag != existing.ETag {
@@ -74,7 +76,7 @@ func TestBulkMixedResults(t *testing.T) {
 	res = bulkOf(t, env.do(http.MethodPost, "/enrollments", map[string]any{"mode": "delete", "enrollments": []any{
 		map[string]any{"registrationId": "b-2"}, map[string]any{"registrationId": "nope"},
 	}}, nil))
-	if got := errorsByID(res); len(got) != 1 || got["nope"] != CodeEnrollmentNotFound {
+	if got := errorsByID(res); len(got) != 1 || got["nope"] != httpapi.CodeEnrollmentNotFound {
 		t.Fatalf("delete errors %v", res.Errors)
 	}
 	if r := env.do(http.MethodGet, "/enrollments/b-2", nil, nil); r.status != http.StatusNotFound {
@@ -93,11 +95,11 @@ func TestBulkRequestErrors(t *testing.T) {
 		body any
 		code int
 	}{
-		{"more than ten", map[string]any{"mode": "create", "enrollments": eleven}, CodeInvalidArgument},
-		{"no items", map[string]any{"mode": "create", "enrollments": []any{}}, CodeInvalidArgument},
-		{"no mode", map[string]any{"enrollments": eleven[:1]}, CodeInvalidArgument},
-		{"bad mode", map[string]any{"mode": "upsert", "enrollments": eleven[:1]}, CodeInvalidArgument},
-		{"not JSON", "[", CodeMalformedBody},
+		{"more than ten", map[string]any{"mode": "create", "enrollments": eleven}, httpapi.CodeInvalidArgument},
+		{"no items", map[string]any{"mode": "create", "enrollments": []any{}}, httpapi.CodeInvalidArgument},
+		{"no mode", map[string]any{"enrollments": eleven[:1]}, httpapi.CodeInvalidArgument},
+		{"bad mode", map[string]any{"mode": "upsert", "enrollments": eleven[:1]}, httpapi.CodeInvalidArgument},
+		{"not JSON", "[", httpapi.CodeMalformedBody},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,12 +3,18 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +24,11 @@ import (
 	"github.com/google/go-tpm/tpm2"
 
 	"github.com/oobtpm/oob/internal/ektest"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/dpsblob"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -123,7 +134,7 @@ func TestDeviceRegisterSymmetricKey(t *testing.T) {
 	if err != nil || hd.RegistrationID != "sym-1" || !hd.PrimaryKey.Equal(sas.NewKey(key)) || hd.SecondaryKey.IsZero() || hd.Attestation != dpsapi.AttestationSymmetricKey {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
-	if _, err := env.store.HubDevice(t.Context(), "hub-a.azure-devices.net", "device-1"); !errors.Is(err, ErrNotFound) {
+	if _, err := env.store.HubDevice(t.Context(), "hub-a.azure-devices.net", "device-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("device IDs are case-sensitive: %v", err)
 	}
 	// Polling again returns the same decision.
@@ -151,20 +162,20 @@ func TestDeviceRegisterRefusals(t *testing.T) {
 		query      string
 		want, code int
 	}{
-		{"wrong ID scope", "/0ne00000000/registrations/sym-2/register", good, body, "", 401, CodeUnauthorized},
-		{"no token", env.devicePath("sym-2", "register"), "", body, "", 401, CodeUnauthorized},
-		{"token signed with another key", env.devicePath("sym-2", "register"), other, body, "", 401, CodeUnauthorized},
-		{"expired token", env.devicePath("sym-2", "register"), expired, body, "", 401, CodeUnauthorized},
-		{"token for another device", env.devicePath("sym-2", "register"), env.deviceToken("sym-3", key), body, "", 401, CodeUnauthorized},
-		{"unknown registration ID", env.devicePath("nobody", "register"), env.deviceToken("nobody", key), dpsapi.DeviceRegistration{RegistrationID: "nobody"}, "", 401, CodeUnauthorized},
-		{"body names another device", env.devicePath("sym-2", "register"), good, dpsapi.DeviceRegistration{RegistrationID: "sym-3"}, "", 400, CodeInvalidArgument},
-		{"unknown field", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2","tmp":{}}`, "", 400, CodeMalformedBody},
-		{"two objects", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2"}{}`, "", 400, CodeMalformedBody},
-		{"no body", env.devicePath("sym-2", "register"), good, nil, "", 400, CodeMalformedBody},
-		{"too large", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2","payload":"` + strings.Repeat("a", DefaultMaxBodyBytes) + `"}`, "", 413, CodeBodyTooLarge},
-		{"unknown api-version", env.devicePath("sym-2", "register"), good, body, "2020-01-01", 400, CodeInvalidAPIVersion},
-		{"unknown operation", env.devicePath("sym-2", "operations", "5.0.0"), good, nil, "", 404, CodeOperationNotFound},
-		{"GET register", env.devicePath("sym-2", "register"), good, nil, "", 405, CodeMethodNotAllowed},
+		{"wrong ID scope", "/0ne00000000/registrations/sym-2/register", good, body, "", 401, httpapi.CodeUnauthorized},
+		{"no token", env.devicePath("sym-2", "register"), "", body, "", 401, httpapi.CodeUnauthorized},
+		{"token signed with another key", env.devicePath("sym-2", "register"), other, body, "", 401, httpapi.CodeUnauthorized},
+		{"expired token", env.devicePath("sym-2", "register"), expired, body, "", 401, httpapi.CodeUnauthorized},
+		{"token for another device", env.devicePath("sym-2", "register"), env.deviceToken("sym-3", key), body, "", 401, httpapi.CodeUnauthorized},
+		{"unknown registration ID", env.devicePath("nobody", "register"), env.deviceToken("nobody", key), dpsapi.DeviceRegistration{RegistrationID: "nobody"}, "", 401, httpapi.CodeUnauthorized},
+		{"body names another device", env.devicePath("sym-2", "register"), good, dpsapi.DeviceRegistration{RegistrationID: "sym-3"}, "", 400, httpapi.CodeInvalidArgument},
+		{"unknown field", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2","tmp":{}}`, "", 400, httpapi.CodeMalformedBody},
+		{"two objects", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2"}{}`, "", 400, httpapi.CodeMalformedBody},
+		{"no body", env.devicePath("sym-2", "register"), good, nil, "", 400, httpapi.CodeMalformedBody},
+		{"too large", env.devicePath("sym-2", "register"), good, `{"registrationId":"sym-2","payload":"` + strings.Repeat("a", httpapi.DefaultMaxBodyBytes) + `"}`, "", 413, httpapi.CodeBodyTooLarge},
+		{"unknown api-version", env.devicePath("sym-2", "register"), good, body, "2020-01-01", 400, httpapi.CodeInvalidAPIVersion},
+		{"unknown operation", env.devicePath("sym-2", "operations", "5.0.0"), good, nil, "", 404, httpapi.CodeOperationNotFound},
+		{"GET register", env.devicePath("sym-2", "register"), good, nil, "", 405, httpapi.CodeMethodNotAllowed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -231,7 +242,7 @@ func TestDeviceRegisterDisabledAndDeleted(t *testing.T) {
 	started := operationStatus(t, env.device(http.MethodPut, env.devicePath("gone-1", "register"), dpsapi.DeviceRegistration{RegistrationID: "gone-1"}, tok, nil), http.StatusAccepted)
 	env.do(http.MethodDelete, "/enrollments/gone-1", nil, nil)
 	op = operationStatus(t, env.device(http.MethodGet, env.devicePath("gone-1", "operations", started.OperationID), nil, tok, nil), http.StatusOK)
-	if op.Status != "failed" || op.RegistrationState.ErrorCode != CodeEnrollmentNotFound || op.RegistrationState.ErrorMessage == "" {
+	if op.Status != "failed" || op.RegistrationState.ErrorCode != httpapi.CodeEnrollmentNotFound || op.RegistrationState.ErrorMessage == "" {
 		t.Fatalf("enrollment deleted while assigning: %+v", op.RegistrationState)
 	}
 
@@ -241,7 +252,7 @@ func TestDeviceRegisterDisabledAndDeleted(t *testing.T) {
 	started = operationStatus(t, env.device(http.MethodPut, env.devicePath("rot-1", "register"), dpsapi.DeviceRegistration{RegistrationID: "rot-1"}, tok, nil), http.StatusAccepted)
 	env.symmetricEnrollment("rot-1", nil)
 	op = operationStatus(t, env.device(http.MethodGet, env.devicePath("rot-1", "operations", started.OperationID), nil, tok, nil), http.StatusOK)
-	if op.Status != "failed" || op.RegistrationState.ErrorCode != CodeUnauthorized {
+	if op.Status != "failed" || op.RegistrationState.ErrorCode != httpapi.CodeUnauthorized {
 		t.Fatalf("keys rotated while assigning: %+v", op.RegistrationState)
 	}
 }
@@ -301,7 +312,7 @@ func TestDeviceReprovisioning(t *testing.T) {
 				t.Fatalf("device not in %s: %v", c.wantHub, err)
 			}
 			if c.wantHub != "hub-a" {
-				if _, err := env.store.HubDevice(t.Context(), "hub-a", "re-1"); !errors.Is(err, ErrNotFound) {
+				if _, err := env.store.HubDevice(t.Context(), "hub-a", "re-1"); !errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("device still in the hub it left: %v", err)
 				}
 			}
@@ -347,7 +358,7 @@ func TestDeviceRegisterTPM(t *testing.T) {
 		}
 	}
 	// The device's TPM recovers the key; the test reads it from the store instead.
-	key, err := env.store.challengeKey(t.Context(), "tpm-1", ek)
+	key, err := env.store.ChallengeKey(t.Context(), "tpm-1", ek)
 	if err != nil || len(key) != 32 {
 		t.Fatalf("challenge key: %x %v", key, err)
 	}
@@ -358,14 +369,14 @@ func TestDeviceRegisterTPM(t *testing.T) {
 
 	got := operationStatus(t, env.device(http.MethodGet, env.devicePath("tpm-1", "operations", op.OperationID), nil, tok, nil), http.StatusOK)
 	rs := got.RegistrationState
-	if got.Status != "assigned" || rs.AssignedHub != DefaultHubHostName || rs.DeviceID != "tpm-1" || rs.TPM == nil {
+	if got.Status != "assigned" || rs.AssignedHub != deviceapi.DefaultHubHostName || rs.DeviceID != "tpm-1" || rs.TPM == nil {
 		t.Fatalf("assigned: %s", got.Status)
 	}
 	blob, _ := base64.StdEncoding.DecodeString(rs.TPM.AuthenticationKey)
 	if _, err := dpsblob.Parse(blob); err != nil {
 		t.Fatalf("hub key blob: %v", err)
 	}
-	hd, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "tpm-1")
+	hd, err := env.store.HubDevice(t.Context(), deviceapi.DefaultHubHostName, "tpm-1")
 	if err != nil || hd.PrimaryKey.IsZero() || hd.PrimaryKey.Equal(sas.NewKey(key)) || hd.Attestation != dpsapi.AttestationTPM {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
@@ -378,7 +389,7 @@ func TestDeviceRegisterTPM(t *testing.T) {
 		b := body
 		b.RegistrationID = id
 		r := env.device(http.MethodPut, env.devicePath(id, "register"), b, "", nil)
-		if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != CodeUnauthorized || bytes.Contains(r.body, []byte("authenticationKey")) {
+		if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized || bytes.Contains(r.body, []byte("authenticationKey")) {
 			t.Fatalf("%s: %d %s", id, r.status, r.body)
 		}
 	}
@@ -399,7 +410,7 @@ func TestDeviceRegisterX509(t *testing.T) {
 	cert := env.deviceCertificate("x509-1")
 	env.enrollment(env.do(http.MethodPut, "/enrollments/x509-1", map[string]any{
 		"registrationId": "x509-1",
-		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": CertificatePEM(cert)}}}},
+		"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": tlsca.CertificatePEM(cert)}}}},
 	}, nil), http.StatusOK)
 	body := dpsapi.DeviceRegistration{RegistrationID: "x509-1"}
 	path := env.devicePath("x509-1", "register")
@@ -409,15 +420,15 @@ func TestDeviceRegisterX509(t *testing.T) {
 	if got.Status != "assigned" {
 		t.Fatalf("assigned: %+v", got)
 	}
-	hd, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "x509-1")
-	if err != nil || hd.PrimaryThumbprint != thumbprint(cert.Leaf) {
+	hd, err := env.store.HubDevice(t.Context(), deviceapi.DefaultHubHostName, "x509-1")
+	if err != nil || hd.PrimaryThumbprint != enrollcert.Thumbprint(cert.Leaf) {
 		t.Fatalf("hub device: %+v %v", hd, err)
 	}
 
 	impostor := env.deviceCertificate("x509-1")
 	wrongCN := env.deviceCertificate("x509-2")
 	for name, c := range map[string]*tls.Certificate{"no certificate": nil, "another certificate": &impostor, "another common name": &wrongCN} {
-		if r := env.device(http.MethodPut, path, body, "", c); r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != CodeUnauthorized {
+		if r := env.device(http.MethodPut, path, body, "", c); r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized {
 			t.Errorf("%s: %d %s", name, r.status, r.body)
 		}
 	}
@@ -441,7 +452,7 @@ func TestDeviceRegistrationSurvivesRestart(t *testing.T) {
 	if r := env.device(http.MethodPut, path, body, "", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("challenge: %d %s", r.status, r.body)
 	}
-	key, err := env.store.challengeKey(t.Context(), "tpm-r", ek)
+	key, err := env.store.ChallengeKey(t.Context(), "tpm-r", ek)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +465,7 @@ func TestDeviceRegistrationSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restarts: %+v", got)
 	}
 	env.restart()
-	if _, err := env.store.HubDevice(t.Context(), DefaultHubHostName, "tpm-r"); err != nil {
+	if _, err := env.store.HubDevice(t.Context(), deviceapi.DefaultHubHostName, "tpm-r"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -464,13 +475,13 @@ func TestDeviceOperationsPrunedAndDecidedOnce(t *testing.T) {
 	key := env.symmetricEnrollment("many-1", nil)
 	tok := env.deviceToken("many-1", key)
 	var ids []string
-	for range maxOperationsPerDevice + 2 {
+	for range store.MaxOperationsPerDevice + 2 {
 		op := operationStatus(t, env.device(http.MethodPut, env.devicePath("many-1", "register"), dpsapi.DeviceRegistration{RegistrationID: "many-1"}, tok, nil), http.StatusAccepted)
 		ids = append(ids, op.OperationID)
 	}
 	for i, id := range ids {
 		r := env.device(http.MethodGet, env.devicePath("many-1", "operations", id), nil, tok, nil)
-		if kept := i >= len(ids)-maxOperationsPerDevice; kept != (r.status == http.StatusOK) {
+		if kept := i >= len(ids)-store.MaxOperationsPerDevice; kept != (r.status == http.StatusOK) {
 			t.Fatalf("operation %d of %d: %d", i+1, len(ids), r.status)
 		}
 	}
@@ -492,5 +503,82 @@ func TestDeviceOperationsPrunedAndDecidedOnce(t *testing.T) {
 	}
 	if len(etags) != 1 {
 		t.Fatalf("decided more than once: %v", etags)
+	}
+}
+
+// testChain makes a root, an intermediate and a leaf for cn valid from notBefore to notAfter,
+// as a factory's CA would issue it, and returns the leaf's TLS certificate presenting leaf and
+// intermediate.
+func testChain(t *testing.T, cn string, notBefore, notAfter time.Time) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	mk := func(tmpl, parent *x509.Certificate, pub any, signer crypto.Signer) *x509.Certificate {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	key := func() *ecdsa.PrivateKey { k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); return k }
+	rootKey, interKey, leafKey := key(), key(), key()
+	now := time.Now()
+	ca := func(name string, serial int64) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name}, NotBefore: now.Add(-time.Hour),
+			NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	}
+	root := ca("Test Root", 1)
+	root = mk(root, root, rootKey.Public(), rootKey)
+	inter := mk(ca("Test Issuing", 2), root, interKey.Public(), rootKey)
+	leaf := mk(&x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: cn}, NotBefore: notBefore, NotAfter: notAfter,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, inter, leafKey.Public(), interKey)
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw, inter.Raw}, PrivateKey: leafKey, Leaf: leaf}, root
+}
+
+// What DPS checks of a device's X.509 certificate beyond its thumbprint: the presented chain
+// links, the leaf is valid now, and its common name is a registration ID DPS takes.
+func TestDeviceRegisterX509Checks(t *testing.T) {
+	env := newTestEnv(t, nil)
+	now := time.Now()
+	enroll := func(c tls.Certificate, id string) {
+		env.enrollment(env.do(http.MethodPut, "/enrollments/"+id, map[string]any{
+			"registrationId": id,
+			"attestation":    map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": tlsca.CertificatePEM(c)}}}},
+		}, nil), http.StatusOK)
+	}
+	register := func(id string, c *tls.Certificate) response {
+		return env.device(http.MethodPut, env.devicePath(id, "register"), dpsapi.DeviceRegistration{RegistrationID: id}, "", c)
+	}
+
+	good, _ := testChain(t, "board-good", now.Add(-time.Hour), now.Add(time.Hour))
+	enroll(good, "board-good")
+	operationStatus(t, register("board-good", &good), http.StatusAccepted)
+
+	expired, _ := testChain(t, "board-expired", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	early, _ := testChain(t, "board-early", now.Add(time.Hour), now.Add(2*time.Hour))
+	broken, _ := testChain(t, "board-broken", now.Add(-time.Hour), now.Add(time.Hour))
+	_, stranger := testChain(t, "x", now.Add(-time.Hour), now.Add(time.Hour))
+	broken.Certificate[1] = stranger.Raw // an intermediate that did not sign the leaf
+	for _, tc := range []struct {
+		name string
+		cert tls.Certificate
+		say  string
+	}{
+		{"expired", expired, "expired on"},
+		{"not yet valid", early, "not valid before"},
+		{"a chain that does not link", broken, "does not link"},
+	} {
+		id := tc.cert.Leaf.Subject.CommonName
+		enroll(tc.cert, id)
+		r := register(id, &tc.cert)
+		if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized || !bytes.Contains(r.body, []byte(tc.say)) {
+			t.Errorf("%s: %d %s; want 401 saying %q", tc.name, r.status, r.body, tc.say)
+		}
+	}
+
+	// A GUID in upper case, as many tools print one, is no registration ID DPS takes.
+	const upper = "5D6C1E7A-2B3C-4D5E-9F01-23456789ABCD"
+	shouting, _ := testChain(t, upper, now.Add(-time.Hour), now.Add(time.Hour))
+	if r := register(upper, &shouting); r.status != http.StatusBadRequest || !bytes.Contains(r.body, []byte("registration ID is invalid")) {
+		t.Errorf("upper-case common name: %d %s; want 400 saying the registration ID is invalid", r.status, r.body)
 	}
 }

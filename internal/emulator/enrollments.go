@@ -1,27 +1,34 @@
 package emulator
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
 
 // enrollmentNotFound is the service's reply for a registration ID without an enrollment.
-func enrollmentNotFound(id string) *apiError {
-	return errorf(CodeEnrollmentNotFound, "Enrollment for registration ID %q was not found.", truncate(id))
+func enrollmentNotFound(id string) *httpapi.Error {
+	return httpapi.Errorf(httpapi.CodeEnrollmentNotFound, "Enrollment for registration ID %q was not found.", quote.Short(id))
 }
 
 // handleGetEnrollment serves GET /enrollments/{id}.
-func (s *Server) handleGetEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
+func (s *Server) handleGetEnrollment(w http.ResponseWriter, r *http.Request, id string) *httpapi.Error {
 	e, err := s.store.GetEnrollment(r.Context(), id)
 	if err != nil {
 		return s.storeError(err, enrollmentNotFound(id))
 	}
 	setETag(w, e.ETag)
-	writeJSON(w, http.StatusOK, present(*e))
+	httpapi.WriteJSON(w, http.StatusOK, present(*e))
 	return nil
 }
 
 // handlePutEnrollment serves PUT /enrollments/{id}: create or update, as the service does,
 // conditional on If-Match when the caller sends one.
-func (s *Server) handlePutEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
-	body, apiErr := readBody(w, r, s.maxBody)
+func (s *Server) handlePutEnrollment(w http.ResponseWriter, r *http.Request, id string) *httpapi.Error {
+	body, apiErr := httpapi.ReadBody(w, r, s.maxBody)
 	if apiErr != nil {
 		return apiErr
 	}
@@ -34,12 +41,12 @@ func (s *Server) handlePutEnrollment(w http.ResponseWriter, r *http.Request, id 
 		return s.storeError(err, enrollmentNotFound(id))
 	}
 	setETag(w, out.ETag)
-	writeJSON(w, http.StatusOK, present(*out))
+	httpapi.WriteJSON(w, http.StatusOK, present(*out))
 	return nil
 }
 
 // handleDeleteEnrollment serves DELETE /enrollments/{id}, conditional on If-Match.
-func (s *Server) handleDeleteEnrollment(w http.ResponseWriter, r *http.Request, id string) *apiError {
+func (s *Server) handleDeleteEnrollment(w http.ResponseWriter, r *http.Request, id string) *httpapi.Error {
 	if err := s.store.DeleteEnrollment(r.Context(), id, r.Header.Get("If-Match")); err != nil {
 		return s.storeError(err, enrollmentNotFound(id))
 	}
@@ -50,11 +57,17 @@ func (s *Server) handleDeleteEnrollment(w http.ResponseWriter, r *http.Request, 
 // handleAttestationMechanism serves POST /enrollments/{id}/attestationmechanism: the enrollment's
 // attestation with its secrets (symmetric keys, certificates), which GET also returns for
 // individual enrollments.
-func (s *Server) handleAttestationMechanism(w http.ResponseWriter, r *http.Request, id string) *apiError {
+func (s *Server) handleAttestationMechanism(w http.ResponseWriter, r *http.Request, id string) *httpapi.Error {
 	e, err := s.store.GetEnrollment(r.Context(), id)
 	if err != nil {
 		return s.storeError(err, enrollmentNotFound(id))
 	}
-	writeJSON(w, http.StatusOK, e.Attestation)
+	httpapi.WriteJSON(w, http.StatusOK, e.Attestation)
 	return nil
+}
+
+// present returns the enrollment as the service shows it: certificates replaced by their info.
+func present(e dpsapi.IndividualEnrollment) dpsapi.IndividualEnrollment {
+	e.Attestation = enrollcert.Present(e.Attestation)
+	return e
 }

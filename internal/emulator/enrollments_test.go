@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 )
 
 func TestEnrollmentLifecycle(t *testing.T) {
@@ -51,7 +53,7 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	// A stale If-Match fails; the current one (bare as the Node client sends it, or quoted as the
 	// C# client does) and "*" succeed, each changing the etag.
 	r := env.do(http.MethodPut, "/enrollments/dev-1", body, map[string]string{"If-Match": created.ETag})
-	if r.status != http.StatusPreconditionFailed || r.errBody(t).ErrorCode != CodePreconditionFailed {
+	if r.status != http.StatusPreconditionFailed || r.errBody(t).ErrorCode != httpapi.CodePreconditionFailed {
 		t.Fatalf("stale If-Match: %d %s", r.status, r.body)
 	}
 	cur := upd.ETag
@@ -84,7 +86,7 @@ func TestEnrollmentLifecycle(t *testing.T) {
 	}
 	for _, m := range []string{http.MethodGet, http.MethodDelete} {
 		r = env.do(m, "/enrollments/dev-1", nil, nil)
-		if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != CodeEnrollmentNotFound {
+		if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != httpapi.CodeEnrollmentNotFound {
 			t.Fatalf("%s after delete: %d %s", m, r.status, r.body)
 		}
 	}
@@ -111,30 +113,30 @@ func TestEnrollmentValidation(t *testing.T) {
 		body any
 		code int
 	}{
-		{"EK without its size prefix", "dev", withEK(ek[2:]), CodeInvalidArgument},
-		{"not a restricted decryption key", "dev", withEK(signing), CodeInvalidArgument},
-		{"truncated EK", "dev", withEK(ek[:100]), CodeInvalidArgument},
-		{"EK with trailing bytes", "dev", withEK(append(append([]byte{}, ek...), 0)), CodeInvalidArgument},
-		{"EK not base64", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "tpm", "tpm": map[string]any{"endorsementKey": "not base64!"}}}, CodeInvalidArgument},
-		{"TPM without EK", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "tpm"}}, CodeInvalidArgument},
-		{"no attestation", "dev", map[string]any{"registrationId": "dev"}, CodeInvalidArgument},
-		{"no attestation type", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{}}, CodeInvalidArgument},
-		{"attestation type none", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "none"}}, CodeInvalidArgument},
-		{"path and body differ", "other", tpmEnrollment(t, "dev"), CodeInvalidArgument},
-		{"upper-case registration ID", "Dev", tpmEnrollment(t, "Dev"), CodeInvalidArgument},
-		{"registration ID ending in a dash", "dev-", tpmEnrollment(t, "dev-"), CodeInvalidArgument},
-		{"registration ID too long", strings.Repeat("a", 129), tpmEnrollment(t, strings.Repeat("a", 129)), CodeInvalidArgument},
-		{"bad provisioning status", "dev", with("provisioningStatus", "paused"), CodeInvalidArgument},
-		{"bad allocation policy", "dev", with("allocationPolicy", "random"), CodeInvalidArgument},
-		{"bad device ID", "dev", with("deviceId", "has space"), CodeInvalidArgument},
-		{"initial twin not an object", "dev", with("initialTwin", []int{1}), CodeInvalidArgument},
-		{"short symmetric key", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": base64.StdEncoding.EncodeToString(make([]byte, 8))}}}, CodeInvalidArgument},
-		{"symmetric key not base64", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": "%%%"}}}, CodeInvalidArgument},
-		{"x509 garbage certificate", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": "bm90IGEgY2VydA=="}}}}}, CodeInvalidArgument},
-		{"x509 without certificates", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "x509", "x509": map[string]any{}}}, CodeInvalidArgument},
-		{"not JSON", "dev", "{", CodeMalformedBody},
-		{"wrong field type", "dev", `{"registrationId":"dev","attestation":{"type":7}}`, CodeMalformedBody},
-		{"empty body", "dev", " ", CodeMalformedBody},
+		{"EK without its size prefix", "dev", withEK(ek[2:]), httpapi.CodeInvalidArgument},
+		{"not a restricted decryption key", "dev", withEK(signing), httpapi.CodeInvalidArgument},
+		{"truncated EK", "dev", withEK(ek[:100]), httpapi.CodeInvalidArgument},
+		{"EK with trailing bytes", "dev", withEK(append(append([]byte{}, ek...), 0)), httpapi.CodeInvalidArgument},
+		{"EK not base64", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "tpm", "tpm": map[string]any{"endorsementKey": "not base64!"}}}, httpapi.CodeInvalidArgument},
+		{"TPM without EK", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "tpm"}}, httpapi.CodeInvalidArgument},
+		{"no attestation", "dev", map[string]any{"registrationId": "dev"}, httpapi.CodeInvalidArgument},
+		{"no attestation type", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{}}, httpapi.CodeInvalidArgument},
+		{"attestation type none", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "none"}}, httpapi.CodeInvalidArgument},
+		{"path and body differ", "other", tpmEnrollment(t, "dev"), httpapi.CodeInvalidArgument},
+		{"upper-case registration ID", "Dev", tpmEnrollment(t, "Dev"), httpapi.CodeInvalidArgument},
+		{"registration ID ending in a dash", "dev-", tpmEnrollment(t, "dev-"), httpapi.CodeInvalidArgument},
+		{"registration ID too long", strings.Repeat("a", 129), tpmEnrollment(t, strings.Repeat("a", 129)), httpapi.CodeInvalidArgument},
+		{"bad provisioning status", "dev", with("provisioningStatus", "paused"), httpapi.CodeInvalidArgument},
+		{"bad allocation policy", "dev", with("allocationPolicy", "random"), httpapi.CodeInvalidArgument},
+		{"bad device ID", "dev", with("deviceId", "has space"), httpapi.CodeInvalidArgument},
+		{"initial twin not an object", "dev", with("initialTwin", []int{1}), httpapi.CodeInvalidArgument},
+		{"short symmetric key", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": base64.StdEncoding.EncodeToString(make([]byte, 8))}}}, httpapi.CodeInvalidArgument},
+		{"symmetric key not base64", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": "%%%"}}}, httpapi.CodeInvalidArgument},
+		{"x509 garbage certificate", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "x509", "x509": map[string]any{"clientCertificates": map[string]any{"primary": map[string]any{"certificate": "bm90IGEgY2VydA=="}}}}}, httpapi.CodeInvalidArgument},
+		{"x509 without certificates", "dev", map[string]any{"registrationId": "dev", "attestation": map[string]any{"type": "x509", "x509": map[string]any{}}}, httpapi.CodeInvalidArgument},
+		{"not JSON", "dev", "{", httpapi.CodeMalformedBody},
+		{"wrong field type", "dev", `{"registrationId":"dev","attestation":{"type":7}}`, httpapi.CodeMalformedBody},
+		{"empty body", "dev", " ", httpapi.CodeMalformedBody},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

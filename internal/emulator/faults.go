@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 )
 
 // FaultConfig is the misbehaviour the emulator injects into the service API, for tests and demos
@@ -104,17 +106,17 @@ func (f *Faults) Status() FaultStatus {
 	defer f.mu.Unlock()
 	st := FaultStatus{Config: f.cfg, Requests: f.count}
 	if !f.throttleUntil.IsZero() {
-		st.ThrottleUntil = formatTime(f.throttleUntil)
+		st.ThrottleUntil = httpapi.FormatTime(f.throttleUntil)
 	}
 	if !f.unavailableUntil.IsZero() {
-		st.UnavailableUntil = formatTime(f.unavailableUntil)
+		st.UnavailableUntil = httpapi.FormatTime(f.unavailableUntil)
 	}
 	return st
 }
 
 // apply decides this request's fate, sleeps its latency (or until ctx ends) and returns the
 // refusal to send, if any.
-func (f *Faults) apply(ctx context.Context) *apiError {
+func (f *Faults) apply(ctx context.Context) *httpapi.Error {
 	if f == nil {
 		return nil
 	}
@@ -147,11 +149,11 @@ func (f *Faults) apply(ctx context.Context) *apiError {
 	}
 	switch {
 	case unavailable:
-		e := errorf(CodeUnavailable, "The service is temporarily unavailable; retry after the Retry-After interval.")
+		e := httpapi.Errorf(httpapi.CodeUnavailable, "The service is temporarily unavailable; retry after the Retry-After interval.")
 		e.RetryAfter = retry
 		return e
 	case throttled:
-		e := errorf(CodeThrottled, "The request was throttled; retry after the Retry-After interval.")
+		e := httpapi.Errorf(httpapi.CodeThrottled, "The request was throttled; retry after the Retry-After interval.")
 		e.RetryAfter = retry
 		return e
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -21,7 +22,7 @@ func TestFaultThrottleEveryN(t *testing.T) {
 		r := env.do(http.MethodGet, "/enrollments/x", nil, nil)
 		statuses = append(statuses, r.status)
 		if r.status == http.StatusTooManyRequests {
-			if r.header.Get("Retry-After") != "3" || r.errBody(t).ErrorCode != CodeThrottled {
+			if r.header.Get("Retry-After") != "3" || r.errBody(t).ErrorCode != httpapi.CodeThrottled {
 				t.Fatalf("429 without Retry-After 3 or code: %v %s", r.header, r.body)
 			}
 		}
@@ -40,7 +41,7 @@ func TestFaultTimedAndProbabilistic(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := env.do(http.MethodGet, "/enrollments/x", nil, nil)
-	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || r.errBody(t).ErrorCode != CodeUnavailable {
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || r.errBody(t).ErrorCode != httpapi.CodeUnavailable {
 		t.Fatalf("unavailableFor: %d %v %s", r.status, r.header, r.body)
 	}
 	if err := env.faults.Set(FaultConfig{ThrottleProbability: 1}); err != nil {

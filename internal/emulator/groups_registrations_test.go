@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -88,10 +89,10 @@ func TestGroupRegistrationQuery(t *testing.T) {
 		status int
 		code   int
 	}{
-		"unknown group":       {"/registrations/line-z/query", nil, http.StatusNotFound, CodeEnrollmentGroupNotFound},
-		"filtered query":      {"/registrations/line-a/query", map[string]string{"query": "SELECT * FROM c WHERE status = 'failed'"}, http.StatusBadRequest, CodeInvalidArgument},
-		"not a query":         {"/registrations/line-a/query", "[1]", http.StatusBadRequest, CodeMalformedBody},
-		"GET of a query path": {"/registrations/line-a/query?x=1", nil, http.StatusMethodNotAllowed, CodeMethodNotAllowed},
+		"unknown group":       {"/registrations/line-z/query", nil, http.StatusNotFound, httpapi.CodeEnrollmentGroupNotFound},
+		"filtered query":      {"/registrations/line-a/query", map[string]string{"query": "SELECT * FROM c WHERE status = 'failed'"}, http.StatusBadRequest, httpapi.CodeInvalidArgument},
+		"not a query":         {"/registrations/line-a/query", "[1]", http.StatusBadRequest, httpapi.CodeMalformedBody},
+		"GET of a query path": {"/registrations/line-a/query?x=1", nil, http.StatusMethodNotAllowed, httpapi.CodeMethodNotAllowed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			method := http.MethodPost
@@ -112,7 +113,7 @@ func TestGroupDoesNotAdmitTPMDevices(t *testing.T) {
 	ek := base64.StdEncoding.EncodeToString(testEK(t))
 	body := dpsapi.DeviceRegistration{RegistrationID: "tpm-dev", TPM: &dpsapi.TPMAttestation{EndorsementKey: ek, StorageRootKey: ek}}
 	r := env.device(http.MethodPut, env.devicePath("tpm-dev", "register"), body, "", nil)
-	if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != CodeUnauthorized {
+	if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized {
 		t.Fatalf("TPM device without an individual enrollment: %d %s", r.status, r.body)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/enrollcert"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -84,7 +86,7 @@ func TestGroupLifecycle(t *testing.T) {
 
 	// If-Match: a stale ETag fails; the current one, bare or quoted, and "*" hold.
 	r = env.do(http.MethodPut, "/enrollmentGroups/line-1", body, map[string]string{"If-Match": created.ETag})
-	if r.status != http.StatusPreconditionFailed || r.errBody(t).ErrorCode != CodePreconditionFailed {
+	if r.status != http.StatusPreconditionFailed || r.errBody(t).ErrorCode != httpapi.CodePreconditionFailed {
 		t.Fatalf("stale If-Match: %d %s", r.status, r.body)
 	}
 	cur := upd.ETag
@@ -114,13 +116,13 @@ func TestGroupLifecycle(t *testing.T) {
 	}
 	for _, m := range []string{http.MethodGet, http.MethodDelete} {
 		r = env.do(m, "/enrollmentGroups/line-1", nil, nil)
-		if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != CodeEnrollmentGroupNotFound {
+		if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != httpapi.CodeEnrollmentGroupNotFound {
 			t.Fatalf("%s after delete: %d %s", m, r.status, r.body)
 		}
 	}
 	// Groups and individual enrollments are separate: the ID of a deleted group is no enrollment.
 	r = env.do(http.MethodGet, "/enrollments/line-1", nil, nil)
-	if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != CodeEnrollmentNotFound {
+	if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != httpapi.CodeEnrollmentNotFound {
 		t.Fatalf("group ID read as an enrollment: %d %s", r.status, r.body)
 	}
 }
@@ -135,7 +137,7 @@ func TestGroupX509SigningCertificate(t *testing.T) {
 	}
 	created := env.group(env.do(http.MethodPut, "/enrollmentGroups/signed", body, nil), http.StatusOK)
 	p := created.Attestation.X509.SigningCertificates.Primary
-	if p.Certificate != "" || p.Info == nil || p.Info.SHA256Thumbprint != thumbprint(env.ca.Cert) || p.Info.SubjectName == "" {
+	if p.Certificate != "" || p.Info == nil || p.Info.SHA256Thumbprint != enrollcert.Thumbprint(env.ca.Cert) || p.Info.SubjectName == "" {
 		t.Fatalf("signing certificate as shown: %+v", p)
 	}
 	// Sent back as read (info only), the certificate is kept: devices are still checked against it.
@@ -164,24 +166,24 @@ func TestGroupBadInput(t *testing.T) {
 		body any
 		code int
 	}{
-		{"TPM attestation", "g", with("g", map[string]any{"attestation": map[string]any{"type": "tpm", "tpm": map[string]any{"endorsementKey": ek}}}), CodeInvalidArgument},
-		{"no attestation", "g", map[string]any{"enrollmentGroupId": "g"}, CodeInvalidArgument},
-		{"attestation type none", "g", with("g", map[string]any{"attestation": map[string]any{"type": "none"}}), CodeInvalidArgument},
+		{"TPM attestation", "g", with("g", map[string]any{"attestation": map[string]any{"type": "tpm", "tpm": map[string]any{"endorsementKey": ek}}}), httpapi.CodeInvalidArgument},
+		{"no attestation", "g", map[string]any{"enrollmentGroupId": "g"}, httpapi.CodeInvalidArgument},
+		{"attestation type none", "g", with("g", map[string]any{"attestation": map[string]any{"type": "none"}}), httpapi.CodeInvalidArgument},
 		{"x509 client certificates", "g", with("g", map[string]any{"attestation": map[string]any{"type": "x509", "x509": map[string]any{
-			"clientCertificates": map[string]any{"primary": map[string]any{"certificate": cert}}}}}), CodeInvalidArgument},
-		{"x509 without certificates", "g", with("g", map[string]any{"attestation": map[string]any{"type": "x509", "x509": map[string]any{}}}), CodeInvalidArgument},
+			"clientCertificates": map[string]any{"primary": map[string]any{"certificate": cert}}}}}), httpapi.CodeInvalidArgument},
+		{"x509 without certificates", "g", with("g", map[string]any{"attestation": map[string]any{"type": "x509", "x509": map[string]any{}}}), httpapi.CodeInvalidArgument},
 		{"x509 signing certificate not a certificate", "g", with("g", map[string]any{"attestation": map[string]any{"type": "x509", "x509": map[string]any{
-			"signingCertificates": map[string]any{"primary": map[string]any{"certificate": "bm90IGEgY2VydA=="}}}}}), CodeInvalidArgument},
-		{"short symmetric key", "g", with("g", map[string]any{"attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": "c2hvcnQ="}}}), CodeInvalidArgument},
-		{"upper-case ID", "Line-1", symmetricGroup("Line-1"), CodeInvalidArgument},
-		{"ID too long", strings.Repeat("g", 129), symmetricGroup(strings.Repeat("g", 129)), CodeInvalidArgument},
-		{"ID differs from the path's", "g", symmetricGroup("h"), CodeInvalidArgument},
-		{"provisioning status", "g", with("g", map[string]any{"provisioningStatus": "paused"}), CodeInvalidArgument},
-		{"allocation policy", "g", with("g", map[string]any{"allocationPolicy": "roundRobin"}), CodeInvalidArgument},
-		{"initial twin tags not an object", "g", with("g", map[string]any{"initialTwin": map[string]any{"tags": []int{1}}}), CodeInvalidArgument},
-		{"initial twin not an object", "g", with("g", map[string]any{"initialTwin": "twin"}), CodeInvalidArgument},
-		{"not JSON", "g", "{", CodeMalformedBody},
-		{"wrong type", "g", with("g", map[string]any{"iotHubs": "hub"}), CodeMalformedBody},
+			"signingCertificates": map[string]any{"primary": map[string]any{"certificate": "bm90IGEgY2VydA=="}}}}}), httpapi.CodeInvalidArgument},
+		{"short symmetric key", "g", with("g", map[string]any{"attestation": map[string]any{"type": "symmetricKey", "symmetricKey": map[string]any{"primaryKey": "c2hvcnQ="}}}), httpapi.CodeInvalidArgument},
+		{"upper-case ID", "Line-1", symmetricGroup("Line-1"), httpapi.CodeInvalidArgument},
+		{"ID too long", strings.Repeat("g", 129), symmetricGroup(strings.Repeat("g", 129)), httpapi.CodeInvalidArgument},
+		{"ID differs from the path's", "g", symmetricGroup("h"), httpapi.CodeInvalidArgument},
+		{"provisioning status", "g", with("g", map[string]any{"provisioningStatus": "paused"}), httpapi.CodeInvalidArgument},
+		{"allocation policy", "g", with("g", map[string]any{"allocationPolicy": "roundRobin"}), httpapi.CodeInvalidArgument},
+		{"initial twin tags not an object", "g", with("g", map[string]any{"initialTwin": map[string]any{"tags": []int{1}}}), httpapi.CodeInvalidArgument},
+		{"initial twin not an object", "g", with("g", map[string]any{"initialTwin": "twin"}), httpapi.CodeInvalidArgument},
+		{"not JSON", "g", "{", httpapi.CodeMalformedBody},
+		{"wrong type", "g", with("g", map[string]any{"iotHubs": "hub"}), httpapi.CodeMalformedBody},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -223,7 +225,7 @@ func TestGroupAuth(t *testing.T) {
 		} {
 			t.Run(name+" "+req.method+" "+req.path, func(t *testing.T) {
 				r := env.do(req.method, req.path, req.body, map[string]string{"Authorization": token})
-				if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != CodeUnauthorized {
+				if r.status != http.StatusUnauthorized || r.errBody(t).ErrorCode != httpapi.CodeUnauthorized {
 					t.Fatalf("status %d: %s", r.status, r.body)
 				}
 			})
@@ -274,11 +276,11 @@ func TestGroupQueryPaging(t *testing.T) {
 		headers map[string]string
 		code    int
 	}{
-		"another query":    {map[string]string{"query": "SELECT * FROM enrollmentGroups WHERE enrollmentGroupId = 'x'"}, nil, CodeInvalidArgument},
-		"empty query":      {map[string]string{"query": ""}, nil, CodeInvalidArgument},
-		"bad page size":    {map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "0"}, CodeInvalidArgument},
-		"foreign token":    {map[string]string{"query": "*"}, map[string]string{"x-ms-continuation": "!!"}, CodeInvalidArgument},
-		"not a query body": {"[]", nil, CodeMalformedBody},
+		"another query":    {map[string]string{"query": "SELECT * FROM enrollmentGroups WHERE enrollmentGroupId = 'x'"}, nil, httpapi.CodeInvalidArgument},
+		"empty query":      {map[string]string{"query": ""}, nil, httpapi.CodeInvalidArgument},
+		"bad page size":    {map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "0"}, httpapi.CodeInvalidArgument},
+		"foreign token":    {map[string]string{"query": "*"}, map[string]string{"x-ms-continuation": "!!"}, httpapi.CodeInvalidArgument},
+		"not a query body": {"[]", nil, httpapi.CodeMalformedBody},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := env.do(http.MethodPost, "/enrollmentGroups/query", c.body, c.headers)

@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/ektest"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -30,12 +33,12 @@ const testHost = "dps-test.localhost"
 type testEnv struct {
 	t      testing.TB
 	srv    *Server
-	store  *Store
-	id     ServiceIdentity
+	store  *store.Store
+	id     store.ServiceIdentity
 	faults *Faults
 	ts     *httptest.Server
 	client *http.Client
-	ca     *CA
+	ca     *tlsca.CA
 	// opts built srv; path is the store's file; served is the Server ts passes requests to.
 	opts   Options
 	path   string
@@ -47,11 +50,11 @@ type testEnv struct {
 func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := OpenStore(filepath.Join(dir, StoreFile))
+	st, err := store.Open(filepath.Join(dir, datadir.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := store.Identity(context.Background())
+	id, err := st.Identity(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Store: store, Identity: id, HostName: testHost, Faults: faults}
+	opts := Options{Store: st, Identity: id, HostName: testHost, Faults: faults}
 	if opt != nil {
 		opt(&opts)
 	}
@@ -67,7 +70,7 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := LoadOrCreateCA(dir)
+	ca, err := tlsca.LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +78,12 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, srv: srv, store: store, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, StoreFile)}
+	e := &testEnv{t: t, srv: srv, store: st, id: id, faults: faults, ca: ca, opts: opts, path: filepath.Join(dir, datadir.StoreFile)}
 	e.served.Store(srv)
 	e.ts = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.served.Load().ServeHTTP(w, r)
 	}))
-	e.ts.TLS = TLSConfig(cert)
+	e.ts.TLS = tlsca.TLSConfig(cert)
 	e.ts.StartTLS()
 	t.Cleanup(func() {
 		e.ts.Close()
@@ -95,21 +98,24 @@ func newTestEnv(t testing.TB, opt func(*Options)) *testEnv {
 
 // restart closes the store and serves a new Server on the reopened store, as a restarted process
 // would, on the same address.
-func (e *testEnv) restart() {
+func (e *testEnv) restart() { e.reopen(store.Options{}) }
+
+// reopen closes the store, reopens it with opts and serves a new Server on it.
+func (e *testEnv) reopen(opts store.Options) {
 	e.t.Helper()
 	if err := e.store.Close(); err != nil {
 		e.t.Fatal(err)
 	}
-	store, err := OpenStore(e.path)
+	st, err := store.Open(e.path, opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.opts.Store = store
+	e.opts.Store = st
 	srv, err := New(e.opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.store, e.srv = store, srv
+	e.store, e.srv = st, srv
 	e.served.Store(srv)
 }
 
@@ -263,5 +269,5 @@ func newTestClock() *testClock {
 func (c *testClock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *testClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// useClock makes the environment's store stamp records by c.
-func (e *testEnv) useClock(c *testClock) { e.store.now = c.now }
+// useClock makes the environment's store stamp records by c: the store is reopened on it.
+func (e *testEnv) useClock(c *testClock) { e.reopen(store.Options{Now: c.now}) }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -20,7 +22,7 @@ const (
 // handleQuery serves POST /enrollments/query. The emulator answers the query every client sends,
 // "*" (and its SQL spelling), in registration ID order, a page at a time: x-ms-max-item-count
 // sets the page size and x-ms-continuation carries the opaque token for the next page, in and out.
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, _ string) *httpapi.Error {
 	q, apiErr := s.readQuery(w, r, "enrollments")
 	if apiErr != nil {
 		return apiErr
@@ -46,38 +48,38 @@ type pageQuery struct {
 
 // readQuery reads a query request for a collection (enrollments, enrollmentGroups): its body, which
 // must select every record of it, its page size and its continuation token.
-func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, collection string) (pageQuery, *apiError) {
-	body, apiErr := readBody(w, r, s.maxBody)
+func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, collection string) (pageQuery, *httpapi.Error) {
+	body, apiErr := httpapi.ReadBody(w, r, s.maxBody)
 	if apiErr != nil {
 		return pageQuery{}, apiErr
 	}
 	var q dpsapi.QuerySpecification
 	if err := json.Unmarshal(body, &q); err != nil {
-		return pageQuery{}, errorf(CodeMalformedBody, "The request body is not a valid query specification: %s", jsonProblem(err))
+		return pageQuery{}, httpapi.Errorf(httpapi.CodeMalformedBody, "The request body is not a valid query specification: %s", httpapi.JSONProblem(err))
 	}
 	if q.Query == "" {
-		return pageQuery{}, errorf(CodeInvalidArgument, "query is required.")
+		return pageQuery{}, httpapi.Errorf(httpapi.CodeInvalidArgument, "query is required.")
 	}
 	if !selectsAll(q.Query, collection) {
-		return pageQuery{}, errorf(CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", truncate(q.Query), collection)
+		return pageQuery{}, httpapi.Errorf(httpapi.CodeInvalidArgument, "Query %q is not supported: this emulator answers \"*\" (all %s).", quote.Short(q.Query), collection)
 	}
 	return readPaging(r)
 }
 
 // readPaging reads a query request's page size and continuation token.
-func readPaging(r *http.Request) (pageQuery, *apiError) {
+func readPaging(r *http.Request) (pageQuery, *httpapi.Error) {
 	pq := pageQuery{size: defaultPageSize}
 	if v := r.Header.Get(dpsapi.HeaderMaxItemCount); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
-			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", truncate(v))
+			return pageQuery{}, httpapi.Errorf(httpapi.CodeInvalidArgument, "x-ms-max-item-count %q is invalid: send a positive number.", quote.Short(v))
 		}
 		pq.size = min(n, maxPageSize)
 	}
 	if tok := r.Header.Get(dpsapi.HeaderContinuation); tok != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		if err != nil || !validRegistrationID(string(raw)) {
-			return pageQuery{}, errorf(CodeInvalidArgument, "x-ms-continuation is not a token this service issued.")
+			return pageQuery{}, httpapi.Errorf(httpapi.CodeInvalidArgument, "x-ms-continuation is not a token this service issued.")
 		}
 		pq.from = string(raw)
 	}
@@ -93,7 +95,7 @@ func writePage(w http.ResponseWriter, itemType string, q pageQuery, next string,
 	if next != "" {
 		h.Set(dpsapi.HeaderContinuation, base64.RawURLEncoding.EncodeToString([]byte(next)))
 	}
-	writeJSON(w, http.StatusOK, items)
+	httpapi.WriteJSON(w, http.StatusOK, items)
 }
 
 // selectsAll reports whether a query asks for every record of the collection.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -47,12 +48,12 @@ func TestQueryErrors(t *testing.T) {
 		headers map[string]string
 		code    int
 	}{
-		{"no query", map[string]string{}, nil, CodeInvalidArgument},
-		{"unsupported query", map[string]string{"query": "SELECT * FROM enrollments WHERE x = 1"}, nil, CodeInvalidArgument},
-		{"bad page size", map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "zero"}, CodeInvalidArgument},
-		{"negative page size", map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "-1"}, CodeInvalidArgument},
-		{"forged continuation", map[string]string{"query": "*"}, map[string]string{"x-ms-continuation": "!!"}, CodeInvalidArgument},
-		{"not JSON", "{", nil, CodeMalformedBody},
+		{"no query", map[string]string{}, nil, httpapi.CodeInvalidArgument},
+		{"unsupported query", map[string]string{"query": "SELECT * FROM enrollments WHERE x = 1"}, nil, httpapi.CodeInvalidArgument},
+		{"bad page size", map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "zero"}, httpapi.CodeInvalidArgument},
+		{"negative page size", map[string]string{"query": "*"}, map[string]string{"x-ms-max-item-count": "-1"}, httpapi.CodeInvalidArgument},
+		{"forged continuation", map[string]string{"query": "*"}, map[string]string{"x-ms-continuation": "!!"}, httpapi.CodeInvalidArgument},
+		{"not JSON", "{", nil, httpapi.CodeMalformedBody},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

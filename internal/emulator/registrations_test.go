@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
 func TestRegistrationStates(t *testing.T) {
 	env := newTestEnv(t, nil)
 	r := env.do(http.MethodGet, "/registrations/reg-1", nil, nil)
-	if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != CodeRegistrationNotFound {
+	if r.status != http.StatusNotFound || r.errBody(t).ErrorCode != httpapi.CodeRegistrationNotFound {
 		t.Fatalf("missing state: %d %s", r.status, r.body)
 	}
 	env.enrollment(env.do(http.MethodPut, "/enrollments/reg-1", tpmEnrollment(t, "reg-1"), nil), http.StatusOK)

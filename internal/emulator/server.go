@@ -1,26 +1,20 @@
 package emulator
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
+	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/sas"
-)
-
-// Default request body limits. The service accepts individual enrollments of a few kilobytes
-// (certificates included) and bulk operations of at most ten of them.
-const (
-	DefaultMaxBodyBytes     = 64 << 10
-	DefaultMaxBulkBodyBytes = 1 << 20
 )
 
 // APIVersion is the service API version the emulator's JSON shapes follow: pkg/dps's.
@@ -41,9 +35,9 @@ var supportedAPIVersions = map[string]bool{
 // field is a sensible default.
 type Options struct {
 	// Store holds the service's state.
-	Store *Store
+	Store *store.Store
 	// Identity is the service's access policy and ID scope.
-	Identity ServiceIdentity
+	Identity store.ServiceIdentity
 	// HostName is the service host name clients sign SAS tokens for (the connection string's
 	// HostName, port included when it is not 443). Empty means "localhost".
 	HostName string
@@ -60,24 +54,18 @@ type Options struct {
 	// device's first poll from then on); zero decides it at the first poll.
 	AssignDelay time.Duration
 	// RetryAfter is the Retry-After (rounded up to whole seconds) of device answers the device is
-	// to poll again after; zero means DefaultRetryAfter.
+	// to poll again after; zero means deviceapi.DefaultRetryAfter.
 	RetryAfter time.Duration
 	// HubHostName is the IoT hub devices are assigned to when their enrollment names none; empty
-	// means DefaultHubHostName.
+	// means deviceapi.DefaultHubHostName.
 	HubHostName string
 }
 
-// Defaults of the device registration API.
-const (
-	DefaultRetryAfter  = time.Second
-	DefaultHubHostName = "localhost"
-)
-
-// Server is the emulated service as an http.Handler. Serve it over TLS (NewTLSConfig) for
+// Server is the emulated service as an http.Handler. Serve it over TLS (tlsca.TLSConfig) for
 // clients that insist on HTTPS, which all of Microsoft's do.
 type Server struct {
-	store     *Store
-	identity  ServiceIdentity
+	store     *store.Store
+	identity  store.ServiceIdentity
 	policyKey sas.Key
 	hostName  string
 	log       *slog.Logger
@@ -86,11 +74,9 @@ type Server struct {
 	maxBody   int64
 	maxBulk   int64
 
-	assignDelay time.Duration
-	retryAfter  time.Duration
-	hubHostName string
-
-	mux *http.ServeMux
+	// device is the device registration API the device routes lead to.
+	device *deviceapi.API
+	mux    *http.ServeMux
 }
 
 // New returns a Server for opts.
@@ -115,16 +101,6 @@ func New(opts Options) (*Server, error) {
 		now:       opts.Now,
 		maxBody:   opts.MaxBodyBytes,
 		maxBulk:   opts.MaxBulkBodyBytes,
-
-		assignDelay: max(opts.AssignDelay, 0),
-		retryAfter:  opts.RetryAfter,
-		hubHostName: opts.HubHostName,
-	}
-	if s.retryAfter <= 0 {
-		s.retryAfter = DefaultRetryAfter
-	}
-	if s.hubHostName == "" {
-		s.hubHostName = DefaultHubHostName
 	}
 	if s.hostName == "" {
 		s.hostName = "localhost"
@@ -136,20 +112,24 @@ func New(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxBodyBytes
+		s.maxBody = httpapi.DefaultMaxBodyBytes
 	}
 	if s.maxBulk <= 0 {
-		s.maxBulk = DefaultMaxBulkBodyBytes
+		s.maxBulk = httpapi.DefaultMaxBulkBodyBytes
 	}
+	s.device = deviceapi.New(deviceapi.Config{
+		Store: s.store, IDScope: s.identity.IDScope, Logger: s.log, Now: s.now, MaxBodyBytes: s.maxBody,
+		AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, HubHostName: opts.HubHostName,
+	})
 	s.mux = s.routes()
 	return s, nil
 }
 
 // handlerFunc serves one service API operation on the record id.
-type handlerFunc = func(w http.ResponseWriter, r *http.Request, id string) *apiError
+type handlerFunc = func(w http.ResponseWriter, r *http.Request, id string) *httpapi.Error
 
 // deviceFunc serves one device API operation on the device path.
-type deviceFunc = func(w http.ResponseWriter, r *http.Request, p devicePath) *apiError
+type deviceFunc = func(w http.ResponseWriter, r *http.Request, p deviceapi.Path) *httpapi.Error
 
 // op is one operation of the service API (handler) or of the device API (device) at a path.
 type op struct {
@@ -166,7 +146,7 @@ type op struct {
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, s.now(), errNotFound())
+		httpapi.WriteError(w, s.now(), errNotFound())
 	})
 	s.handle(mux, "/enrollments", op{http.MethodPost, "enrollments.bulk", s.handleBulk, nil})
 	// POST /enrollments/query is the query; every other method there is the enrollment "query".
@@ -190,9 +170,9 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "/registrations/{id}/query",
 		op{http.MethodPost, "registrations.query", s.handleGroupRegistrationQuery, nil})
 	s.handle(mux, "/{scope}/registrations/{id}/register",
-		op{http.MethodPut, "device.register", nil, s.handleRegister})
+		op{http.MethodPut, "device.register", nil, s.device.Register})
 	s.handle(mux, "/{scope}/registrations/{id}/operations/{op}",
-		op{http.MethodGet, "device.operation", nil, s.handleOperation})
+		op{http.MethodGet, "device.operation", nil, s.device.Operation})
 	return mux
 }
 
@@ -239,8 +219,8 @@ func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, o op) {
 	switch {
 	case apiErr != nil:
 	case o.device != nil:
-		p := devicePath{idScope: r.PathValue("scope"), registrationID: r.PathValue("id"), operationID: r.PathValue("op")}
-		if apiErr = s.checkIDScope(p.idScope); apiErr == nil {
+		p := deviceapi.Path{IDScope: r.PathValue("scope"), RegistrationID: r.PathValue("id"), OperationID: r.PathValue("op")}
+		if apiErr = s.device.CheckIDScope(p.IDScope); apiErr == nil {
 			apiErr = o.device(w, orig, p)
 		}
 	default:
@@ -249,7 +229,7 @@ func (s *Server) serveOp(w http.ResponseWriter, r *http.Request, o op) {
 		}
 	}
 	if apiErr != nil {
-		writeError(w, s.now(), apiErr)
+		httpapi.WriteError(w, s.now(), apiErr)
 	}
 }
 
@@ -265,27 +245,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"duration", time.Since(start).Round(time.Microsecond).String(), "remote", r.RemoteAddr)
 	}()
 	if apiErr := s.faults.apply(r.Context()); apiErr != nil {
-		writeError(rec, s.now(), apiErr)
+		httpapi.WriteError(rec, s.now(), apiErr)
 		return
 	}
 	mr, ok := routingRequest(r)
 	if !ok {
-		writeError(rec, s.now(), errNotFound())
+		httpapi.WriteError(rec, s.now(), errNotFound())
 		return
 	}
 	s.mux.ServeHTTP(rec, mr)
 }
 
 // errNotFound is the reply to a path the service does not serve.
-func errNotFound() *apiError {
-	return errorf(CodeNotFound, "The requested resource does not exist.")
+func errNotFound() *httpapi.Error {
+	return httpapi.Errorf(httpapi.CodeNotFound, "The requested resource does not exist.")
 }
 
 // writeMethodNotAllowed is the reply to a method the path does not serve: DPS's error, with an
 // Allow header naming the methods it does.
 func writeMethodNotAllowed(w http.ResponseWriter, r *http.Request, now time.Time, methods []string) {
 	w.Header().Set("Allow", strings.Join(methods, ", "))
-	writeError(w, now, errorf(CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", ")))
+	httpapi.WriteError(w, now, httpapi.Errorf(httpapi.CodeMethodNotAllowed, "The requested resource does not support http method '%s'. It supports %s.", r.Method, strings.Join(methods, ", ")))
 }
 
 // routingRequest is r as the mux is to see it: the path without leading or trailing slashes'
@@ -325,48 +305,19 @@ func routingRequest(r *http.Request) (*http.Request, bool) {
 
 // checkAPIVersion refuses a missing or unknown api-version; the message names the version the
 // service's (or, for device, the device API's) current clients send.
-func (s *Server) checkAPIVersion(r *http.Request, device bool) *apiError {
+func (s *Server) checkAPIVersion(r *http.Request, device bool) *httpapi.Error {
 	current := APIVersion
 	if device {
 		current = dpsapi.DeviceAPIVersion
 	}
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		return errorf(CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", current)
+		return httpapi.Errorf(httpapi.CodeInvalidAPIVersion, "The api-version query parameter is required. Supported: %s.", current)
 	}
 	if !supportedAPIVersions[v] {
-		return errorf(CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", truncate(v), current)
+		return httpapi.Errorf(httpapi.CodeInvalidAPIVersion, "The api-version '%s' is invalid. Supported: %s.", quote.Short(v), current)
 	}
 	return nil
-}
-
-// readBody reads a JSON request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, errorf(CodeUnsupportedMediaType, "Content-Type %q is not supported: send application/json.", truncate(ct))
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errorf(CodeBodyTooLarge, "The request body is larger than %d bytes.", limit)
-		}
-		return nil, errorf(CodeMalformedBody, "The request body could not be read.")
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, errorf(CodeMalformedBody, "The request body is empty.")
-	}
-	return body, nil
-}
-
-// writeJSON sends v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // setETag sends the record's etag as an HTTP entity tag as well as in the body.
@@ -377,17 +328,8 @@ func setETag(w http.ResponseWriter, etag string) {
 }
 
 // storeError maps a store failure to the error the service reports.
-func (s *Server) storeError(err error, notFound *apiError) *apiError {
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return notFound
-	case errors.Is(err, ErrPreconditionFailed):
-		return errorf(CodePreconditionFailed, "The ETag in the If-Match header does not match the record's current ETag; read the record again and retry.")
-	case errors.Is(err, ErrExists):
-		return errorf(CodeConflict, "The record already exists.")
-	}
-	s.log.Error("store failure", "err", err)
-	return errorf(CodeInternal, "The service could not complete the request; retry later.")
+func (s *Server) storeError(err error, notFound *httpapi.Error) *httpapi.Error {
+	return httpapi.StoreError(s.log, err, notFound)
 }
 
 // statusRecorder remembers the status a handler sent, for the request log.

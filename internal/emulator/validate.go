@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/quote"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/identity"
 )
@@ -23,13 +24,13 @@ const (
 
 // decodeEnrollment parses one enrollment body and validates it as the service does. pathID, when
 // non-empty, is the ID from the URL, which the body must agree with. It never panics on any input.
-func (s *Server) decodeEnrollment(body []byte, pathID string) (*dpsapi.IndividualEnrollment, *apiError) {
+func (s *Server) decodeEnrollment(body []byte, pathID string) (*dpsapi.IndividualEnrollment, *httpapi.Error) {
 	if apiErr := checkObjectFields(body); apiErr != nil {
 		return nil, apiErr
 	}
 	var e dpsapi.IndividualEnrollment
 	if err := json.Unmarshal(body, &e); err != nil {
-		return nil, errorf(CodeMalformedBody, "The request body is not a valid individual enrollment: %s", jsonProblem(err))
+		return nil, httpapi.Errorf(httpapi.CodeMalformedBody, "The request body is not a valid individual enrollment: %s", httpapi.JSONProblem(err))
 	}
 	return s.validateEnrollment(&e, pathID)
 }
@@ -37,7 +38,7 @@ func (s *Server) decodeEnrollment(body []byte, pathID string) (*dpsapi.Individua
 // checkObjectFields looks at an enrollment's twin collections before it is decoded: an array or a
 // string where an object belongs is a bad argument (400004), not a body the service cannot read
 // (400006). A body that is not a JSON object is left for the decoder to report.
-func checkObjectFields(body []byte) *apiError {
+func checkObjectFields(body []byte) *httpapi.Error {
 	var raw struct {
 		InitialTwin                json.RawMessage `json:"initialTwin"`
 		OptionalDeviceInformation  json.RawMessage `json:"optionalDeviceInformation"`
@@ -52,7 +53,7 @@ func checkObjectFields(body []byte) *apiError {
 		"customAllocationDefinition": raw.CustomAllocationDefinition,
 	} {
 		if !objectOrNull(v) {
-			return errorf(CodeInvalidArgument, "%s must be a JSON object.", name)
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "%s must be a JSON object.", name)
 		}
 	}
 	return nil
@@ -60,21 +61,21 @@ func checkObjectFields(body []byte) *apiError {
 
 // validateEnrollment checks e field by field, fills the defaults the service fills (status,
 // policies, generated symmetric keys, certificate info) and drops read-only fields.
-func (s *Server) validateEnrollment(e *dpsapi.IndividualEnrollment, pathID string) (*dpsapi.IndividualEnrollment, *apiError) {
+func (s *Server) validateEnrollment(e *dpsapi.IndividualEnrollment, pathID string) (*dpsapi.IndividualEnrollment, *httpapi.Error) {
 	if e.RegistrationID == "" && pathID != "" {
 		e.RegistrationID = pathID
 	}
 	if e.RegistrationID == "" {
-		return nil, errorf(CodeInvalidArgument, "registrationId is required.")
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "registrationId is required.")
 	}
 	if !validRegistrationID(e.RegistrationID) {
-		return nil, errorf(CodeInvalidArgument, "Registration ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", truncate(e.RegistrationID))
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "Registration ID %q is invalid: use up to 128 lowercase letters, digits and '-', '.', '_', ':', starting and ending with a letter or digit.", quote.Short(e.RegistrationID))
 	}
 	if pathID != "" && pathID != e.RegistrationID {
-		return nil, errorf(CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", truncate(e.RegistrationID), truncate(pathID))
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "The registrationId in the body (%q) does not match the one in the request path (%q).", quote.Short(e.RegistrationID), quote.Short(pathID))
 	}
 	if e.DeviceID != "" && !validDeviceID(e.DeviceID) {
-		return nil, errorf(CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", truncate(e.DeviceID))
+		return nil, httpapi.Errorf(httpapi.CodeInvalidArgument, "Device ID %q is invalid: use up to 128 ASCII letters, digits and - . + %% _ # * ? ! ( ) , : = @ $ '.", quote.Short(e.DeviceID))
 	}
 	if apiErr := validateAttestation(e.Attestation, false); apiErr != nil {
 		return nil, apiErr
@@ -85,7 +86,7 @@ func (s *Server) validateEnrollment(e *dpsapi.IndividualEnrollment, pathID strin
 	}); apiErr != nil {
 		return nil, apiErr
 	}
-	if isNull(e.OptionalDeviceInformation) {
+	if httpapi.IsNull(e.OptionalDeviceInformation) {
 		e.OptionalDeviceInformation = nil
 	}
 	// Read-only fields: the service computes them, whatever the caller sent.
@@ -108,27 +109,27 @@ type settings struct {
 
 // validateSettings checks the shared fields and fills the defaults the service fills: enabled,
 // no capabilities, and a reprovision policy that moves the device and migrates its data.
-func validateSettings(f settings) *apiError {
+func validateSettings(f settings) *httpapi.Error {
 	switch *f.status {
 	case "":
 		*f.status = dpsapi.StatusEnabled
 	case dpsapi.StatusEnabled, dpsapi.StatusDisabled:
 	default:
-		return errorf(CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", truncate(string(*f.status)))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "provisioningStatus %q is invalid: use enabled or disabled.", quote.Short(string(*f.status)))
 	}
 	switch f.allocation {
 	case "", dpsapi.AllocationHashed, dpsapi.AllocationGeoLatency, dpsapi.AllocationStatic, dpsapi.AllocationCustom:
 	default:
-		return errorf(CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", truncate(string(f.allocation)))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "allocationPolicy %q is invalid: use hashed, geoLatency, static or custom.", quote.Short(string(f.allocation)))
 	}
 	if t := f.twin; t != nil {
 		if !objectOrNull(t.Tags) || t.Properties != nil && !objectOrNull(t.Properties.Desired) {
-			return errorf(CodeInvalidArgument, "initialTwin.tags and initialTwin.properties.desired must be JSON objects.")
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "initialTwin.tags and initialTwin.properties.desired must be JSON objects.")
 		}
-		if isNull(t.Tags) {
+		if httpapi.IsNull(t.Tags) {
 			t.Tags = nil
 		}
-		if t.Properties != nil && isNull(t.Properties.Desired) {
+		if t.Properties != nil && httpapi.IsNull(t.Properties.Desired) {
 			t.Properties.Desired = nil
 		}
 	}
@@ -146,30 +147,30 @@ func validateSettings(f settings) *apiError {
 // be what DPS can attest with: the TPM2B_PUBLIC of an RSA-2048 EK, checked by the same code that
 // checks the EK a device shows in its QR code. Groups attest by symmetric key or by a signing
 // certificate, never by TPM, as the service refuses.
-func validateAttestation(a *dpsapi.Attestation, group bool) *apiError {
+func validateAttestation(a *dpsapi.Attestation, group bool) *httpapi.Error {
 	if a == nil {
-		return errorf(CodeInvalidArgument, "attestation is required.")
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation is required.")
 	}
 	switch strings.ToLower(string(a.Type)) {
 	case "tpm":
 		if group {
-			return errorf(CodeInvalidArgument, "attestation.type tpm is not supported for enrollment groups: use x509 or symmetricKey (or an individual enrollment per TPM device).")
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.type tpm is not supported for enrollment groups: use x509 or symmetricKey (or an individual enrollment per TPM device).")
 		}
 		a.Type, a.X509, a.SymmetricKey = dpsapi.AttestationTPM, nil, nil
 		if a.TPM == nil || a.TPM.EndorsementKey == "" {
-			return errorf(CodeInvalidArgument, "attestation.tpm.endorsementKey is required for TPM attestation.")
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.tpm.endorsementKey is required for TPM attestation.")
 		}
 		ek, err := base64.StdEncoding.DecodeString(a.TPM.EndorsementKey)
 		if err != nil {
-			return errorf(CodeInvalidArgument, "Endorsement key is invalid: not base64.")
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "Endorsement key is invalid: not base64.")
 		}
 		if err := identity.ValidateEK(ek); err != nil {
 			reason := strings.TrimPrefix(err.Error(), identity.ErrBadEK.Error()+": ")
-			return errorf(CodeInvalidArgument, "Endorsement key is invalid: %s.", reason)
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "Endorsement key is invalid: %s.", reason)
 		}
 		if a.TPM.StorageRootKey != "" {
 			if _, err := base64.StdEncoding.DecodeString(a.TPM.StorageRootKey); err != nil {
-				return errorf(CodeInvalidArgument, "Storage root key is invalid: not base64.")
+				return httpapi.Errorf(httpapi.CodeInvalidArgument, "Storage root key is invalid: not base64.")
 			}
 		}
 	case "x509":
@@ -190,19 +191,19 @@ func validateAttestation(a *dpsapi.Attestation, group bool) *apiError {
 			}
 			raw, err := base64.StdEncoding.DecodeString(*k)
 			if err != nil || len(raw) < minSymmetricKeyBytes || len(raw) > maxSymmetricKeyBytes {
-				return errorf(CodeInvalidArgument, "Symmetric key is invalid: it must be base64 of %d to %d bytes.", minSymmetricKeyBytes, maxSymmetricKeyBytes)
+				return httpapi.Errorf(httpapi.CodeInvalidArgument, "Symmetric key is invalid: it must be base64 of %d to %d bytes.", minSymmetricKeyBytes, maxSymmetricKeyBytes)
 			}
 		}
 	case "":
 		if group {
-			return errorf(CodeInvalidArgument, "attestation.type is required: x509 or symmetricKey.")
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.type is required: x509 or symmetricKey.")
 		}
-		return errorf(CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.type is required: tpm, x509 or symmetricKey.")
 	default:
 		if group {
-			return errorf(CodeInvalidArgument, "attestation.type %q is not supported for enrollment groups: use x509 or symmetricKey.", truncate(string(a.Type)))
+			return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.type %q is not supported for enrollment groups: use x509 or symmetricKey.", quote.Short(string(a.Type)))
 		}
-		return errorf(CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", truncate(string(a.Type)))
+		return httpapi.Errorf(httpapi.CodeInvalidArgument, "attestation.type %q is not supported for individual enrollments: use tpm, x509 or symmetricKey.", quote.Short(string(a.Type)))
 	}
 	return nil
 }
@@ -251,25 +252,5 @@ func validDeviceID(id string) bool {
 
 func objectOrNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || isNull(t) || t[0] == '{'
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-// jsonProblem describes a decoding error without echoing large inputs back.
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return "field " + typeErr.Field + " has the wrong type (" + typeErr.Value + ")"
-	}
-	return truncate(err.Error())
-}
-
-// truncate keeps caller-supplied text in messages short.
-func truncate(s string) string {
-	const max = 140
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
+	return len(t) == 0 || httpapi.IsNull(t) || t[0] == '{'
 }

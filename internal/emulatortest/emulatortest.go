@@ -14,6 +14,8 @@ import (
 	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/stack"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -27,11 +29,11 @@ type Emulator struct {
 	// RootCAs trusts the emulator's CA and nothing else.
 	RootCAs *x509.CertPool
 	// CA is the emulator's CA, which also issues X.509 device certificates.
-	CA *emulator.CA
+	CA *tlsca.CA
 	// Faults changes injected throttling, unavailability and latency while it runs.
 	Faults *emulator.Faults
 	// Store is the emulator's state, for seeding what the service API cannot create.
-	Store *emulator.Store
+	Store *store.Store
 	// Endpoint is where devices reach the device registration API: localhost and the port.
 	Endpoint string
 	// IDScope is the ID scope devices register under.

@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/jpeg"
 	"sync"
+
+	"github.com/oobtpm/oob/pkg/imagefile"
 )
 
 // yuyvImage turns a YUYV frame (Y0 Cb Y1 Cr for each pair of pixels) into a 4:2:2 YCbCr image:
@@ -37,6 +39,14 @@ func yuyvImage(buf []byte, w, h int) (*image.YCbCr, error) {
 // decoder refuses; the standard tables are put back first.
 func mjpegImage(buf []byte) (image.Image, error) {
 	buf = withHuffmanTables(buf)
+	// The frame's header, not the mode asked for, says how much the decoder will allocate.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(buf))
+	if err != nil {
+		return nil, fmt.Errorf("camera: MJPEG frame: %w", err)
+	}
+	if err := imagefile.CheckSize(cfg.Width, cfg.Height); err != nil {
+		return nil, fmt.Errorf("camera: MJPEG frame: %w", err)
+	}
 	img, err := jpeg.Decode(bytes.NewReader(buf))
 	if err != nil {
 		return nil, fmt.Errorf("camera: MJPEG frame: %w", err)

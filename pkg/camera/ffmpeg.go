@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/imagefile"
 )
 
 // FFmpegConfig says what ffmpeg reads and the frames it hands over.
@@ -101,6 +103,10 @@ func OpenFFmpeg(ctx context.Context, cfg FFmpegConfig) (*FFmpeg, error) {
 		select {
 		case <-f.stderr.sized:
 			f.w, f.h = f.stderr.size()
+			if err := imagefile.CheckSize(f.w, f.h); err != nil {
+				_ = f.Close()
+				return nil, fmt.Errorf("camera: ffmpeg's frames: %w (ask for a smaller frame size)", err)
+			}
 		case <-f.stderr.done:
 			_ = f.Close()
 			return nil, f.failure(errors.New("it stopped before delivering a frame"))

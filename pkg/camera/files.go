@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // JPEG frames
-	_ "image/png"  // PNG frames
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/imagefile"
 )
 
 // Files is a finite Source of image files (PNG or JPEG), read one per Next at the consumer's
@@ -36,6 +35,14 @@ func OpenFiles(paths ...string) (*Files, error) {
 // OpenDir returns a Source of the PNG and JPEG files in dir (not its subfolders), in name
 // order: frames exported as frame-0001.png, frame-0002.png… play in sequence.
 func OpenDir(dir string) (*Files, error) {
+	// Look before reading: reading a FIFO given in place of a folder would wait for a writer.
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("camera: image folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("camera: image folder: %s is not a folder: give the folder the images are in", dir)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("camera: image folder: %w", err)
@@ -68,8 +75,21 @@ func (f *Files) Len() int { return len(f.paths) }
 // ErrUnreadableFile marks a Files error about one file: the source goes on with the next.
 var ErrUnreadableFile = errors.New("camera: unreadable image file")
 
-// Next decodes the next file. A file that is not a readable image is an error naming it and
-// wrapping ErrUnreadableFile; the following Next goes on with the file after it.
+// FileError is a Files error about one file: which file, and why it could not be read. It
+// matches ErrUnreadableFile.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return ErrUnreadableFile.Error() + ": " + e.Err.Error() }
+
+// Unwrap gives ErrUnreadableFile and the reason.
+func (e *FileError) Unwrap() []error { return []error{ErrUnreadableFile, e.Err} }
+
+// Next decodes the next file through imagefile. A file that is not a readable image (not a
+// regular file, empty, damaged, or too large by its header, refused before it is decoded) is an
+// *FileError naming it and why; the following Next goes on with the file after it.
 func (f *Files) Next(ctx context.Context) (Frame, error) {
 	if err := ctx.Err(); err != nil {
 		return Frame{}, err
@@ -79,24 +99,14 @@ func (f *Files) Next(ctx context.Context) (Frame, error) {
 	}
 	path := f.paths[f.next]
 	f.next++
-	img, err := decodeFile(path)
+	img, err := imagefile.Open(ctx, path)
 	if err != nil {
-		return Frame{}, fmt.Errorf("%w: %w", ErrUnreadableFile, err)
+		if ctx.Err() != nil {
+			return Frame{}, ctx.Err()
+		}
+		return Frame{}, &FileError{Path: path, Err: err}
 	}
 	return Frame{Image: img, Time: f.now(), At: time.Duration(f.next-1) * time.Second, Seq: f.next, Name: path}, nil
-}
-
-func decodeFile(path string) (image.Image, error) {
-	r, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	img, _, err := image.Decode(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s is not a readable PNG or JPEG image: %w", path, err)
-	}
-	return img, nil
 }
 
 // Close ends the source; Next then returns io.EOF.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/blackjack/webcam"
+
+	"github.com/oobtpm/oob/pkg/imagefile"
 )
 
 // Webcam is a live Source reading a V4L2 camera. It hands over every frame the driver
@@ -50,6 +52,9 @@ func OpenWebcam(ctx context.Context, cfg WebcamConfig) (*Webcam, error) {
 	mode, err := ChooseMode(offers(cam), cfg.Want)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Device, err)
+	}
+	if err := imagefile.CheckSize(mode.Width, mode.Height); err != nil {
+		return nil, fmt.Errorf("camera: %s: mode %s: %w", cfg.Device, mode, err)
 	}
 	// The library returns the size asked for rather than the one the driver set, so only the
 	// format it reports back is worth checking; the frame length is checked on every frame.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/cafile"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -36,7 +38,7 @@ func TestEmulatorUnauthorized(t *testing.T) {
 		c := tc.c
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.GetEnrollment(t.Context(), "dev-1")
-			if !dps.IsUnauthorized(err) || apiError(t, err).ErrorCode != emulator.CodeUnauthorized || !strings.Contains(err.Error(), tc.why) {
+			if !dps.IsUnauthorized(err) || apiError(t, err).ErrorCode != httpapi.CodeUnauthorized || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("err = %v, want 401002 saying %q", err, tc.why)
 			}
 			for _, want := range []string{"connection string was refused", "copy it again from the portal", "Shared access policies"} {
@@ -102,7 +104,7 @@ func TestEmulatorThrottledGivesUp(t *testing.T) {
 	emu, c := start(t, func(o *dps.Options) { o.Retry = dps.RetryPolicy{MaxAttempts: 3, MaxRetryAfter: 10 * time.Second} })
 	setFaults(t, emu, emulator.FaultConfig{ThrottleFor: emulator.Duration(time.Hour), RetryAfter: emulator.Duration(2 * time.Minute)})
 	_, err := c.GetEnrollment(t.Context(), "dev-1")
-	if !dps.IsThrottled(err) || apiError(t, err).ErrorCode != emulator.CodeThrottled {
+	if !dps.IsThrottled(err) || apiError(t, err).ErrorCode != httpapi.CodeThrottled {
 		t.Fatalf("err = %v, want throttled", err)
 	}
 	if n := emu.Faults.Status().Requests; n != 3 {
@@ -171,7 +173,7 @@ func TestEmulatorNetworkErrorsRetriedOnlyWhenSafe(t *testing.T) {
 
 func TestEmulatorTLSPrivateCAFromFile(t *testing.T) {
 	emu := emulatortest.Start(t)
-	pool, err := cafile.Load(filepath.Join(emu.Dir, emulator.CAFile))
+	pool, err := cafile.Load(filepath.Join(emu.Dir, tlsca.CertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestEmulatorTLSPrivateCAFromFile(t *testing.T) {
 func TestEmulatorTLSWrongCARefused(t *testing.T) {
 	emu := emulatortest.Start(t)
 	// Another emulator's CA stands in for someone else's.
-	other, err := emulator.LoadOrCreateCA(t.TempDir())
+	other, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

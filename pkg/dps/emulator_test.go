@@ -20,6 +20,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -152,7 +153,7 @@ func TestEmulatorEnrollmentLifecycle(t *testing.T) {
 		t.Fatalf("update with the current ETag: %+v, %v", updated, err)
 	}
 	_, err = c.CreateOrUpdateEnrollment(ctx, got, created.ETag)
-	if !dps.IsPreconditionFailed(err) || apiError(t, err).ErrorCode != emulator.CodePreconditionFailed || !strings.Contains(err.Error(), "read it again") {
+	if !dps.IsPreconditionFailed(err) || apiError(t, err).ErrorCode != httpapi.CodePreconditionFailed || !strings.Contains(err.Error(), "read it again") {
 		t.Fatalf("stale update: err = %v, want precondition failed with advice", err)
 	}
 	if err := c.DeleteEnrollment(ctx, "dev-1", created.ETag); !dps.IsPreconditionFailed(err) {
@@ -304,7 +305,7 @@ func TestEmulatorBulkChunkFailsWholesale(t *testing.T) {
 		t.Fatalf("%d errors, want the 10 of the failed chunk: %+v", len(res.Errors), res)
 	}
 	for i, e := range res.Errors {
-		if want := fmt.Sprintf("dev-%02d", 10+i); e.RegistrationID != want || !errors.Is(e.Err, dps.ErrUnavailable) || e.ErrorCode != emulator.CodeUnavailable {
+		if want := fmt.Sprintf("dev-%02d", 10+i); e.RegistrationID != want || !errors.Is(e.Err, dps.ErrUnavailable) || e.ErrorCode != httpapi.CodeUnavailable {
 			t.Errorf("item %d = %+v, want %s failed with the chunk's error", i, e, want)
 		}
 	}
@@ -324,7 +325,7 @@ func TestEmulatorBulkStopsAfterUnauthorized(t *testing.T) {
 	if n := wrong.tr.sent.Load(); n != 1 {
 		t.Errorf("%d requests after a 401, want 1", n)
 	}
-	if len(res.Errors) != 25 || !dps.IsUnauthorized(res.Errors[24].Err) || res.Errors[0].ErrorCode != emulator.CodeUnauthorized {
+	if len(res.Errors) != 25 || !dps.IsUnauthorized(res.Errors[24].Err) || res.Errors[0].ErrorCode != httpapi.CodeUnauthorized {
 		t.Errorf("every item should carry the 401: %+v", res.Errors)
 	}
 	if n := countEnrollments(t, c); n != 0 {

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/coreos/go-systemd/v22/dbus"
 )
 
 // RebootRecord is where, under an offline Root and without a RebootCommand, Run records the
@@ -20,11 +18,8 @@ const RebootRecord = "run/oob/reboot-requested"
 
 // Options are how Run reaches systemd. The zero value is right on a device.
 type Options struct {
-	// Manager is systemd's D-Bus API. Nil: Run connects to the system bus (or, as root, to
-	// systemd's private socket) and falls back to the systemctl command when it cannot.
-	// An offline Root always uses systemctl --root.
-	Manager Manager
-	// Systemctl is the systemctl program; default "systemctl" on PATH.
+	// Systemctl is the systemctl program that Run drives systemd with (with --root for an
+	// offline Root); default "systemctl" on PATH.
 	Systemctl string
 	// Logger receives one line per step; nil logs nothing.
 	Logger *slog.Logger
@@ -158,8 +153,7 @@ func (f *Finalizer) Run(ctx context.Context, markFinalized func(context.Context)
 	if markFinalized == nil {
 		return errors.New("finalize: Run needs a markFinalized function")
 	}
-	sd, closeBus := f.connect(ctx)
-	defer closeBus()
+	sd := systemctl{path: f.opts.Systemctl, root: f.cfg.Root}
 	for _, s := range f.Plan() {
 		f.log.Info("finalize: " + s.String())
 		if err := f.do(ctx, sd, s, markFinalized); err != nil {
@@ -167,23 +161,6 @@ func (f *Finalizer) Run(ctx context.Context, markFinalized func(context.Context)
 		}
 	}
 	return nil
-}
-
-// connect chooses how to reach systemd: the caller's Manager, the system bus, or systemctl.
-func (f *Finalizer) connect(ctx context.Context) (systemd, func()) {
-	ctl := systemctl{path: f.opts.Systemctl, root: f.cfg.Root}
-	switch {
-	case f.cfg.Root != "":
-		return ctl, func() {}
-	case f.opts.Manager != nil:
-		return bus{f.opts.Manager}, func() {}
-	}
-	conn, err := dbus.NewWithContext(ctx)
-	if err != nil {
-		f.log.Warn("finalize: systemd's D-Bus API is unavailable; using systemctl", "err", err)
-		return ctl, func() {}
-	}
-	return bus{conn}, conn.Close
 }
 
 func (f *Finalizer) do(ctx context.Context, sd systemd, s Step, markFinalized func(context.Context) error) error {

@@ -57,7 +57,7 @@ const (
 	msgDisabled   = "Enrollment disabled: waiting for activation"
 	msgFinalizing = "Onboarding done: handing over to the device's software"
 	// An X.509 device is pre-enrolled by its factory and activated by its buyer.
-	msgRegistering  = "Registering with DPS"
+	msgRegistering    = "Registering with DPS"
 	msgNotPreEnrolled = "Not enrolled in DPS: waiting for the factory's enrollment"
 )
 

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -34,14 +34,14 @@ type testHub struct {
 	srv  *hubserver.Server
 	reg  *hubserver.MemoryRegistry
 	addr string
-	ca   *emulator.CA
+	ca   *tlsca.CA
 }
 
 // startHub runs an emulated hub whose certificate names hubHost and otherHub (so that a device
 // naming the wrong hub gets past TLS and is refused by the hub itself).
 func startHub(t *testing.T) *testHub {
 	t.Helper()
-	ca, err := emulator.LoadOrCreateCA(t.TempDir())
+	ca, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func startHub(t *testing.T) *testHub {
 		t.Fatal(err)
 	}
 	reg := &hubserver.MemoryRegistry{}
-	srv, err := hubserver.New(hubserver.Config{Registry: reg, TLS: emulator.TLSConfig(cert)})
+	srv, err := hubserver.New(hubserver.Config{Registry: reg, TLS: tlsca.TLSConfig(cert)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/hubclient"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -167,7 +167,7 @@ func TestRefused(t *testing.T) {
 	h.reg.Put(hubHost, hubserver.Device{ID: "x509-device", Auth: hubserver.Auth{PrimaryThumbprint: otherThumb}})
 	h.reg.Put(hubHost, hubserver.Device{ID: "disabled", Disabled: true, Auth: hubserver.Auth{PrimaryKey: key}})
 
-	otherCA, err := emulator.LoadOrCreateCA(t.TempDir())
+	otherCA, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

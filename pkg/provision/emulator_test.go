@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -144,7 +147,7 @@ func TestRegisterSymmetricKey(t *testing.T) {
 				t.Fatalf("got %+v, %v; want ErrNotEnrolled", res, err)
 			}
 			var dpsErr *provision.Error
-			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != emulator.CodeUnauthorized {
+			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != httpapi.CodeUnauthorized {
 				t.Fatalf("DPS's answer is not in the error: %v", err)
 			}
 		})
@@ -157,7 +160,7 @@ func TestRegisterX509(t *testing.T) {
 	e.enroll(t, &dpsapi.IndividualEnrollment{
 		RegistrationID: "x509-dev",
 		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
-			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: emulator.CertificatePEM(*cert)}},
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: tlsca.CertificatePEM(*cert)}},
 		}},
 	})
 	cfg := e.config()
@@ -166,7 +169,7 @@ func TestRegisterX509(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Assigned() || res.RegistrationID != "x509-dev" || res.DeviceID != "x509-dev" || res.AssignedHub != emulator.DefaultHubHostName {
+	if !res.Assigned() || res.RegistrationID != "x509-dev" || res.DeviceID != "x509-dev" || res.AssignedHub != deviceapi.DefaultHubHostName {
 		t.Fatalf("result: %+v", res)
 	}
 	if hd, err := e.emu.Store.HubDevice(t.Context(), res.AssignedHub, res.DeviceID); err != nil || hd.PrimaryThumbprint == "" {

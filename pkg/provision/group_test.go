@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
+	"github.com/oobtpm/oob/internal/emulator/httpapi"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -120,7 +122,7 @@ func TestRegisterGroupWrongKey(t *testing.T) {
 				t.Fatalf("got %+v, %v; want ErrNotEnrolled", res, err)
 			}
 			var dpsErr *provision.Error
-			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != emulator.CodeUnauthorized {
+			if !errors.As(err, &dpsErr) || dpsErr.StatusCode != 401 || dpsErr.ErrorCode != httpapi.CodeUnauthorized {
 				t.Fatalf("DPS's answer is not in the error: %v", err)
 			}
 		})
@@ -140,7 +142,7 @@ func TestRegisterGroupDisabled(t *testing.T) {
 	if st, err := e.svc.GetRegistrationState(t.Context(), "grp-off"); err != nil || st.Status != dpsapi.RegistrationDisabled {
 		t.Fatalf("registration state: %+v %v", st, err)
 	}
-	if _, err := e.emu.Store.HubDevice(t.Context(), emulator.DefaultHubHostName, "grp-off"); err == nil {
+	if _, err := e.emu.Store.HubDevice(t.Context(), deviceapi.DefaultHubHostName, "grp-off"); err == nil {
 		t.Fatal("a device of a disabled group is in the hub")
 	}
 }
@@ -219,7 +221,7 @@ func TestRegisterGroupX509(t *testing.T) {
 	}
 
 	// A certificate from another CA chains to no group.
-	otherCA, err := emulator.LoadOrCreateCA(t.TempDir())
+	otherCA, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,8 @@ type Event struct {
 	Time time.Time
 
 	// Source, Frame and FrameTime say which frame first showed the code: the source's name,
-	// the frame's number, and when the source received it.
+	// the frame's number, and when the source received it. An Unreadable event's Source is the
+	// file that could not be read.
 	Source    string
 	Frame     int
 	FrameTime time.Time

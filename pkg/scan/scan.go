@@ -80,6 +80,8 @@ type Summary struct {
 	Devices, Done, Conflicts, Failed, Queued, Checked int
 	// Foreign and Invalid count the other codes that came into view.
 	Foreign, Invalid int
+	// Unreadable counts the image files skipped as unreadable.
+	Unreadable int
 }
 
 // Scanner runs one scan.
@@ -203,7 +205,11 @@ func (s *Scanner) read(ctx context.Context) error {
 		case errors.Is(err, io.EOF):
 			return nil
 		case errors.Is(err, camera.ErrUnreadableFile):
-			s.emit(Event{Kind: Unreadable, Time: s.now(), Err: err})
+			ev := Event{Kind: Unreadable, Time: s.now(), Err: err}
+			if fe := (*camera.FileError)(nil); errors.As(err, &fe) {
+				ev.Source = fe.Path
+			}
+			s.emit(ev)
 			continue
 		case err != nil:
 			return fmt.Errorf("scan: reading frames: %w", err)
@@ -278,6 +284,8 @@ func (s *Scanner) emit(ev Event) {
 		sum.Foreign++
 	case Invalid:
 		sum.Invalid++
+	case Unreadable:
+		sum.Unreadable++
 	case Device:
 		sum.Devices++
 	}

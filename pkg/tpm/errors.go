@@ -49,6 +49,11 @@ var (
 	ErrNoDPSKey = errors.New("tpm: no DPS key imported")
 	// ErrDPSHandleTaken means something other than an HMAC key is persisted at DPSKeyHandle.
 	ErrDPSHandleTaken = errors.New("tpm: DPS key handle holds another object")
+	// ErrDeviceKeyHandleTaken means something other than the device's ECDSA P-256 signing key is
+	// persisted at DeviceKeyHandle.
+	ErrDeviceKeyHandleTaken = errors.New("tpm: device key handle holds another object")
+	// ErrP256Unsupported means the TPM cannot create ECDSA NIST P-256 keys.
+	ErrP256Unsupported = errors.New("tpm: ECDSA P-256 not supported")
 )
 
 // Hierarchy names used in Error.Hierarchy and in messages.

@@ -22,22 +22,43 @@ type primaryKey struct {
 	template func() tpm2.TPMTPublic
 	// wrongKey explains a key at handle that is not what DPS needs; problem describes it.
 	wrongKey func(problem string) *Error
+	// problem returns "" when a public area is the key wanted, else what it is instead;
+	// nil means storageKeyProblem (the EK and the SRK).
+	problem func(*tpm2.TPMTPublic) string
+	// parms are the key's parameters, which TPM2_TestParms checks before creating it, and
+	// unsupportedErr explains a TPM that does not implement them; nil means RSA-2048.
+	parms          func() tpm2.TPMTPublicParms
+	unsupportedErr func(cause error) *Error
 }
 
 // readOrCreate returns the key's TPM2B_PUBLIC (size prefix included), exactly as the TPM
-// reports it, after checking it is an RSA-2048 restricted decryption key.
+// reports it, after checking it is the key wanted (an RSA-2048 restricted decryption key unless
+// k.problem says otherwise).
 func (t *TPM) readOrCreate(ctx context.Context, k primaryKey) ([]byte, error) {
+	b, _, _, err := t.readOrCreatePublic(ctx, k)
+	return b, err
+}
+
+// readOrCreatePublic is readOrCreate also returning the parsed public area and whether the key
+// was created now.
+func (t *TPM) readOrCreatePublic(ctx context.Context, k primaryKey) ([]byte, *tpm2.TPMTPublic, bool, error) {
 	b, pub, err := t.readPersistent(ctx, k)
+	created := false
 	if err == nil && b == nil {
 		b, pub, err = t.createPersistent(ctx, k)
+		created = true
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
-	if problem := storageKeyProblem(pub); problem != "" {
-		return nil, k.wrongKey(problem)
+	check := storageKeyProblem
+	if k.problem != nil {
+		check = k.problem
 	}
-	return b, nil
+	if problem := check(pub); problem != "" {
+		return nil, nil, false, k.wrongKey(problem)
+	}
+	return b, pub, created, nil
 }
 
 // readPersistent reads the public area at k.handle; nil bytes and no error mean nothing is there.
@@ -65,14 +86,18 @@ func checkedPublic(p tpm2.TPM2BPublic, k primaryKey) ([]byte, *tpm2.TPMTPublic, 
 // createPersistent creates the key from its template in its hierarchy and persists it at
 // k.handle with the owner's authorization.
 func (t *TPM) createPersistent(ctx context.Context, k primaryKey) ([]byte, *tpm2.TPMTPublic, error) {
+	parms, unsupportedErr, what := rsa2048Parms, rsaUnsupported, "RSA-2048"
+	if k.parms != nil {
+		parms, unsupportedErr, what = k.parms, k.unsupportedErr, "the "+k.what
+	}
 	// Asking first turns "this TPM has no RSA-2048" into a clear answer instead of whatever
 	// parameter error CreatePrimary would give.
-	if _, err := run(ctx, t, tpm2.TestParms{Parameters: rsa2048Parms()}); err != nil {
+	if _, err := run(ctx, t, tpm2.TestParms{Parameters: parms()}); err != nil {
 		if unsupported(err) {
-			return nil, nil, rsaUnsupported(err)
+			return nil, nil, unsupportedErr(err)
 		}
 		if !errors.Is(err, tpm2.TPMRCCommandCode) {
-			return nil, nil, t.classify("checking RSA-2048 support", "", err)
+			return nil, nil, t.classify("checking support for "+what, "", err)
 		}
 	}
 	created, err := run(ctx, t, tpm2.CreatePrimary{
@@ -81,7 +106,7 @@ func (t *TPM) createPersistent(ctx context.Context, k primaryKey) ([]byte, *tpm2
 	})
 	if err != nil {
 		if unsupported(err) {
-			return nil, nil, rsaUnsupported(err)
+			return nil, nil, unsupportedErr(err)
 		}
 		return nil, nil, t.classify("creating the "+k.what, k.hierarchy, err)
 	}

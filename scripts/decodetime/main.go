@@ -10,17 +10,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"image"
-	_ "image/jpeg"
-	_ "image/png"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/oobtpm/oob/pkg/imagefile"
 	"github.com/oobtpm/oob/pkg/qr/reader"
 )
 
@@ -86,14 +86,5 @@ func run(d *reader.Decoder, dir string, runs int) (ok, total int, median time.Du
 }
 
 func load(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
+	return imagefile.Open(context.Background(), path)
 }

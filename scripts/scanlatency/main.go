@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	_ "image/jpeg"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/enroll"
 	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/imagefile"
 	"github.com/oobtpm/oob/pkg/journal"
 	"github.com/oobtpm/oob/pkg/sas"
 	"github.com/oobtpm/oob/pkg/scan"
@@ -203,13 +203,7 @@ func loadSet(dir string) ([]shot, image.Image, error) {
 }
 
 func loadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	return img, err
+	return imagefile.Open(context.Background(), path)
 }
 
 func client(endpoint string) (*dps.Client, error) {

@@ -28,6 +28,27 @@ func execute(t *testing.T, newCmd func(*cli.IOStreams) *cobra.Command, args ...s
 	return code, errOut.String()
 }
 
+// parseFlags runs a command built by newCmd with args, its run function replaced, and returns
+// the options it would have run with. With wantErr set it checks instead that the command stops
+// before running with a usage error (exit 2) saying wantErr, and returns nil.
+func parseFlags[O any](t *testing.T, newCmd func(*cli.IOStreams, func(context.Context, *O) error) *cobra.Command, args []string, wantErr string) *O {
+	t.Helper()
+	var got *O
+	code, errOut := execute(t, func(ios *cli.IOStreams) *cobra.Command {
+		return newCmd(ios, func(_ context.Context, o *O) error { got = o; return nil })
+	}, args...)
+	if wantErr != "" {
+		if code != cli.ExitUsage || !strings.Contains(errOut, wantErr) || got != nil {
+			t.Fatalf("exit %d, ran %v, stderr %q; want exit 2 before running, saying %q", code, got != nil, errOut, wantErr)
+		}
+		return nil
+	}
+	if code != cli.ExitOK || got == nil {
+		t.Fatalf("exit %d, ran %v, stderr %q", code, got != nil, errOut)
+	}
+	return got
+}
+
 func TestShowFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -63,20 +84,9 @@ func TestShowFlags(t *testing.T) {
 		{name: "unknown flag", args: []string{"--colour"}, wantErr: "--colour"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got *ShowOptions
-			code, errOut := execute(t, func(ios *cli.IOStreams) *cobra.Command {
-				return NewCmdShow(ios, func(_ context.Context, o *ShowOptions) error { got = o; return nil })
-			}, tc.args...)
-			if tc.wantErr != "" {
-				if code != cli.ExitUsage || !strings.Contains(errOut, tc.wantErr) || got != nil {
-					t.Fatalf("exit %d, ran %v, stderr %q; want exit 2 before running, saying %q", code, got != nil, errOut, tc.wantErr)
-				}
-				return
+			if got := parseFlags(t, NewCmdShow, tc.args, tc.wantErr); got != nil {
+				tc.check(t, got)
 			}
-			if code != cli.ExitOK || got == nil {
-				t.Fatalf("exit %d, ran %v, stderr %q", code, got != nil, errOut)
-			}
-			tc.check(t, got)
 		})
 	}
 }
@@ -127,20 +137,9 @@ func TestRegisterFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(envIDScope, tc.env[envIDScope])
 			t.Setenv(envSymmetricKey, tc.env[envSymmetricKey])
-			var got *RegisterOptions
-			code, errOut := execute(t, func(ios *cli.IOStreams) *cobra.Command {
-				return NewCmdRegister(ios, func(_ context.Context, o *RegisterOptions) error { got = o; return nil })
-			}, tc.args...)
-			if tc.wantErr != "" {
-				if code != cli.ExitUsage || !strings.Contains(errOut, tc.wantErr) || got != nil {
-					t.Fatalf("exit %d, ran %v, stderr %q; want exit 2 before running, saying %q", code, got != nil, errOut, tc.wantErr)
-				}
-				return
+			if got := parseFlags(t, NewCmdRegister, tc.args, tc.wantErr); got != nil {
+				tc.check(t, got)
 			}
-			if code != cli.ExitOK || got == nil {
-				t.Fatalf("exit %d, ran %v, stderr %q", code, got != nil, errOut)
-			}
-			tc.check(t, got)
 		})
 	}
 }

@@ -10,7 +10,8 @@ import (
 // rootLong is the program's help.
 const rootLong = `oob-agent runs on the device at first boot. It reads the TPM's endorsement key (EK),
 derives the Azure DPS registration ID, and shows both as a QR code that a technician's
-companion scans to create the device's DPS enrollment.
+companion scans to create the device's DPS enrollment. At the factory, certify gets the
+board's X.509 certificate from oob-factory for a key kept in the TPM.
 
 The TPM is /dev/tpmrm0 unless --tpm says otherwise (tcp://HOST:PORT for swtpm).
 Hierarchy passwords, when the TPM has them, come from the environment
@@ -23,6 +24,7 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdIdentity(ios, nil))
 	root.AddCommand(NewCmdShow(ios, nil))
 	root.AddCommand(NewCmdRegister(ios, nil))
+	root.AddCommand(NewCmdCertify(ios, nil))
 	root.AddCommand(NewCmdRun(ios, nil))
 	root.AddCommand(NewCmdDone(ios))
 	root.AddCommand(NewCmdFinalize(ios))

@@ -3,9 +3,11 @@ package agent
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"syscall"
@@ -14,7 +16,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/pkg/devicecert"
 	"github.com/oobtpm/oob/pkg/firstboot"
+	"github.com/oobtpm/oob/pkg/keyfile"
 	"github.com/oobtpm/oob/pkg/tpm"
 )
 
@@ -82,7 +86,10 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	tpmOpts := tpmOptions{Spec: cfg.TPM.Path, EndorsementAuthFile: cfg.TPM.EndorsementAuthFile, OwnerAuthFile: cfg.TPM.OwnerAuthFile}
 	fo := firstboot.Options{
-		OpenTPM:  func(ctx context.Context) (*tpm.TPM, error) { return tpmOpts.open(ctx) },
+		OpenTPM: func(ctx context.Context) (*tpm.TPM, error) { return tpmOpts.open(ctx) },
+		OpenX509Key: func(ctx context.Context, x *firstboot.X509Config) (crypto.Signer, func() error, error) {
+			return openX509Key(ctx, x, tpmOpts)
+		},
 		Terminal: &firstboot.Terminal{Out: opts.IO.Out, Size: opts.IO.TermSize},
 		Trigger:  enterPresses(ctx, opts.IO.In),
 		Logger:   log,
@@ -162,4 +169,24 @@ print its status. The agent notices an enrollment by itself; this only saves the
 	}
 	cmd.Flags().StringVar(&opts.Config, "config", DefaultConfig, "the agent's config file (for its state directory)")
 	return cmd
+}
+
+// openX509Key opens the key of the device's certificate: the TPM's, which `oob-agent certify`
+// made, or the key file the config names.
+func openX509Key(ctx context.Context, x *firstboot.X509Config, tpmOpts tpmOptions) (crypto.Signer, func() error, error) {
+	if x.Key != firstboot.KeyInTPM {
+		k, err := keyfile.Read(x.Key)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("x509: no key file %s: run `oob-agent certify --key file --key-file %s` first", x.Key, x.Key)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return k, func() error { return nil }, nil
+	}
+	k, err := devicecert.OpenKey(ctx, devicecert.KeyTPM, "", func(ctx context.Context) (*tpm.TPM, error) { return tpmOpts.open(ctx) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.Signer, k.Close, nil
 }

@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"  // decode GIF frames too
-	_ "image/jpeg" // camera stills are mostly JPEG
-	_ "image/png"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/pkg/identity"
+	"github.com/oobtpm/oob/pkg/imagefile"
 	"github.com/oobtpm/oob/pkg/qr/reader"
 )
 
@@ -42,7 +39,10 @@ key in TPM2B_PUBLIC form, and a registration ID derived from it must match. Both
 compact v1 payload and the original sample's JSON are read.
 
 One result is printed per code found; codes that are not valid identities are
-reported on standard error. The exit status is 3 when no valid identity was found.
+reported on standard error. So is each file that is not a readable image, saying
+why (a directory, a named pipe or device, an empty file, an image of more than
+8192×8192 pixels, which is refused from its header before it is decoded), and
+the others are still read. The exit status is 3 when no valid identity was found.
 
 --raw prints each code's contents exactly as decoded, nothing interpreted, one per
 line: for diagnosing foreign codes and for comparing decoders.`,
@@ -98,11 +98,14 @@ func decodeRun(ctx context.Context, opts *DecodeOptions) error {
 	}
 	for _, path := range opts.Images {
 		if err := ctx.Err(); err != nil {
-			return err
+			return fmt.Errorf("interrupted before %s: %w", path, err)
 		}
-		img, err := loadImage(opts.IO.In, path)
+		img, err := loadImage(ctx, opts.IO.In, path)
 		if err != nil {
-			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", path, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted while reading %s: %w", path, ctx.Err())
+			}
+			fmt.Fprintln(opts.IO.ErrOut, err)
 			continue
 		}
 		results, err := reader.Decode(img)
@@ -137,21 +140,14 @@ func decodeRun(ctx context.Context, opts *DecodeOptions) error {
 	return nil
 }
 
-func loadImage(stdin io.Reader, path string) (image.Image, error) {
-	var r io.Reader = stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open image: %w", err)
-		}
-		defer f.Close()
-		r = f
+// loadImage reads the image at path, or standard input for "-", through imagefile: what is not
+// a regular file and images too large to read are refused before anything is decoded, and a
+// read waiting on standard input gives way to Ctrl-C. Errors name the path.
+func loadImage(ctx context.Context, stdin io.Reader, path string) (image.Image, error) {
+	if path == "-" {
+		return imagefile.Read(ctx, stdin, "standard input")
 	}
-	img, _, err := image.Decode(r)
-	if err != nil {
-		return nil, fmt.Errorf("not a readable image (PNG, JPEG or GIF): %w", err)
-	}
-	return img, nil
+	return imagefile.Open(ctx, path)
 }
 
 func printIdentity(w io.Writer, f cli.Format, source string, id identity.Identity) error {

@@ -156,9 +156,9 @@ func identityFromImage(ctx context.Context, ios *cli.IOStreams, path string) (id
 	if err := ctx.Err(); err != nil {
 		return identity.Verified{}, err
 	}
-	img, err := loadImage(ios.In, path)
+	img, err := loadImage(ctx, ios.In, path)
 	if err != nil {
-		return identity.Verified{}, fmt.Errorf("%s: %w", path, err)
+		return identity.Verified{}, err
 	}
 	results, err := reader.Decode(img)
 	if errors.Is(err, reader.ErrNotFound) {

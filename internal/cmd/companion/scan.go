@@ -68,8 +68,10 @@ Sources: a V4L2 webcam (--camera /dev/video0, MJPEG or YUYV, --size and --fps to
 choose its mode); any other camera or stream through ffmpeg (--ffmpeg-input, ffmpeg's
 input options, e.g. "-f avfoundation -framerate 30 -i 0" on macOS or
 "-f dshow -i video=USB Camera" on Windows); a video file (--video); a folder of
-PNG/JPEG images in name order (--images). A video or folder is read frame by frame,
-and the scan ends when it does, once every enrollment it started is settled (or
+PNG/JPEG images in name order (--images); an image in it that cannot be read (empty,
+damaged, not a regular file, or more than 8192×8192 pixels by its header, refused
+before it is decoded) is reported with its name and why, and skipped. A video or
+folder is read frame by frame, and the scan ends when it does, once every enrollment it started is settled (or
 --settle-timeout passes, leaving the rest queued for companion sync).
 
 --device-id is a template: {registrationId}, {label} (the label the code carries, or

@@ -232,7 +232,11 @@ func (r *scanReporter) summary(sum scan.Summary, journalPath string) {
 	} else {
 		fmt.Fprintf(w, ": %d devices seen, %d done, %d failed, %d still queued", sum.Devices, sum.Done, sum.Failed, sum.Queued)
 	}
-	fmt.Fprintf(w, "; %d foreign and %d invalid codes skipped.\n", sum.Foreign, sum.Invalid)
+	fmt.Fprintf(w, "; %d foreign and %d invalid codes skipped", sum.Foreign, sum.Invalid)
+	if sum.Unreadable > 0 {
+		fmt.Fprintf(w, "; %d unreadable images skipped (each named above)", sum.Unreadable)
+	}
+	fmt.Fprintln(w, ".")
 	if journalPath != "" {
 		fmt.Fprintf(w, "Journal: %s\n", journalPath)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/scantest"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -45,7 +46,7 @@ func runCmd(t *testing.T, emu *emulatortest.Emulator, cmd func(*cli.IOStreams) c
 	c := cmd(cli.Test(nil, &out, &errOut))
 	if emu != nil {
 		t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
-		args = append(args, "--ca-file", filepath.Join(emu.Dir, emulator.CAFile))
+		args = append(args, "--ca-file", filepath.Join(emu.Dir, tlsca.CertFile))
 	}
 	c.SetArgs(args)
 	err = c.ExecuteContext(context.Background())

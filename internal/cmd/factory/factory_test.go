@@ -23,6 +23,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/factory/est"
@@ -54,7 +55,7 @@ func run(t testing.TB, in string, args ...string) (stdout, stderr string, code i
 
 func withEmulator(t *testing.T, emu *emulatortest.Emulator) []string {
 	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
-	return []string{"--ca-file", filepath.Join(emu.Dir, emulator.CAFile)}
+	return []string{"--ca-file", filepath.Join(emu.Dir, tlsca.CertFile)}
 }
 
 func TestFlags(t *testing.T) {
@@ -218,7 +219,7 @@ func startServe(t testing.TB, dir string, emu *emulatortest.Emulator) *served {
 		Ready: func(a string) { ready <- a }}
 	opts.Data.Dir = dir
 	opts.Board = BoardFlags{Factory: "plant", Line: "4", Validity: time.Hour}
-	opts.Service.CAFile = filepath.Join(emu.Dir, emulator.CAFile)
+	opts.Service.CAFile = filepath.Join(emu.Dir, tlsca.CertFile)
 	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
 	go func() { done <- serveRun(ctx, opts) }()
 	t.Cleanup(func() {

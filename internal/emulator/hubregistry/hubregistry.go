@@ -11,21 +11,22 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 )
 
 // Registry is an hubserver.Registry over the DPS emulator's store: a device exists in a hub once DPS
 // assigned it there, authenticating with the enrollment's keys, the TPM's hub key, or the enrolled
 // certificate's thumbprints.
 type Registry struct {
-	Store *emulator.Store
+	Store *store.Store
 }
 
 // Device implements hubserver.Registry.
 func (r Registry) Device(ctx context.Context, hubHost, deviceID string) (hubserver.Device, error) {
 	d, err := r.Store.HubDevice(ctx, hubHost, deviceID)
-	if errors.Is(err, emulator.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return hubserver.Device{}, fmt.Errorf("%w: %w", hubserver.ErrDeviceNotFound, err)
 	}
 	if err != nil {
@@ -53,7 +54,7 @@ const maxHubNames = 256
 // certificate for its own name, as *.azure-devices.net ones do. Certificates are made once per
 // name by the emulator's CA.
 type Certificates struct {
-	ca       *emulator.CA
+	ca       *tlsca.CA
 	fallback *tls.Certificate // for clients that send no name, or an unusable one
 
 	mu    sync.Mutex
@@ -62,7 +63,7 @@ type Certificates struct {
 
 // NewCertificates returns Certificates issued by ca; a client that names no usable host gets a
 // certificate for names.
-func NewCertificates(ca *emulator.CA, names ...string) (*Certificates, error) {
+func NewCertificates(ca *tlsca.CA, names ...string) (*Certificates, error) {
 	fallback, err := ca.ServerCertificate(names...)
 	if err != nil {
 		return nil, err

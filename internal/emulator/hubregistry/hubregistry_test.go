@@ -7,15 +7,17 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 )
 
 // TestCertificatesPerHubName: a device dialling any hub DPS assigned it to gets a certificate for
 // that hub's own name, verified by the emulator's CA; a name that cannot be a host gets the
 // fallback.
 func TestCertificatesPerHubName(t *testing.T) {
-	ca, err := emulator.LoadOrCreateCA(t.TempDir())
+	ca, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,12 +53,12 @@ func TestCertificatesPerHubName(t *testing.T) {
 
 // TestRegistryUnknownDevice: a device DPS never assigned is one the hub does not know.
 func TestRegistryUnknownDevice(t *testing.T) {
-	store, err := emulator.OpenStore(filepath.Join(t.TempDir(), emulator.StoreFile))
+	st, err := store.Open(filepath.Join(t.TempDir(), datadir.StoreFile), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	_, err = Registry{Store: store}.Device(t.Context(), "localhost", "nobody")
+	t.Cleanup(func() { st.Close() })
+	_, err = Registry{Store: st}.Device(t.Context(), "localhost", "nobody")
 	if !errors.Is(err, hubserver.ErrDeviceNotFound) {
 		t.Fatalf("Device of an unassigned device: %v, want ErrDeviceNotFound", err)
 	}

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/nodetest"
 	"github.com/oobtpm/oob/pkg/sas"
 )
@@ -45,7 +45,7 @@ func TestNodeDeviceClient(t *testing.T) {
 	nodetest.Install(t, scriptDir)
 
 	dir := t.TempDir()
-	ca, err := emulator.LoadOrCreateCA(dir)
+	ca, err := tlsca.LoadOrCreate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestNodeDeviceClient(t *testing.T) {
 	reg.Put(host, hubserver.Device{ID: id, Auth: hubserver.Auth{PrimaryKey: key}, InitialTwin: hubserver.InitialTwin{
 		Desired: json.RawMessage(`{"interval":60}`),
 	}})
-	srv, err := hubserver.New(hubserver.Config{Registry: reg, TLS: emulator.TLSConfig(cert)})
+	srv, err := hubserver.New(hubserver.Config{Registry: reg, TLS: tlsca.TLSConfig(cert)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestNodeDeviceClient(t *testing.T) {
 	cmd := exec.Command("node", "device.js")
 	cmd.Dir = scriptDir
 	cmd.Env = append(os.Environ(),
-		"NODE_EXTRA_CA_CERTS="+filepath.Join(dir, emulator.CAFile),
+		"NODE_EXTRA_CA_CERTS="+filepath.Join(dir, tlsca.CertFile),
 		"DEVICE_CONNECTION_STRING=HostName="+host+";DeviceId="+id+";SharedAccessKey="+key.Base64(),
 		"BAD_CONNECTION_STRING=HostName="+host+";DeviceId="+id+";SharedAccessKey="+wrong.Base64(),
 	)

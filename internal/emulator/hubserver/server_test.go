@@ -15,8 +15,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
-	"github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/pkg/sas"
 )
 
@@ -36,7 +36,7 @@ type fixture struct {
 
 func start(t *testing.T, now func() time.Time) *fixture {
 	t.Helper()
-	ca, err := emulator.LoadOrCreateCA(t.TempDir())
+	ca, err := tlsca.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func start(t *testing.T, now func() time.Time) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{reg: &hubserver.MemoryRegistry{}, keys: map[string]sas.Key{}}
-	f.srv, err = hubserver.New(hubserver.Config{Registry: f.reg, TLS: emulator.TLSConfig(cert), Now: now})
+	f.srv, err = hubserver.New(hubserver.Config{Registry: f.reg, TLS: tlsca.TLSConfig(cert), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

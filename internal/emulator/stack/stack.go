@@ -18,8 +18,12 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
+	"github.com/oobtpm/oob/internal/emulator/deviceapi"
 	"github.com/oobtpm/oob/internal/emulator/hubregistry"
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
+	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
 )
 
 // DefaultListen is where the service and device APIs listen when Config names no address: a
@@ -64,10 +68,10 @@ type Stack struct {
 	// Dir is the absolute data directory.
 	Dir string
 	// Store is the state every part shares; Identity is the service's access policy and ID scope.
-	Store    *emulator.Store
-	Identity emulator.ServiceIdentity
+	Store    *store.Store
+	Identity store.ServiceIdentity
 	// CA issues the server certificates, the hubs' and X.509 device certificates.
-	CA *emulator.CA
+	CA *tlsca.CA
 	// Faults changes injected faults while the stack runs.
 	Faults *emulator.Faults
 	// Server is the service and device APIs' handler.
@@ -104,7 +108,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		c.HostName = "localhost"
 	}
 	if c.HubHostName == "" {
-		c.HubHostName = emulator.DefaultHubHostName
+		c.HubHostName = deviceapi.DefaultHubHostName
 	}
 	s := &Stack{Dir: dir, errc: make(chan error, 3)}
 	// Until Start succeeds, the stack owns the listeners it was given: close them on failure.
@@ -119,13 +123,13 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 			}
 		}
 	}()
-	if s.Store, err = emulator.OpenStore(filepath.Join(dir, emulator.StoreFile)); err != nil {
+	if s.Store, err = store.Open(filepath.Join(dir, datadir.StoreFile), store.Options{}); err != nil {
 		return nil, err
 	}
 	if s.Identity, err = s.Store.Identity(ctx); err != nil {
 		return nil, err
 	}
-	if s.CA, err = emulator.LoadOrCreateCA(dir); err != nil {
+	if s.CA, err = tlsca.LoadOrCreate(dir); err != nil {
 		return nil, err
 	}
 	cert, err := s.CA.ServerCertificate(append([]string{c.HostName}, c.TLSNames...)...)
@@ -140,7 +144,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.Addr = ln.Addr()
-	s.HostName = emulator.ServiceHostName(c.HostName, ln.Addr())
+	s.HostName = datadir.ServiceHostName(c.HostName, ln.Addr())
 	if s.Server, err = emulator.New(emulator.Options{
 		Store: s.Store, Identity: s.Identity, HostName: s.HostName, Logger: c.Logger, Faults: s.Faults,
 		HubHostName: c.HubHostName, AssignDelay: c.AssignDelay, RetryAfter: c.RetryAfter, Now: c.Now,
@@ -148,11 +152,11 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	tlsConf := emulator.TLSConfig(cert)
+	tlsConf := tlsca.TLSConfig(cert)
 	s.serve(s.Server, tls.NewListener(ln, tlsConf), tlsConf, c.Logger)
 
 	if c.AdminListener != nil || c.AdminListen != "" {
-		token, err := emulator.LoadOrCreateAdminToken(dir)
+		token, err := datadir.LoadOrCreateAdminToken(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +228,7 @@ func (s *Stack) serve(h http.Handler, l net.Listener, tlsConf *tls.Config, log *
 func (s *Stack) Err() <-chan error { return s.errc }
 
 // ConnectionString is the service connection string, signed for HostName.
-func (s *Stack) ConnectionString() string { return emulator.ConnectionString(s.HostName, s.Identity) }
+func (s *Stack) ConnectionString() string { return datadir.ConnectionString(s.HostName, s.Identity) }
 
 // Shutdown stops accepting, waits (until ctx ends) for requests in flight, then closes the hub
 // and the store. The stack is closed even when it returns an error.

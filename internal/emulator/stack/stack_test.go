@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/emulator"
+	"github.com/oobtpm/oob/internal/emulator/datadir"
 )
 
 func TestStartServesEveryPart(t *testing.T) {
@@ -23,7 +24,7 @@ func TestStartServesEveryPart(t *testing.T) {
 	if st.AdminAddr == nil || st.Hub == nil || st.HubAddr == nil {
 		t.Fatalf("admin %v, hub %v at %v: want all running", st.AdminAddr, st.Hub, st.HubAddr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, emulator.StoreFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, datadir.StoreFile)); err != nil {
 		t.Fatalf("store in the data directory: %v", err)
 	}
 	client := &http.Client{

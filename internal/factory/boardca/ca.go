@@ -14,12 +14,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/oobtpm/oob/pkg/atomicfile"
+	"github.com/oobtpm/oob/pkg/keyfile"
 )
 
 // Files in the data directory.
@@ -322,84 +324,14 @@ func PEM(certs ...*x509.Certificate) []byte {
 }
 
 // KeyPEM encodes a private key as PKCS#8 PEM.
-func KeyPEM(k crypto.Signer) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, fmt.Errorf("boardca: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
+func KeyPEM(k crypto.Signer) ([]byte, error) { return keyfile.Encode(k) }
 
 // ReadKeyFile reads a PEM private key (PKCS#8, PKCS#1 or SEC 1) from a file that group and others
 // cannot read.
-func ReadKeyFile(path string) (crypto.Signer, error) {
-	info, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("boardca: key file %s does not exist: check the path", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("boardca: %w", err)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("boardca: key file %s is readable by others (mode %04o): run `chmod 600 %s`",
-			path, info.Mode().Perm(), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("boardca: %w", err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("boardca: key file %s holds no PEM block", path)
-	}
-	var k any
-	switch blk.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-	default:
-		return nil, fmt.Errorf("boardca: key file %s holds a %q block, not a private key", path, blk.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("boardca: key file %s: %w", path, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("boardca: key file %s: unsupported key type %T", path, k)
-	}
-	return s, nil
-}
+func ReadKeyFile(path string) (crypto.Signer, error) { return keyfile.Read(path) }
 
 // WriteFile writes b to path atomically with mode perm (temp file, fsync, rename).
-func WriteFile(path string, b []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("boardca: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("boardca: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("boardca: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("boardca: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("boardca: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("boardca: %w", err)
-	}
-	return nil
-}
+func WriteFile(path string, b []byte, perm os.FileMode) error { return atomicfile.Write(path, b, perm) }
 
 func writeKey(path string, k crypto.Signer) error {
 	b, err := KeyPEM(k)
