@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -154,8 +155,8 @@ func checkDebContents(t *testing.T, deb string) {
 }
 
 // checkCopyright asserts that the copyright file names every Go module linked into the agent
-// (a "Files: MODULE/*" pattern, or one for a prefix of it): a new dependency brings its
-// licence into the package.
+// (a "Files: MODULE/*" pattern, or one for a prefix of it), and no module the agent does not
+// link: a new dependency brings its licence into the package, a dropped one takes it out.
 func checkCopyright(t *testing.T, agent, copyright string) {
 	t.Helper()
 	info, err := buildinfo.ReadFile(agent)
@@ -182,6 +183,19 @@ func checkCopyright(t *testing.T, agent, copyright string) {
 		})
 		if !covered {
 			t.Errorf("deploy/deb/copyright has no Files: stanza for %s %s, linked into the agent", dep.Path, dep.Version)
+		}
+	}
+	for _, p := range patterns {
+		// Module paths begin with a host name; the others are the repository's own files.
+		host, _, _ := strings.Cut(p, "/")
+		if !strings.Contains(host, ".") {
+			continue
+		}
+		linked := slices.ContainsFunc(info.Deps, func(dep *debug.Module) bool {
+			return strings.HasPrefix(dep.Path+"/", strings.TrimSuffix(p, "*"))
+		})
+		if !linked {
+			t.Errorf("deploy/deb/copyright has a Files: stanza for %s, which the agent does not link", p)
 		}
 	}
 }
