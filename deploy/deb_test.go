@@ -152,6 +152,46 @@ func checkDebContents(t *testing.T, deb string) {
 		t.Errorf("oob-agent --version says %q, want the commit's %s", v, describe)
 	}
 	checkCopyright(t, agent, filepath.Join(root, "usr/share/doc/oob-agent/copyright"))
+	checkManual(t, agent, filepath.Join(root, "usr/share/man/man8/oob-agent.8.gz"))
+}
+
+// checkManual asserts that the manual page describes every command the agent has.
+func checkManual(t *testing.T, agent, page string) {
+	t.Helper()
+	text := string(gunzip(t, page))
+	help := run(t, agent, "--help")
+	_, commands, ok := strings.Cut(help, "Available Commands:\n")
+	if !ok {
+		t.Fatalf("oob-agent --help lists no commands:\n%s", help)
+	}
+	commands, _, _ = strings.Cut(commands, "\n\n")
+	for _, line := range strings.Split(commands, "\n") {
+		name := strings.Fields(line)[0]
+		if name == "help" || name == "completion" {
+			continue
+		}
+		if !strings.Contains(text, "\n.B "+name+"\n") {
+			t.Errorf("the manual page does not describe oob-agent %s (deploy/oob-agent.8)", name)
+		}
+	}
+}
+
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // checkCopyright asserts that the copyright file names every Go module linked into the agent
@@ -238,19 +278,7 @@ func checkDebControl(t *testing.T, deb string) {
 	// The changelog's version is the package's.
 	root := t.TempDir()
 	run(t, "dpkg-deb", "-x", deb, root)
-	zf, err := os.Open(filepath.Join(root, "usr/share/doc/oob-agent/changelog.Debian.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zf.Close()
-	zr, err := gzip.NewReader(zf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := gunzip(t, filepath.Join(root, "usr/share/doc/oob-agent/changelog.Debian.gz"))
 	if len(f) == 3 && !bytes.HasPrefix(text, []byte("oob-agent ("+f[2]+") ")) {
 		t.Errorf("changelog.Debian.gz begins %q, want the package's version %s", text, f[2])
 	}
