@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_TAGS := nethttpomithttp2
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross companion-cross generate test bench demo demo-factory deps-test deps-bench deps-demo clean install
+.PHONY: all build agent-cross companion-cross generate test bench demo demo-factory deps-test deps-bench deps-demo clean install deb
 
 all: build
 
@@ -31,12 +31,12 @@ $(BIN)/dps-emulator: FORCE
 $(BIN)/oob-factory: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-factory
 
-agent-cross:
-	@for arch in $(AGENT_ARCHES); do \
-		echo "build oob-agent linux/$$arch"; \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=7 $(GO) build -trimpath -tags $(AGENT_TAGS) -ldflags '$(LDFLAGS)' \
-			-o $(BIN)/linux-$$arch/oob-agent ./cmd/oob-agent || exit 1; \
-	done
+agent-cross: $(foreach arch,$(AGENT_ARCHES),$(BIN)/linux-$(arch)/oob-agent)
+
+# The agent for a device's architecture: bin/linux-GOARCH/oob-agent (arm is arm/v7).
+$(BIN)/linux-%/oob-agent: FORCE
+	@echo "build oob-agent linux/$*"
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* GOARM=7 $(GO) build -trimpath -tags $(AGENT_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-agent
 
 # The technician's CLI also runs on macOS and Windows (cameras through ffmpeg there).
 companion-cross:
@@ -76,9 +76,7 @@ demo-factory: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(
 #   make install DESTDIR=/path/to/rootfs [ARCH=arm64|arm|amd64]
 # An existing etc/oob/agent.json is kept. Without DESTDIR this installs into / (on a device).
 ARCH ?= $(shell $(GO) env GOARCH)
-install:
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) GOARM=7 $(GO) build -trimpath -tags $(AGENT_TAGS) -ldflags '$(LDFLAGS)' \
-		-o $(BIN)/linux-$(ARCH)/oob-agent ./cmd/oob-agent
+install: $(BIN)/linux-$(ARCH)/oob-agent
 	install -D -m 0755 $(BIN)/linux-$(ARCH)/oob-agent $(DESTDIR)/usr/bin/oob-agent
 	install -D -m 0644 deploy/oob-agent.service $(DESTDIR)/usr/lib/systemd/system/oob-agent.service
 	install -D -m 0644 docs/deploy.md $(DESTDIR)/usr/share/doc/oob-agent/deploy.md
@@ -87,5 +85,17 @@ install:
 	install -d -m 0700 $(DESTDIR)/var/lib/oob
 	systemctl --root=$(or $(DESTDIR),/) enable oob-agent.service
 
+# The agent's Debian packages, build/oob-agent_VERSION_ARCH.deb for amd64, arm64 and armhf
+# (deploy/nfpm.yaml, scripts/mkdeb): the static agent, its unit enabled by a preset but not
+# started on installation, /etc/oob/agent.json as a conffile. DEB_ARCHES=amd64 builds one;
+# DEB_MAINTAINER defaults to the commit's author.
+DEB_ARCHES     ?= $(AGENT_ARCHES)
+DEB_DIR        ?= build
+DEB_MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+DEB_TIME       ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+deb: $(foreach arch,$(DEB_ARCHES),$(BIN)/linux-$(arch)/oob-agent)
+	$(GO) run ./scripts/mkdeb -version '$(VERSION)' -time '$(DEB_TIME)' -maintainer '$(DEB_MAINTAINER)' \
+		-bin $(BIN) -out $(DEB_DIR) $(DEB_ARCHES)
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build

@@ -30,6 +30,10 @@ test | bench)
 		[ffmpeg]=ffmpeg
 		# oob-factory's store tests run against a throwaway PostgreSQL server.
 		[pg_ctlcluster]=postgresql
+		# deploy's package tests: make deb's .deb is checked by lintian and installed with dpkg.
+		[lintian]=lintian
+		[dpkg-deb]=dpkg
+		[unshare]=util-linux
 	)
 	;;
 demo)
