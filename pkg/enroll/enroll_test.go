@@ -219,3 +219,47 @@ func TestOutcomeOf(t *testing.T) {
 		t.Errorf("unauthorized: %q", o)
 	}
 }
+
+// Eight companions race to enroll one registration ID, half of them scanning a device with one
+// EK and half a device with another: exactly one enrollment is created; the others with its EK
+// find it already enrolled, those with the other EK are refused, and DPS keeps the winner's key.
+func TestEnrollRaceOfTwoKeysForOneID(t *testing.T) {
+	emu := emulatortest.Start(t)
+	c := emu.Client(t, dps.Options{})
+	const n, regID = 8, "line-3-station-7"
+	keys := [2]identity.Verified{withRegistrationID(t, regID), withRegistrationID(t, regID)}
+	outcomes := make([]enroll.Outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := enroll.Enroll(context.Background(), c, keys[i%2], enroll.Settings{}, enroll.Options{})
+			outcomes[i] = enroll.OutcomeOf(res, err)
+		})
+	}
+	wg.Wait()
+	winner := -1
+	for i, o := range outcomes {
+		if o == enroll.Created {
+			if winner >= 0 {
+				t.Fatalf("two creations: companions %d and %d (%v)", winner, i, outcomes)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no enrollment created: %v", outcomes)
+	}
+	for i, o := range outcomes {
+		want := enroll.AlreadyEnrolled
+		if i%2 != winner%2 {
+			want = enroll.Conflict
+		}
+		if i != winner && o != want {
+			t.Errorf("companion %d (EK %d, the winner's is %d): %s, want %s", i, i%2, winner%2, o, want)
+		}
+	}
+	e, err := c.GetEnrollment(context.Background(), regID)
+	if err != nil || e.Attestation.TPM.EndorsementKey != base64.StdEncoding.EncodeToString(keys[winner%2].EndorsementKey()) {
+		t.Fatalf("DPS holds %+v (%v), want the winner's EK", e, err)
+	}
+}
