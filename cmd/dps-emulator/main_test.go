@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -329,4 +330,39 @@ func TestKilledUnderLoadLosesNothingAcknowledged(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes acknowledged before SIGKILL, all found after the restart", len(acked))
+}
+
+// A request line Go's server cannot parse (an invalid escape) is answered with DPS's JSON error
+// body, not net/http's plain text. Go's client refuses to send such a path, so the request is
+// written by hand.
+func TestUnparsablePathGetsDPSError(t *testing.T) {
+	dir := t.TempDir()
+	p := startEmulator(t, dir)
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	conn, err := tls.Dial("tcp", p.Addr, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /enrollments/%%zz?api-version=2021-10-01 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	var e struct {
+		ErrorCode int    `json:"errorCode"`
+		Message   string `json:"message"`
+	}
+	if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
+		json.Unmarshal(body, &e) != nil || e.ErrorCode == 0 || !strings.Contains(e.Message, "invalid percent-escape") {
+		t.Fatalf("GET /enrollments/%%zz: %s %q %s; want 400 with DPS's JSON error body", res.Status, res.Header.Get("Content-Type"), body)
+	}
+	// The emulator goes on serving.
+	c := newClient(t, dir, p.Addr)
+	if status, body := c.do(http.MethodPut, "/enrollments/after", `{"registrationId":"after","attestation":{"type":"symmetricKey"}}`); status != http.StatusOK {
+		t.Fatalf("a request after the refusal: %d %s", status, body)
+	}
 }

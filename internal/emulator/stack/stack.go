@@ -6,7 +6,6 @@ package stack
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,7 +152,12 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	tlsConf := tlsca.TLSConfig(cert)
-	s.serve(s.Server, tls.NewListener(ln, tlsConf), tlsConf, c.Logger)
+	// The listener does the TLS itself, to answer unparsable requests as DPS does (refusals.go).
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	s.serve(&http.Server{Handler: s.Server}, newDPSListener(ln, tlsConf, now), c.Logger)
 
 	if c.AdminListener != nil || c.AdminListen != "" {
 		token, err := datadir.LoadOrCreateAdminToken(dir)
@@ -165,7 +169,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 			return nil, err
 		}
 		s.AdminAddr = aln.Addr()
-		s.serve(emulator.AdminHandler(emulator.AdminOptions{Faults: s.Faults, Store: s.Store, Token: token, Logger: c.Logger}), aln, nil, c.Logger)
+		s.serve(&http.Server{Handler: emulator.AdminHandler(emulator.AdminOptions{Faults: s.Faults, Store: s.Store, Token: token, Logger: c.Logger})}, aln, c.Logger)
 	}
 
 	if c.HubListener != nil || c.HubListen != "" {
@@ -210,9 +214,11 @@ func listen(l net.Listener, addr, def, what string) (net.Listener, error) {
 	return l, nil
 }
 
-// serve serves h on l until the stack closes; a failure goes to Err.
-func (s *Stack) serve(h http.Handler, l net.Listener, tlsConf *tls.Config, log *slog.Logger) {
-	srv := &http.Server{Handler: s.gate.wrap(h), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
+// serve runs srv (its handler behind the stack's gate) on l until the stack closes; a failure
+// goes to Err.
+func (s *Stack) serve(srv *http.Server, l net.Listener, log *slog.Logger) {
+	srv.Handler = s.gate.wrap(srv.Handler)
+	srv.ReadHeaderTimeout = 10 * time.Second
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	}
