@@ -183,7 +183,7 @@ func TestRunByCertificateRefusesABadIdentity(t *testing.T) {
 	}{
 		{"a certificate for another key", boardca.PEM(b.certify(t, other.Public())), "run `oob-agent certify` again"},
 		{"a key in the chain file", append(boardca.PEM(b.certify(t, b.key.Public())), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"...), "keep the key in its own file"},
-		{"no certificate", []byte("not PEM\n"), "not a PEM certificate chain"},
+		{"no certificate", []byte("not PEM\n"), "not a PEM certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			write(t, b.cfg.X509.CertificateFile, tc.chain)

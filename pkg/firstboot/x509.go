@@ -1,11 +1,9 @@
 package firstboot
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/oobtpm/oob/pkg/est"
 	"github.com/oobtpm/oob/pkg/identity"
 )
 
@@ -43,9 +42,9 @@ func loadCertificateIdentity(cfg *X509Config, key crypto.Signer) (*certificateId
 	if err != nil {
 		return nil, fmt.Errorf("x509: the device certificate: %w (run `oob-agent certify` to get one)", err)
 	}
-	chain, err := parseChain(b)
+	chain, err := est.ParsePEM(b)
 	if err != nil {
-		return nil, fmt.Errorf("x509: %s: %w", cfg.CertificateFile, err)
+		return nil, fmt.Errorf("x509: %s: %w: it must hold the certificate chain alone, leaf first (keep the key in its own file)", cfg.CertificateFile, err)
 	}
 	leaf := chain[0]
 	cn := leaf.Subject.CommonName
@@ -77,34 +76,6 @@ func keyName(key string) string {
 		return "the key in the TPM"
 	}
 	return key
-}
-
-// parseChain reads PEM certificates, leaf first. Anything else in the file is refused: a key
-// belongs in its own file.
-func parseChain(b []byte) ([]*x509.Certificate, error) {
-	var chain []*x509.Certificate
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			if len(bytes.TrimSpace(rest)) > 0 {
-				return nil, errors.New("not a PEM certificate chain: text that is not PEM")
-			}
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("a PEM %q block where only certificates belong (keep the key in its own file)", blk.Type)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d is unreadable: %w", len(chain)+1, err)
-		}
-		chain = append(chain, c)
-	}
-	if len(chain) == 0 {
-		return nil, errors.New("no certificate in it")
-	}
-	return chain, nil
 }
 
 // readActivationURL reads the label's activation URL: one http(s) URL with a host. A missing

@@ -5,19 +5,6 @@ import (
 	"testing"
 )
 
-// FuzzParseChain: a device's certificate file is read strictly, and never panics.
-func FuzzParseChain(f *testing.F) {
-	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
-	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
-	f.Add([]byte(""))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		chain, err := parseChain(b)
-		if err == nil && len(chain) == 0 {
-			t.Fatal("an empty chain accepted")
-		}
-	})
-}
-
 // FuzzParseActivationURL: whatever is accepted is one http(s) URL, nothing around it.
 func FuzzParseActivationURL(f *testing.F) {
 	f.Add([]byte("https://portal.example.com/a?code=X&guid=Y\n"))
