@@ -37,10 +37,10 @@ func guard(err *error) {
 // It reports whether finder patterns were found, decoded or not.
 func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, thorough bool) (s symbol, found bool, err error) {
 	defer guard(&err)
-	info, nf := detector.NewFinderPatternFinder(m, nil).Find(hints)
-	if nf != nil {
-		// A nil NotFoundException in an error variable would not compare equal to nil.
-		return symbol{}, false, nf
+	_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
+	info, err := findPatterns(m, tryHarder)
+	if err != nil {
+		return symbol{}, false, err
 	}
 	s, err = readFound(m, info, hints, thorough)
 	return s, true, err
