@@ -29,6 +29,7 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 	base := 4*int(math.Round((d-17)/4)) + 17
 	dec := decoder.NewDecoder()
 	var lastErr error = gozxing.NewNotFoundException("no grid decoded")
+	fitted := map[homography]bool{}
 	try := func(dim int, anchor *detector.AlignmentPattern) (symbol, bool) {
 		t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
 		bits, err := detector.Detector_sampleGrid(m, t, dim)
@@ -45,9 +46,12 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 			return symbol{}, false // version 1 has no alignment pattern to refine with
 		}
 		h, ok := refine(m, transformProjector(t), tl, tr, bl, ms, dim)
-		if !ok {
+		if !ok || fitted[h] {
+			// Nearby anchors often lead the fit to the same alignment patterns, and so to
+			// the same grid, which has already failed.
 			return symbol{}, false
 		}
+		fitted[h] = true
 		if bits, err = sampleHomography(m, h, dim); err != nil {
 			return symbol{}, false
 		}
