@@ -8,9 +8,9 @@ import (
 )
 
 // TestWholeFrames reads whole 1280×720 frames of the camera set, on which Thorough works within
-// its budget: one read only by a late step (the frame turned by 22.5°), one only by a nudged
-// grid a version above the estimate, and one without a code, which must read as none. Each is
-// decoded on one core and on several, which must give the same answer.
+// its budget: one that only turning it by 22.5° or the multi-code search reads, one read only by
+// a nudged grid a version above the estimate, and one without a code, which must read as none.
+// Each is decoded on one core and on several, which must give the same answer.
 func TestWholeFrames(t *testing.T) {
 	frames := loadFolder(t, "testdata/frames", ".jpg", "the committed frames are missing")
 	for _, f := range frames {

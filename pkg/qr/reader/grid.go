@@ -30,6 +30,9 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 	dec := decoder.NewDecoder()
 	var lastErr error = gozxing.NewNotFoundException("no grid decoded")
 	fitted := map[homography]bool{}
+	// near records that some grid read format and version information and failed only its
+	// error correction: the patterns are a code's, and its grid is nearly right.
+	near := false
 	try := func(dim int, anchor *detector.AlignmentPattern) (symbol, bool) {
 		t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
 		bits, err := detector.Detector_sampleGrid(m, t, dim)
@@ -42,6 +45,9 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 			return symbolFrom(res, transformProjector(t), dim), true
 		}
 		lastErr = err
+		if _, ok := err.(gozxing.ChecksumException); ok {
+			near = true
+		}
 		if dim == 21 {
 			return symbol{}, false // version 1 has no alignment pattern to refine with
 		}
@@ -57,6 +63,9 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 		}
 		if res, err = dec.Decode(bits, hints); err == nil {
 			return symbolFrom(res, h.apply, dim), true
+		}
+		if _, ok := err.(gozxing.ChecksumException); ok {
+			near = true
 		}
 		return symbol{}, false
 	}
@@ -76,7 +85,9 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 			}
 		}
 	}
-	if nudged {
+	if nudged && near {
+		// Nudged anchors only for a code whose grid came close: the finder-pattern triples
+		// that a screen's text makes never do, and they would pay for every nudge.
 		for i, dim := range dims {
 			for _, anchor := range points[i].nudged(ms) {
 				if s, ok := try(dim, anchor); ok {

@@ -65,10 +65,10 @@ var (
 )
 
 // thoroughBudget bounds the steps of a Thorough plan, in attempts on the whole gray image (see
-// pass.cost): on a 1280×720 frame, the steps up to the first rotation. A code found by none of
-// the first steps on a frame that large is rarely found by the others, and a frame without any
+// pass.cost): on a 1280×720 frame, the steps through the blurs. A code found by none of the
+// first steps on a frame that large is rarely found by the others, and a frame without any
 // code pays for every step; small images, whose attempts cost little, get all of them.
-const thoroughBudget = 17
+const thoroughBudget = 12
 
 // budgetPixels is the image size at which the budget starts to cut the Thorough plan: up to
 // it, every step is made.
@@ -79,8 +79,8 @@ const budgetPixels = 640 * 480
 // Thorough: the order is that of the steps' success on real frames (the camera set of
 // scripts/make-camera-set.sh and the shared corpus of photos), weighed by their cost, so that a
 // typical photo is read by the first steps and only hard images pay for the later ones. Every
-// code of those two sets that any step reads is read by a step within the budget of a
-// 1280×720 frame.
+// code of those two sets that any step reads is read within the budget of a 1280×720 frame, or
+// by the multi-code search after the steps (a frame of the camera set turned by 22.5°).
 //
 // Fast: the half-size plane first, since a webcam frame's code has modules of three pixels or
 // more, then the full one for finer codes.

@@ -141,39 +141,46 @@ func stretch(dst, src *plane) {
 func blur(dst, tmp, src *plane, r int) {
 	tmp.resize(src.w, src.h)
 	dst.resize(src.w, src.h)
-	boxRows(tmp.pix, src.pix, src.w, src.h, r)
+	n := 2*r + 1
+	m := reciprocal(n)
+	boxRows(tmp.pix, src.pix, src.w, src.h, r, m)
 	// Columns: running sums of whole rows, so that memory is read in order.
 	w, h := src.w, src.h
-	n := 2*r + 1
-	sum := make([]int, w)
+	sum := make([]uint32, w)
 	for k := -r; k <= r; k++ {
-		row := tmp.pix[clampi(k, h)*w:]
-		for x := range sum {
-			sum[x] += int(row[x])
+		row := tmp.pix[clampi(k, h)*w:][:w]
+		for x, v := range row {
+			sum[x] += uint32(v)
 		}
 	}
 	for y := 0; y < h; y++ {
 		out := dst.pix[y*w : (y+1)*w]
-		add, sub := tmp.pix[clampi(y+r+1, h)*w:], tmp.pix[clampi(y-r, h)*w:]
+		add, sub := tmp.pix[clampi(y+r+1, h)*w:][:w], tmp.pix[clampi(y-r, h)*w:][:w]
 		for x := range out {
-			out[x] = byte(sum[x] / n)
-			sum[x] += int(add[x]) - int(sub[x])
+			out[x] = byte(uint64(sum[x]) * m >> 32)
+			sum[x] += uint32(add[x]) - uint32(sub[x])
 		}
 	}
 }
 
-func boxRows(dst, src []byte, w, h, r int) {
-	n := 2*r + 1
+// reciprocal returns m such that s*m>>32 is s/n rounded down for any sum s of n bytes: a
+// division per pixel was most of a blur's time.
+func reciprocal(n int) uint64 {
+	return uint64(1<<32)/uint64(n) + 1
+}
+
+// boxRows blurs each row; m is reciprocal(2*r+1).
+func boxRows(dst, src []byte, w, h, r int, m uint64) {
 	for y := 0; y < h; y++ {
 		row := src[y*w : (y+1)*w]
 		out := dst[y*w : (y+1)*w]
-		sum := 0
+		var sum uint32
 		for k := -r; k <= r; k++ {
-			sum += int(row[clampi(k, w)])
+			sum += uint32(row[clampi(k, w)])
 		}
 		for x := range out {
-			out[x] = byte(sum / n)
-			sum += int(row[clampi(x+r+1, w)]) - int(row[clampi(x-r, w)])
+			out[x] = byte(uint64(sum) * m >> 32)
+			sum += uint32(row[clampi(x+r+1, w)]) - uint32(row[clampi(x-r, w)])
 		}
 	}
 }

@@ -31,3 +31,17 @@ func TestBilinearRow(t *testing.T) {
 		}
 	}
 }
+
+// TestBlurDivision checks the reciprocal that replaces blur's division on every sum it can
+// meet.
+func TestBlurDivision(t *testing.T) {
+	for r := 1; r <= 8; r++ {
+		n := 2*r + 1
+		m := reciprocal(n)
+		for s := uint32(0); s <= uint32(255*n); s++ {
+			if got, want := byte(uint64(s)*m>>32), byte(s/uint32(n)); got != want {
+				t.Fatalf("radius %d: %d/%d = %d, want %d", r, s, n, got, want)
+			}
+		}
+	}
+}
