@@ -18,8 +18,8 @@ import (
 // each also refined by a fit to all alignment patterns; each try costs one sampling and one
 // Reed-Solomon decoding, far less than another binarization. The anchors as found come first,
 // for every dimension; anchors moved by a fraction of a module (nudged) only after, since they
-// are many and rarely needed.
-func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, nudged bool) (symbol, error) {
+// are many and rarely needed. When stop (if not nil) says so, it gives up between grids.
+func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, nudged bool, stop func() bool) (symbol, error) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	if ms < 1 {
@@ -34,6 +34,10 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 	// error correction: the patterns are a code's, and its grid is nearly right.
 	near := false
 	try := func(dim int, anchor *detector.AlignmentPattern) (symbol, bool) {
+		if stop != nil && stop() {
+			lastErr = errAbandoned
+			return symbol{}, false
+		}
 		t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
 		bits, err := detector.Detector_sampleGrid(m, t, dim)
 		if err != nil {

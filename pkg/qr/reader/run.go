@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -86,16 +87,20 @@ func matrixOf(pl *plan, out []outcome, pass int, a attempt) *gozxing.BitMatrix {
 	return nil
 }
 
-// try makes step i of pl.
-func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, integral *[]uint32) outcome {
+// errAbandoned ends a step whose answer is no longer wanted: an earlier step has read a code.
+var errAbandoned = errors.New("qr: attempt abandoned")
+
+// try makes step i of pl. stop, if not nil, says when an earlier step has read a code, so that
+// this one can end early: its answer would not be used.
+func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, integral *[]uint32, stop func() bool) outcome {
 	s := pl.steps[i]
 	v := d.views[s.pass]
 	v.get(pl.passes[s.pass], &d.gray)
 	m, err := binarize(s.bin, v.polarity(s.inverted), integral)
-	if err != nil {
-		return outcome{ran: true}
+	if err != nil || (stop != nil && stop()) {
+		return outcome{ran: true, m: m}
 	}
-	sym, found, err := readSingle(m, hints, d.Effort == Thorough && pl.passes[s.pass].nudge && !s.inverted)
+	sym, found, err := readSingle(m, hints, d.Effort == Thorough && pl.passes[s.pass].nudge && !s.inverted, stop)
 	return outcome{ran: true, read: err == nil, found: found, sym: sym, m: m}
 }
 
@@ -109,8 +114,8 @@ func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, int
 //
 // Thorough spreads them over the cores: workers take steps in plan order, and none starts a
 // step after one that has read a code. A step that reads is kept only if no earlier step
-// does, so the answer is the one a single worker would give, and at most one step per other
-// worker is made for nothing.
+// does, so the answer is the one a single worker would give; a later step still running when
+// one reads gives up at its next check.
 func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome {
 	for len(d.views) < len(pl.passes) {
 		d.views = append(d.views, &view{})
@@ -129,7 +134,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 			if d.Effort == Fast && s.inverted && found[s.pass] {
 				continue
 			}
-			out[i] = d.try(pl, i, hints, &d.integral)
+			out[i] = d.try(pl, i, hints, &d.integral, nil)
 			found[s.pass] = found[s.pass] || (out[i].found && !s.inverted)
 			if out[i].read {
 				break
@@ -153,7 +158,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 				if i >= first.Load() {
 					return
 				}
-				out[i] = d.try(pl, int(i), hints, &d.integrals[w])
+				out[i] = d.try(pl, int(i), hints, &d.integrals[w], func() bool { return first.Load() < i })
 				for out[i].read {
 					f := first.Load()
 					if i >= f || first.CompareAndSwap(f, i) {
