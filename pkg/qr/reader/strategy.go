@@ -65,10 +65,10 @@ var (
 )
 
 // thoroughBudget bounds the steps of a Thorough plan, in attempts on the whole gray image (see
-// pass.cost): on a 1280×720 frame, the steps through the blurs. A code found by none of the
+// pass.cost): on a 1280×720 frame, the steps through the first blur. A code found by none of the
 // first steps on a frame that large is rarely found by the others, and a frame without any
 // code pays for every step; small images, whose attempts cost little, get all of them.
-const thoroughBudget = 12
+const thoroughBudget = 9
 
 // budgetPixels is the image size at which the budget starts to cut the Thorough plan: up to
 // it, every step is made.
@@ -137,7 +137,7 @@ func (d *Decoder) plan(w, h int) plan {
 	// first; original's hybrid matrices are also what the multi-code search at the end reuses.
 	p.add("original", glo, hyb)
 	p.add("half", ada, adaInv)
-	p.add("original", gloInv, hybInv)
+	p.add("original", gloInv)
 	p.add("stretch", glo, hyb)
 	p.add("blur2", hyb)
 	p.add("blur1", hyb, glo)
@@ -147,7 +147,7 @@ func (d *Decoder) plan(w, h int) plan {
 	p.add("original", ada)
 	p.add("double", hyb, glo)
 	// The rest: steps that read codes, but none that an earlier step misses on those sets.
-	p.add("original", adaInv)
+	p.add("original", hybInv, adaInv)
 	p.add("half", hybInv)
 	p.add("blur1", ada, hybInv, gloInv, adaInv)
 	p.add("blur2", glo, hybInv, gloInv)
