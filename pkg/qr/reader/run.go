@@ -112,10 +112,10 @@ func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, int
 // finder patterns were seen in its normal polarity: the code is dark on light, only unreadable
 // in this frame, and inverting it costs another binarization for nothing.
 //
-// Thorough spreads them over the cores: workers take steps in plan order, and none starts a
-// step after one that has read a code. A step that reads is kept only if no earlier step
-// does, so the answer is the one a single worker would give; a later step still running when
-// one reads gives up at its next check.
+// Thorough makes the first step, then spreads the others over the cores: workers take steps in
+// plan order, and none starts a step after one that has read a code. A step that reads is
+// kept only if no earlier step does, so the answer is the one a single worker would give; a
+// later step still running when one reads gives up at its next check.
 func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome {
 	for len(d.views) < len(pl.passes) {
 		d.views = append(d.views, &view{})
@@ -145,7 +145,13 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 	for len(d.integrals) < workers {
 		d.integrals = append(d.integrals, nil)
 	}
+	// The first step alone: it is cheap and reads most images, and a second worker started
+	// beside it would only slow it down on a busy machine.
+	if out[0] = d.try(pl, 0, hints, &d.integrals[0], nil); out[0].read {
+		return out
+	}
 	var next atomic.Int64
+	next.Store(1)
 	var first atomic.Int64 // the lowest step known to have read a code
 	first.Store(int64(len(pl.steps)))
 	var wg sync.WaitGroup
