@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Decode every NAME.png or NAME.jpg of a folder with three QR decoders in one run and compare each result
 # byte for byte with NAME.txt: ours, zbarimg and ZXingReader. For each decoder it prints how
-# many images were decoded correctly and the median wall time of one invocation per image (in
-# ms, process start-up and image loading included, the same for all three). Then pkg/qr/reader
-# in process (scripts/decodetime), at Thorough and Fast effort: the same count, and the median
-# time of the decode alone.
+# many images were decoded correctly and the distribution of the wall time of one invocation
+# per image: median, 90th percentile and slowest (in ms, process start-up and image loading
+# included, the same for all three). Then pkg/qr/reader in process (scripts/decodetime), at
+# Thorough and Fast effort: the same count and distribution, of the decode alone; and when the
+# folder has frames without a NAME.txt (no code, as the camera set's empty-NN.jpg), the time
+# Thorough takes to give up on them, "correct" counting those read as no code.
 #
 # Usage: scripts/bench-decode.sh [--format text|json] [DIR]
 #   DIR defaults to ../shared/corpus/qr (relative to the project root).
@@ -52,9 +54,10 @@ ours=${OOB_DECODE_CMD:-bin/companion decode --raw}
 
 shopt -s nullglob
 images=()
+nocode=0
 for img in "$dir"/*.png "$dir"/*.jpg; do
-	# Images without an expected NAME.txt (frames holding no code) are not scored.
-	[[ -e ${img%.*}.txt ]] && images+=("$img")
+	# Images without an expected NAME.txt (frames holding no code) are only timed in process.
+	if [[ -e ${img%.*}.txt ]]; then images+=("$img"); else nocode=$((nocode + 1)); fi
 done
 if [[ ${#images[@]} -eq 0 ]]; then
 	echo "$0: no NAME.png or NAME.jpg files with a NAME.txt in $dir" >&2
@@ -77,12 +80,22 @@ decode_zxing() { ZXingReader -format QRCode -bytes "$1" >"$work/out" 2>/dev/null
 # Only our command ends each code with "\n"; the other two print the bare contents.
 want_newline() { [[ $1 == ours ]]; }
 
-# run NAME TOOL: decodes every image, appends "correct median_ms" to $work/NAME.result.
+# dist: the median, 90th percentile (nearest rank) and maximum of the microsecond figures on
+# stdin, in ms: "MEDIAN P90 MAX".
+dist() {
+	sort -n | awk '{v[NR]=$1} END {
+		m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2
+		r = int((9*NR + 9) / 10)
+		printf "%.1f %.1f %.1f", m/1000, v[r]/1000, v[NR]/1000
+	}'
+}
+
+# run NAME TOOL: decodes every image, writes "correct median_ms p90_ms max_ms" to $work/NAME.result.
 run() {
 	local name=$1 tool=$2 ok=0 img t0 t1
 	: >"$work/$name.ms"
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "- -" >"$work/$name.result"
+		echo "- - - -" >"$work/$name.result"
 		return
 	fi
 	for img in "${images[@]}"; do
@@ -97,9 +110,7 @@ run() {
 			ok=$((ok + 1))
 		fi
 	done
-	local median
-	median=$(sort -n "$work/$name.ms" | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.1f", m/1000}')
-	echo "$ok $median" >"$work/$name.result"
+	echo "$ok $(dist <"$work/$name.ms")" >"$work/$name.result"
 }
 
 run ours "${ours%% *}"
@@ -108,46 +119,56 @@ run zxing ZXingReader
 
 # In process: pkg/qr/reader alone, the image already loaded, at both efforts (Thorough is what
 # companion decode uses, Fast what a scan loop uses per frame). Same images, same comparison.
+# inproc NAME ARGS...: scripts/decodetime ARGS DIR into $work/NAME.result.
 inproc() {
-	local effort=$1
+	local name=$1
+	shift
 	if command -v go >/dev/null 2>&1 && go build -o "$work/decodetime" ./scripts/decodetime; then
-		"$work/decodetime" -effort "$effort" "$dir" | awk '{print $1, $3}' >"$work/inproc-$effort.result"
+		"$work/decodetime" "$@" "$dir" | awk '{print $1, $3, $4, $5}' >"$work/$name.result"
 	else
-		echo "- -" >"$work/inproc-$effort.result"
+		echo "- - - -" >"$work/$name.result"
 	fi
 }
-inproc thorough
-inproc fast
+inproc inproc-thorough -effort thorough
+inproc inproc-fast -effort fast
 
 total=${#images[@]}
 names=(ours zbar zxing inproc-thorough inproc-fast)
 labels=("ours" "zbarimg" "ZXingReader" "ours in-proc" "ours Fast")
+totals=("$total" "$total" "$total" "$total" "$total")
 commands=("$ours IMAGE" "zbarimg --raw -q --oneshot -Sbinary IMAGE" "ZXingReader -format QRCode -bytes IMAGE"
 	"scripts/decodetime -effort thorough DIR (decode only)" "scripts/decodetime -effort fast DIR (decode only)")
+if [[ $nocode -gt 0 ]]; then
+	inproc inproc-nocode -effort thorough -nocode
+	names+=(inproc-nocode)
+	labels+=("ours no code")
+	totals+=("$nocode")
+	commands+=("scripts/decodetime -effort thorough -nocode DIR (decode only; frames without a code, read as none)")
+fi
 
 if [[ $format == json ]]; then
-	printf '{"folder":"%s","images":%d,"timing":"median wall time of one invocation per image, in ms; in process: of one decode","decoders":[' "$dir" "$total"
+	printf '{"folder":"%s","images":%d,"imagesWithoutCode":%d,"timing":"wall time of one invocation per image, in ms: median, 90th percentile, slowest; in process: of one decode","decoders":[' "$dir" "$total" "$nocode"
 	for i in "${!names[@]}"; do
-		read -r ok ms <"$work/${names[$i]}.result"
+		read -r ok ms p90 max <"$work/${names[$i]}.result"
 		[[ $i -gt 0 ]] && printf ','
 		if [[ $ok == - ]]; then
 			printf '{"name":"%s","command":"%s","installed":false}' "${labels[$i]}" "${commands[$i]}"
 		else
-			printf '{"name":"%s","command":"%s","installed":true,"inProcess":%s,"correct":%d,"medianMs":%s}' \
-				"${labels[$i]}" "${commands[$i]}" "$([[ ${names[$i]} == inproc-* ]] && echo true || echo false)" "$ok" "$ms"
+			printf '{"name":"%s","command":"%s","installed":true,"inProcess":%s,"images":%d,"correct":%d,"medianMs":%s,"p90Ms":%s,"maxMs":%s}' \
+				"${labels[$i]}" "${commands[$i]}" "$([[ ${names[$i]} == inproc-* ]] && echo true || echo false)" "${totals[$i]}" "$ok" "$ms" "$p90" "$max"
 		fi
 	done
 	printf ']}\n'
 	exit 0
 fi
 
-echo "QR decoding of $total images in $dir (byte-exact; median ms: wall time per invocation, or per decode in process)"
-printf '%-12s  %9s  %9s  %s\n' decoder correct "median ms" command
+echo "QR decoding of $total images in $dir (byte-exact; ms: wall time per invocation, or per decode in process)"
+printf '%-12s  %7s  %7s  %7s  %7s  %s\n' decoder correct median p90 max command
 for i in "${!names[@]}"; do
-	read -r ok ms <"$work/${names[$i]}.result"
+	read -r ok ms p90 max <"$work/${names[$i]}.result"
 	if [[ $ok == - ]]; then
-		printf '%-12s  %9s  %9s  %s\n' "${labels[$i]}" "-" "-" "not installed"
+		printf '%-12s  %7s  %7s  %7s  %7s  %s\n' "${labels[$i]}" - - - - "not installed"
 	else
-		printf '%-12s  %9s  %9s  %s\n' "${labels[$i]}" "$ok/$total" "$ms" "${commands[$i]}"
+		printf '%-12s  %7s  %7s  %7s  %7s  %s\n' "${labels[$i]}" "$ok/${totals[$i]}" "$ms" "$p90" "$max" "${commands[$i]}"
 	fi
 done

@@ -33,7 +33,7 @@ func (b binarizer) String() string {
 func binarize(b binarizer, p *plane, integral *[]uint32) (*gozxing.BitMatrix, error) {
 	switch b {
 	case hybrid:
-		return gozxing.NewHybridBinarizer(source{p}).GetBlackMatrix()
+		return hybridThreshold(p)
 	case global:
 		return gozxing.NewGlobalHistgramBinarizer(source{p}).GetBlackMatrix()
 	default:

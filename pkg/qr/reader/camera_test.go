@@ -1,8 +1,6 @@
 package reader
 
 import (
-	"bytes"
-	"errors"
 	"testing"
 )
 
@@ -18,20 +16,7 @@ func TestCameraFrames(t *testing.T) {
 			effort Effort
 		}{{"thorough", Thorough}, {"fast", Fast}} {
 			t.Run(f.name+"/"+e.name, func(t *testing.T) {
-				d := Decoder{Effort: e.effort}
-				res, err := d.Decode(f.img)
-				if f.want == nil {
-					if !errors.Is(err, ErrNotFound) {
-						t.Fatalf("Decode = %d codes, %v; want ErrNotFound", len(res), err)
-					}
-					return
-				}
-				if err != nil {
-					t.Fatalf("Decode: %v", err)
-				}
-				if len(res) != 1 || !bytes.Equal(res[0].Bytes, f.want) {
-					t.Fatalf("Decode = %s, want the device's payload", quoteResults(res))
-				}
+				checkFrame(t, f, &Decoder{Effort: e.effort})
 			})
 		}
 	}

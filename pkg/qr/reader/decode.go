@@ -40,8 +40,10 @@ const minSide = 21
 type Effort int
 
 const (
-	// Thorough tries every strategy: inverted codes, several binarizers, rescaling, contrast
-	// stretch, blur and rotation. For still photos; an image without a code takes a while.
+	// Thorough tries many strategies: inverted codes, several binarizers, rescaling, contrast
+	// stretch, blur and rotation, most often successful first, spread over the cores. For still
+	// photos; on an image larger than 640×480 it gives up after a bounded amount of work, about
+	// that of nine attempts on the whole image.
 	Thorough Effort = iota
 	// Fast tries only the passes cheap enough for live video at 30 frames per second on one
 	// core: the image at half size, then as it is, with the cheap binarizers; the inverted image
@@ -59,8 +61,12 @@ type Decoder struct {
 	// every distinct code found by the first successful pass is returned.
 	FirstOnly bool
 
-	gray, view, inverted, scratch plane
-	integral                      []uint32
+	gray plane
+	// views are the passes' planes, made for each image as its steps need them; integral
+	// and integrals are the adaptive threshold's scratch space for one and for several workers.
+	views     []*view
+	integral  []uint32
+	integrals [][]uint32
 
 	// trace, when set by tests, is told which attempt read the first code.
 	trace func(attempt string)
@@ -115,57 +121,35 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 		}
 	}
 
-	for _, v := range d.plan(w, h) {
-		view, back := v.prepare(d)
-		invertedReady, found := false, false
-		for _, a := range v.attempts {
-			p := view
-			if a.inverted && found && d.Effort == Fast {
-				// Finder patterns in this polarity: the code is dark on light, only unreadable
-				// in this frame, and inverting it costs another binarization for nothing.
-				continue
-			}
-			if a.inverted {
-				if !invertedReady {
-					invert(&d.inverted, view)
-					invertedReady = true
-				}
-				p = &d.inverted
-			}
-			m, err := binarize(a.bin, p, &d.integral)
-			if err != nil {
-				continue
-			}
-			s, ok, err := readSingle(m, hints, d.Effort == Thorough)
-			found = found || (ok && !a.inverted)
-			if err != nil {
-				continue
-			}
-			if d.trace != nil {
-				d.trace(v.name + "/" + a.String())
-			}
-			add([]symbol{s}, back)
-			if !d.FirstOnly {
-				// The single detector returns the best-looking code; the multi detector, run on
-				// the same matrix, finds the others in the picture.
-				more, _ := readMulti(m, hints)
-				add(more, back)
-			}
-			return results, nil
+	pl := d.plan(w, h)
+	out := d.run(&pl, hints)
+	if i := firstRead(out); i >= 0 {
+		s := pl.steps[i]
+		if d.trace != nil {
+			d.trace(pl.passes[s.pass].name + "/" + s.attempt.String())
 		}
+		back := d.views[s.pass].back
+		add([]symbol{out[i].sym}, back)
+		if !d.FirstOnly {
+			// The single detector returns the best-looking code; the multi detector, run on
+			// the same matrix, finds the others in the picture.
+			more, _ := readMulti(out[i].m, hints)
+			add(more, back)
+		}
+		return results, nil
 	}
 	if !d.FirstOnly && d.Effort == Thorough {
 		// The single detector commits to one triple of finder patterns; with several codes or
-		// look-alike patterns in view that triple can be wrong while another one decodes.
-		for _, inv := range []bool{false, true} {
-			p := &d.gray
-			if inv {
-				invert(&d.inverted, &d.gray)
-				p = &d.inverted
-			}
-			m, err := binarize(hybrid, p, &d.integral)
-			if err != nil {
-				continue
+		// look-alike patterns in view that triple can be wrong while another one decodes. The
+		// hybrid matrices of the gray image are those its steps made, when they ran.
+		for _, a := range []attempt{hyb, hybInv} {
+			m := matrixOf(&pl, out, 0, a)
+			if m == nil {
+				var err error
+				d.views[0].get(pl.passes[0], &d.gray)
+				if m, err = binarize(hybrid, d.views[0].polarity(a.inverted), &d.integral); err != nil {
+					continue
+				}
 			}
 			more, _ := readMulti(m, hints)
 			add(more, identity)

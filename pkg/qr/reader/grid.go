@@ -18,8 +18,8 @@ import (
 // each also refined by a fit to all alignment patterns; each try costs one sampling and one
 // Reed-Solomon decoding, far less than another binarization. The anchors as found come first,
 // for every dimension; anchors moved by a fraction of a module (nudged) only after, since they
-// are many and rarely needed.
-func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, nudged bool) (symbol, error) {
+// are many and rarely needed. When stop (if not nil) says so, it gives up between grids.
+func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, nudged bool, stop func() bool) (symbol, error) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	if ms < 1 {
@@ -29,7 +29,15 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 	base := 4*int(math.Round((d-17)/4)) + 17
 	dec := decoder.NewDecoder()
 	var lastErr error = gozxing.NewNotFoundException("no grid decoded")
+	fitted := map[homography]bool{}
+	// near records that some grid read format and version information and failed only its
+	// error correction: the patterns are a code's, and its grid is nearly right.
+	near := false
 	try := func(dim int, anchor *detector.AlignmentPattern) (symbol, bool) {
+		if stop != nil && stop() {
+			lastErr = errAbandoned
+			return symbol{}, false
+		}
 		t := detector.Detector_createTransform(tl, tr, bl, anchor, dim)
 		bits, err := detector.Detector_sampleGrid(m, t, dim)
 		if err != nil {
@@ -41,18 +49,27 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 			return symbolFrom(res, transformProjector(t), dim), true
 		}
 		lastErr = err
+		if _, ok := err.(gozxing.ChecksumException); ok {
+			near = true
+		}
 		if dim == 21 {
 			return symbol{}, false // version 1 has no alignment pattern to refine with
 		}
 		h, ok := refine(m, transformProjector(t), tl, tr, bl, ms, dim)
-		if !ok {
+		if !ok || fitted[h] {
+			// Nearby anchors often lead the fit to the same alignment patterns, and so to
+			// the same grid, which has already failed.
 			return symbol{}, false
 		}
+		fitted[h] = true
 		if bits, err = sampleHomography(m, h, dim); err != nil {
 			return symbol{}, false
 		}
 		if res, err = dec.Decode(bits, hints); err == nil {
 			return symbolFrom(res, h.apply, dim), true
+		}
+		if _, ok := err.(gozxing.ChecksumException); ok {
+			near = true
 		}
 		return symbol{}, false
 	}
@@ -72,7 +89,9 @@ func resampled(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map
 			}
 		}
 	}
-	if nudged {
+	if nudged && near {
+		// Nudged anchors only for a code whose grid came close: the finder-pattern triples
+		// that a screen's text makes never do, and they would pay for every nudge.
 		for i, dim := range dims {
 			for _, anchor := range points[i].nudged(ms) {
 				if s, ok := try(dim, anchor); ok {

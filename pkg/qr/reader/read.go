@@ -33,27 +33,27 @@ func guard(err *error) {
 
 // readSingle finds the most likely code in m and decodes it. A code whose finder patterns were
 // found but whose grid did not decode gets more grids (see resampled), nudged ones too when
-// thorough.
+// thorough; stop, if not nil, is asked between grids whether the answer is still wanted.
 // It reports whether finder patterns were found, decoded or not.
-func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, thorough bool) (s symbol, found bool, err error) {
+func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, thorough bool, stop func() bool) (s symbol, found bool, err error) {
 	defer guard(&err)
-	info, nf := detector.NewFinderPatternFinder(m, nil).Find(hints)
-	if nf != nil {
-		// A nil NotFoundException in an error variable would not compare equal to nil.
-		return symbol{}, false, nf
+	_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
+	info, err := findPatterns(m, tryHarder)
+	if err != nil {
+		return symbol{}, false, err
 	}
-	s, err = readFound(m, info, hints, thorough)
+	s, err = readFound(m, info, hints, thorough, stop)
 	return s, true, err
 }
 
 // readFound decodes the code whose finder patterns are info: gozxing's own grid first.
-func readFound(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, thorough bool) (symbol, error) {
+func readFound(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, thorough bool, stop func() bool) (symbol, error) {
 	if det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info); err == nil {
 		if s, err := decodeDetected(det, hints); err == nil {
 			return s, nil
 		}
 	}
-	return resampled(m, info, hints, thorough)
+	return resampled(m, info, hints, thorough, stop)
 }
 
 // readMulti finds every code in m that its finder-pattern triples allow and decodes those it

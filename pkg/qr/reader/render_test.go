@@ -143,3 +143,20 @@ func frame1280x720(tb testing.TB) (*image.Gray, string) {
 	f := place(img, 1280, 720, 255, 0.65, 6, 760, 330)
 	return lowContrast(f, 70, 150, 12, 7), text
 }
+
+// bilinear samples p at a fractional position, clamping at the edges, in floating point: the
+// reference that the decoder's own fixed-point bilinearRow follows.
+func (p *plane) bilinear(x, y float64) byte {
+	x = min(max(x, 0), float64(p.w-1))
+	y = min(max(y, 0), float64(p.h-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	v00 := float64(p.pix[y0*p.w+x0])
+	v10 := float64(p.pix[y0*p.w+x1])
+	v01 := float64(p.pix[y1*p.w+x0])
+	v11 := float64(p.pix[y1*p.w+x1])
+	top := v00 + (v10-v00)*fx
+	bot := v01 + (v11-v01)*fx
+	return byte(top + (bot-top)*fy + 0.5)
+}

@@ -60,29 +60,9 @@ func enlarge(dst, src *plane, scale float64) affine {
 	inv := 1 / scale
 	for y := 0; y < h; y++ {
 		sy := (float64(y)+0.5)*inv - 0.5
-		for x := 0; x < w; x++ {
-			sx := (float64(x)+0.5)*inv - 0.5
-			dst.pix[y*w+x] = src.bilinear(sx, sy)
-		}
+		src.bilinearRow(dst.pix[y*w:(y+1)*w], 0.5*inv-0.5, sy, inv, 0)
 	}
 	return affine{a: inv, c: 0.5*inv - 0.5, e: inv, f: 0.5*inv - 0.5}
-}
-
-// bilinear samples p at a fractional position, clamping at the edges so that rotated and
-// scaled copies continue the border instead of adding a white or black frame.
-func (p *plane) bilinear(x, y float64) byte {
-	x = min(max(x, 0), float64(p.w-1))
-	y = min(max(y, 0), float64(p.h-1))
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
-	fx, fy := x-float64(x0), y-float64(y0)
-	v00 := float64(p.pix[y0*p.w+x0])
-	v10 := float64(p.pix[y0*p.w+x1])
-	v01 := float64(p.pix[y1*p.w+x0])
-	v11 := float64(p.pix[y1*p.w+x1])
-	top := v00 + (v10-v00)*fx
-	bot := v01 + (v11-v01)*fx
-	return byte(top + (bot-top)*fy + 0.5)
 }
 
 // rotate turns src by angle radians about its centre into a canvas large enough to hold it.
@@ -98,12 +78,31 @@ func rotate(dst, src *plane, angle float64) affine {
 	// back maps a destination pixel to the source: rotate by -angle about the centres.
 	back := affine{a: cos, b: sin, c: cx - cos*dx - sin*dy, d: -sin, e: cos, f: cy + sin*dx - cos*dy}
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sx, sy := back.apply(float64(x), float64(y))
-			dst.pix[y*w+x] = src.bilinear(sx, sy)
-		}
+		sx, sy := back.apply(0, float64(y))
+		src.bilinearRow(dst.pix[y*w:(y+1)*w], sx, sy, back.a, back.d)
 	}
 	return back
+}
+
+// bilinearRow fills row with samples of p from (x, y) in steps of (dx, dy), as bilinear would,
+// in 16.16 fixed point: turning a 1280×720 frame took 40 ms in floating point.
+func (p *plane) bilinearRow(row []byte, x, y, dx, dy float64) {
+	const one = 1 << 16
+	maxX, maxY := int64(p.w-1)*one, int64(p.h-1)*one
+	fx, fy := int64(math.Round(x*one)), int64(math.Round(y*one))
+	sx, sy := int64(math.Round(dx*one)), int64(math.Round(dy*one))
+	for i := range row {
+		cx, cy := min(max(fx, 0), maxX), min(max(fy, 0), maxY)
+		x0, y0 := int(cx>>16), int(cy>>16)
+		x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+		ax, ay := cx&(one-1), cy&(one-1)
+		r0, r1 := p.pix[y0*p.w:], p.pix[y1*p.w:]
+		top := int64(r0[x0])*(one-ax) + int64(r0[x1])*ax
+		bot := int64(r1[x0])*(one-ax) + int64(r1[x1])*ax
+		row[i] = byte((top*(one-ay) + bot*ay + one*one/2) >> 32)
+		fx += sx
+		fy += sy
+	}
 }
 
 // stretch maps the 1st to 99th percentile of luminance onto the full range. Dim screens and
@@ -142,34 +141,46 @@ func stretch(dst, src *plane) {
 func blur(dst, tmp, src *plane, r int) {
 	tmp.resize(src.w, src.h)
 	dst.resize(src.w, src.h)
-	boxRows(tmp.pix, src.pix, src.w, src.h, r)
-	// Columns: transpose-free pass reading with a stride.
-	w, h := src.w, src.h
 	n := 2*r + 1
-	for x := 0; x < w; x++ {
-		sum := 0
-		for k := -r; k <= r; k++ {
-			sum += int(tmp.pix[clampi(k, h)*w+x])
+	m := reciprocal(n)
+	boxRows(tmp.pix, src.pix, src.w, src.h, r, m)
+	// Columns: running sums of whole rows, so that memory is read in order.
+	w, h := src.w, src.h
+	sum := make([]uint32, w)
+	for k := -r; k <= r; k++ {
+		row := tmp.pix[clampi(k, h)*w:][:w]
+		for x, v := range row {
+			sum[x] += uint32(v)
 		}
-		for y := 0; y < h; y++ {
-			dst.pix[y*w+x] = byte(sum / n)
-			sum += int(tmp.pix[clampi(y+r+1, h)*w+x]) - int(tmp.pix[clampi(y-r, h)*w+x])
+	}
+	for y := 0; y < h; y++ {
+		out := dst.pix[y*w : (y+1)*w]
+		add, sub := tmp.pix[clampi(y+r+1, h)*w:][:w], tmp.pix[clampi(y-r, h)*w:][:w]
+		for x := range out {
+			out[x] = byte(uint64(sum[x]) * m >> 32)
+			sum[x] += uint32(add[x]) - uint32(sub[x])
 		}
 	}
 }
 
-func boxRows(dst, src []byte, w, h, r int) {
-	n := 2*r + 1
+// reciprocal returns m such that s*m>>32 is s/n rounded down for any sum s of n bytes: a
+// division per pixel was most of a blur's time.
+func reciprocal(n int) uint64 {
+	return uint64(1<<32)/uint64(n) + 1
+}
+
+// boxRows blurs each row; m is reciprocal(2*r+1).
+func boxRows(dst, src []byte, w, h, r int, m uint64) {
 	for y := 0; y < h; y++ {
 		row := src[y*w : (y+1)*w]
 		out := dst[y*w : (y+1)*w]
-		sum := 0
+		var sum uint32
 		for k := -r; k <= r; k++ {
-			sum += int(row[clampi(k, w)])
+			sum += uint32(row[clampi(k, w)])
 		}
 		for x := range out {
-			out[x] = byte(sum / n)
-			sum += int(row[clampi(x+r+1, w)]) - int(row[clampi(x-r, w)])
+			out[x] = byte(uint64(sum) * m >> 32)
+			sum += uint32(row[clampi(x+r+1, w)]) - uint32(row[clampi(x-r, w)])
 		}
 	}
 }

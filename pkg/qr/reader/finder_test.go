@@ -1,0 +1,59 @@
+package reader
+
+import (
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+)
+
+// TestFindPatternsAsGozxing checks that findPatterns picks the same finder patterns as
+// gozxing's own finder on the binarizations the decoder makes of real frames, in both search
+// modes: it must be a faster route to the same answer, not another answer.
+func TestFindPatternsAsGozxing(t *testing.T) {
+	frames := loadFolder(t, "testdata/camera", ".jpg", "the committed frames are missing")
+	compared := 0
+	for _, f := range frames {
+		var gray, inv plane
+		gray.setGray(f.img)
+		invert(&inv, &gray)
+		for _, p := range []*plane{&gray, &inv} {
+			for _, b := range []binarizer{hybrid, global, adaptive} {
+				var integral []uint32
+				m, err := binarize(b, p, &integral)
+				if err != nil {
+					continue
+				}
+				for _, tryHarder := range []bool{false, true} {
+					hints := map[gozxing.DecodeHintType]any{}
+					if tryHarder {
+						hints[gozxing.DecodeHintType_TRY_HARDER] = true
+					}
+					want, wantErr := detector.NewFinderPatternFinder(m, nil).Find(hints)
+					got, gotErr := findPatterns(m, tryHarder)
+					if (wantErr == nil) != (gotErr == nil) {
+						t.Fatalf("%s/%s: findPatterns error %v, gozxing's %v", f.name, b, gotErr, wantErr)
+					}
+					if wantErr != nil {
+						continue
+					}
+					compared++
+					for i, pair := range [][2]*detector.FinderPattern{
+						{got.GetTopLeft(), want.GetTopLeft()},
+						{got.GetTopRight(), want.GetTopRight()},
+						{got.GetBottomLeft(), want.GetBottomLeft()},
+					} {
+						g, w := pair[0], pair[1]
+						if g.GetX() != w.GetX() || g.GetY() != w.GetY() || g.GetEstimatedModuleSize() != w.GetEstimatedModuleSize() {
+							t.Errorf("%s/%s: pattern %d at (%v, %v), gozxing's at (%v, %v)", f.name, b, i, g.GetX(), g.GetY(), w.GetX(), w.GetY())
+						}
+					}
+				}
+			}
+		}
+	}
+	if compared == 0 {
+		t.Fatal("no frame had finder patterns to compare")
+	}
+	t.Logf("%d searches compared", compared)
+}

@@ -1,0 +1,179 @@
+package reader
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// maxWorkers bounds the goroutines of one Thorough decode.
+const maxWorkers = 4
+
+// view is one pass's plane for the image being decoded, made the first time a step needs it
+// and then shared by the pass's steps, in both polarities.
+type view struct {
+	mu                  sync.Mutex
+	ready, invReady     bool
+	src                 *plane // the gray image itself, or plane
+	plane, inv, scratch plane
+	back                affine
+}
+
+// reset forgets the previous image's planes, keeping their buffers.
+func (v *view) reset() {
+	v.ready, v.invReady, v.src = false, false, nil
+}
+
+// get returns the pass's plane for the gray image, preparing it on the first call.
+func (v *view) get(ps pass, gray *plane) *plane {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.ready {
+		if ps.prepare == nil {
+			v.src, v.back = gray, identity
+		} else {
+			v.back = ps.prepare(&v.plane, &v.scratch, gray)
+			v.src = &v.plane
+		}
+		v.ready = true
+	}
+	return v.src
+}
+
+// polarity returns the plane as prepared, or inverted, for light-on-dark codes; get must have
+// been called.
+func (v *view) polarity(inverted bool) *plane {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !inverted {
+		return v.src
+	}
+	if !v.invReady {
+		invert(&v.inv, v.src)
+		v.invReady = true
+	}
+	return &v.inv
+}
+
+// outcome is what one step did.
+type outcome struct {
+	ran   bool
+	read  bool // sym holds a decoded code
+	found bool // finder patterns were found, decoded or not
+	sym   symbol
+	m     *gozxing.BitMatrix
+}
+
+// firstRead returns the index of the first step that read a code, or -1.
+func firstRead(out []outcome) int {
+	for i, o := range out {
+		if o.read {
+			return i
+		}
+	}
+	return -1
+}
+
+// matrixOf returns the matrix made by the step that made attempt a on pass, if it ran.
+func matrixOf(pl *plan, out []outcome, pass int, a attempt) *gozxing.BitMatrix {
+	for i, s := range pl.steps {
+		if s.pass == pass && s.attempt == a && out[i].ran {
+			return out[i].m
+		}
+	}
+	return nil
+}
+
+// errAbandoned ends a step whose answer is no longer wanted: an earlier step has read a code.
+var errAbandoned = errors.New("qr: attempt abandoned")
+
+// try makes step i of pl. stop, if not nil, says when an earlier step has read a code, so that
+// this one can end early: its answer would not be used.
+func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, integral *[]uint32, stop func() bool) outcome {
+	s := pl.steps[i]
+	v := d.views[s.pass]
+	v.get(pl.passes[s.pass], &d.gray)
+	m, err := binarize(s.bin, v.polarity(s.inverted), integral)
+	if err != nil || (stop != nil && stop()) {
+		return outcome{ran: true, m: m}
+	}
+	sym, found, err := readSingle(m, hints, d.Effort == Thorough && pl.passes[s.pass].nudge && !s.inverted, stop)
+	return outcome{ran: true, read: err == nil, found: found, sym: sym, m: m}
+}
+
+// run makes pl's steps until one reads a code and returns what each did; the first step
+// with read set is the decode's answer, the same whether the steps ran one after another or
+// on several cores.
+//
+// Fast runs them in turn on the caller's goroutine, skipping a pass's inverted attempts once
+// finder patterns were seen in its normal polarity: the code is dark on light, only unreadable
+// in this frame, and inverting it costs another binarization for nothing.
+//
+// Thorough makes the first step, then spreads the others over the cores: workers take steps in
+// plan order, and none starts a step after one that has read a code. A step that reads is
+// kept only if no earlier step does, so the answer is the one a single worker would give; a
+// later step still running when one reads gives up at its next check.
+func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome {
+	for len(d.views) < len(pl.passes) {
+		d.views = append(d.views, &view{})
+	}
+	for _, v := range d.views {
+		v.reset()
+	}
+	out := make([]outcome, len(pl.steps))
+	workers := 1
+	if d.Effort == Thorough {
+		workers = min(runtime.GOMAXPROCS(0), maxWorkers, len(pl.steps))
+	}
+	if workers <= 1 {
+		found := make([]bool, len(pl.passes))
+		for i, s := range pl.steps {
+			if d.Effort == Fast && s.inverted && found[s.pass] {
+				continue
+			}
+			out[i] = d.try(pl, i, hints, &d.integral, nil)
+			found[s.pass] = found[s.pass] || (out[i].found && !s.inverted)
+			if out[i].read {
+				break
+			}
+		}
+		return out
+	}
+	for len(d.integrals) < workers {
+		d.integrals = append(d.integrals, nil)
+	}
+	// The first step alone: it is cheap and reads most images, and a second worker started
+	// beside it would only slow it down on a busy machine.
+	if out[0] = d.try(pl, 0, hints, &d.integrals[0], nil); out[0].read {
+		return out
+	}
+	var next atomic.Int64
+	next.Store(1)
+	var first atomic.Int64 // the lowest step known to have read a code
+	first.Store(int64(len(pl.steps)))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= first.Load() {
+					return
+				}
+				out[i] = d.try(pl, int(i), hints, &d.integrals[w], func() bool { return first.Load() < i })
+				for out[i].read {
+					f := first.Load()
+					if i >= f || first.CompareAndSwap(f, i) {
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
