@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/portaltest"
+	"github.com/oobtpm/oob/internal/testio"
 )
 
 // run runs oob-portal with args and returns its outputs and exit code.
@@ -73,24 +73,6 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer the server's logger and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestInviteLinkThenServe is the commands as an operator uses them: the factory's SQLite
 // records, an invitation printed by `user invite`, then `serve` with a certificate of its own
 // and the emulator as DPS; the link sets a password, the board list and the label's form work.
@@ -112,7 +94,7 @@ func TestInviteLinkThenServe(t *testing.T) {
 	token := strings.TrimSpace(strings.TrimPrefix(link, "https://portal.example:8443/invite/"))
 
 	t.Setenv(dpsflags.EnvConnectionString, emu.ConnectionString.Secret())
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	served := make(chan error, 1)

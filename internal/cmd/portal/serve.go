@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +22,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/cli/dataflags"
 	"github.com/oobtpm/oob/internal/cli/dpsflags"
+	"github.com/oobtpm/oob/internal/cli/httpsserver"
 	"github.com/oobtpm/oob/internal/portal/activation"
 	"github.com/oobtpm/oob/internal/portal/web"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -125,37 +125,16 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           w.Handler(),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpsserver.New(w.Handler(), &tls.Config{Certificates: []tls.Certificate{cert}}, log)
 	l, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.ServeTLS(l, "", "") }()
 	log.Info("serve: listening", "url", "https://"+l.Addr().String()+"/")
 	if opts.Ready != nil {
 		opts.Ready(l.Addr().String())
 	}
-	select {
-	case <-ctx.Done():
-	case err = <-done:
-	}
-	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	_ = srv.Shutdown(shut)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpsserver.Run(ctx, srv, l)
 }
 
 // selfSigned makes a 90-day ECDSA P-256 certificate for hosts, kept in memory only.

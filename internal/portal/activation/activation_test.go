@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/oobtpm/oob/internal/emulatortest"
-	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/portaltest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -15,11 +14,7 @@ import (
 
 func TestActivateEnablesWithTwinAndHub(t *testing.T) {
 	emu := emulatortest.Start(t)
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	b := portaltest.ShipBoard(t, s, emu, "acme")
 	c := emu.Client(t, dps.Options{})
 	ctx := context.Background()
@@ -88,11 +83,7 @@ func (r racer) GetEnrollment(ctx context.Context, id string) (*dpsapi.Individual
 
 func TestChangeBetweenReadAndWriteIsNotOverwritten(t *testing.T) {
 	emu := emulatortest.Start(t)
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	b := portaltest.ShipBoard(t, s, emu, "acme")
 	c := emu.Client(t, dps.Options{})
 	r := Request{GUID: b.GUID, Hub: "hub.example.net", Metadata: Metadata{Location: "x", ChassisNumber: "1"}}

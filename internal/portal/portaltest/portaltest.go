@@ -20,16 +20,20 @@ import (
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
+// SQLite returns a fresh SQLite store, closed when the test ends.
+func SQLite(t testing.TB) *records.Store {
+	t.Helper()
+	s, err := records.OpenSQLite(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // Backends runs f as subtests on a fresh store of each database the factory supports.
 func Backends(t *testing.T, f func(t *testing.T, s *records.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := records.OpenSQLite(context.Background(), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		f(t, s)
-	})
+	t.Run("sqlite", func(t *testing.T) { f(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) {
 		s, err := records.OpenPostgres(context.Background(), pgtest.URL(t))
 		if err != nil {

@@ -40,11 +40,7 @@ func chromium(t *testing.T) string {
 // $OOB_PORTAL_SCREENSHOTS, else in the test's temporary directory.
 func TestBrowserInviteSignInActivate(t *testing.T) {
 	exe := chromium(t)
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	p := start(t, s, nil)
 	mine := portaltest.ShipBoard(t, s, p.emu, "acme")
 	spare := portaltest.ShipBoard(t, s, p.emu, "acme")

@@ -251,11 +251,7 @@ func TestStaleFormIsReportedNotOverwritten(t *testing.T) {
 }
 
 func TestRolesAndForms(t *testing.T) {
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	p := start(t, s, nil)
 	vic := p.user("vic@acme.example", "acme", records.RoleViewer)
 	b := portaltest.ShipBoard(t, s, p.emu, "acme")
@@ -310,11 +306,7 @@ func TestRolesAndForms(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	p := start(t, s, func(c *Config) { c.Idle, c.MaxAge = 10*time.Minute, time.Hour })
 	ann := p.user("ann@acme.example", "acme", records.RoleActivator)
 	for range 6 { // used every 9 minutes, it outlives the idle limit, not the absolute one
@@ -335,11 +327,7 @@ func TestSessionsExpire(t *testing.T) {
 }
 
 func TestAttemptsAreLimitedPerBoard(t *testing.T) {
-	s, err := records.OpenSQLite(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := portaltest.SQLite(t)
 	p := start(t, s, func(c *Config) { c.Limits.Board = ratelimit.New(3, time.Hour) })
 	ann := p.user("ann@acme.example", "acme", records.RoleActivator)
 	bob := p.user("bob@acme.example", "acme", records.RoleActivator)
