@@ -1,4 +1,4 @@
-# Build, test, benchmark and demonstrate oob-agent, companion, dps-emulator and oob-factory.
+# Build, test, benchmark and demonstrate oob-agent, companion, dps-emulator, oob-factory and oob-portal.
 # `make test` and `make demo` work on a fresh machine: they install what they need
 # (Debian packages, as root) or stop with a message naming it.
 
@@ -15,7 +15,7 @@ AGENT_ARCHES := amd64 arm64 arm
 
 all: build
 
-build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory agent-cross companion-cross
+build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory $(BIN)/oob-portal agent-cross companion-cross
 
 # The agent ships to devices: static, no cgo.
 $(BIN)/oob-agent: FORCE
@@ -30,6 +30,9 @@ $(BIN)/dps-emulator: FORCE
 # The factory server: pure Go too (SQLite through modernc.org/sqlite), so no cgo.
 $(BIN)/oob-factory: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-factory
+
+$(BIN)/oob-portal: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-portal
 
 agent-cross: $(foreach arch,$(AGENT_ARCHES),$(BIN)/linux-$(arch)/oob-agent)
 

@@ -30,6 +30,8 @@ test | bench)
 		[ffmpeg]=ffmpeg
 		# oob-factory's store tests run against a throwaway PostgreSQL server.
 		[pg_ctlcluster]=postgresql
+		# oob-portal's browser test drives Debian's chromium headless (chromedp).
+		[chromium]=chromium
 		# deploy's package tests: make deb's .deb is checked by lintian and installed with dpkg.
 		[lintian]=lintian
 		[dpkg-deb]=dpkg

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/cli/dataflags"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/pgtest"
 	"github.com/oobtpm/oob/internal/factory/records"
@@ -27,7 +28,7 @@ func BenchmarkCertifyBoards(b *testing.B) {
 func benchmarkCertify(b *testing.B, database string) {
 	const stations = 4
 	if database != "" {
-		b.Setenv(envDatabase, database)
+		b.Setenv(dataflags.EnvDatabase, database)
 	}
 	emu := emulatortest.Start(b)
 	dir := b.TempDir()

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/cli/httpsserver"
 	"github.com/oobtpm/oob/internal/factory/boardca"
 	"github.com/oobtpm/oob/internal/factory/certify"
 	"github.com/oobtpm/oob/internal/factory/est"
@@ -165,26 +164,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	wake := make(chan struct{}, 1)
 	certifier := &certify.Certifier{CA: ca, Store: store, Validity: opts.Board.Validity, Line: opts.Board.Line, Batch: opts.Board.Batch}
 	h := &est.Server{Stations: store, Certifier: wakingCertifier{certifier, wake}, Chain: ca.Chain(), Logger: log}
-	srv := &http.Server{
-		Handler:           h,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpsserver.New(h, &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert}, log)
 	l, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 2)
-	go func() { done <- srv.ServeTLS(l, "", "") }()
+	var jobs []func(context.Context) error
 	if client != nil {
 		w := &outbox.Worker{DPS: client, Store: store, Factory: opts.Board.Factory, Logger: log}
-		go func() { done <- w.Run(ctx, wake) }()
+		jobs = append(jobs, func(ctx context.Context) error { return w.Run(ctx, wake) })
 	} else {
 		log.Warn("serve: " + noDPS + "; boards are recorded and their enrollments wait")
 	}
@@ -192,15 +180,5 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if opts.Ready != nil {
 		opts.Ready(l.Addr().String())
 	}
-	select {
-	case <-ctx.Done():
-	case err = <-done:
-	}
-	shut, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	_ = srv.Shutdown(shut)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return httpsserver.Run(ctx, srv, l, jobs...)
 }

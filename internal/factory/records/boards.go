@@ -13,6 +13,7 @@ const (
 	StateCertified   = "certified"    // certificate issued, enrollment waiting in the outbox
 	StatePreEnrolled = "pre-enrolled" // DPS holds its disabled enrollment
 	StateFailed      = "failed"       // the enrollment could not be made; see the outbox's error
+	StateActivated   = "activated"    // the customer enabled its enrollment through the portal
 )
 
 // Board is one certified board.
@@ -31,17 +32,18 @@ type Board struct {
 	Reissue     bool      `json:"reissueAllowed,omitempty"`
 	Customer    string    `json:"customer,omitempty"`
 	ShippedAt   time.Time `json:"shippedAt,omitzero"`
+	ActivatedAt time.Time `json:"activatedAt,omitzero"`
 }
 
-const boardCols = `guid, key_sha256, certificate, chain, serial, station, line, batch, issued_at, not_after, state, reissue, customer, shipped_at`
+const boardCols = `guid, key_sha256, certificate, chain, serial, station, line, batch, issued_at, not_after, state, reissue, customer, shipped_at, activated_at`
 
 func scanBoard(row interface{ Scan(...any) error }) (*Board, error) {
 	var b Board
 	var issued, notAfter string
 	var reissue int
-	var customer, shipped sql.NullString
+	var customer, shipped, activated sql.NullString
 	err := row.Scan(&b.GUID, &b.KeySHA256, &b.Certificate, &b.Chain, &b.Serial, &b.Station, &b.Line, &b.Batch,
-		&issued, &notAfter, &b.State, &reissue, &customer, &shipped)
+		&issued, &notAfter, &b.State, &reissue, &customer, &shipped, &activated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -49,7 +51,7 @@ func scanBoard(row interface{ Scan(...any) error }) (*Board, error) {
 		return nil, fmt.Errorf("records: %w", err)
 	}
 	b.IssuedAt, b.NotAfter, b.Reissue = parseTS(issued), parseTS(notAfter), reissue != 0
-	b.Customer, b.ShippedAt = customer.String, nullTS(shipped)
+	b.Customer, b.ShippedAt, b.ActivatedAt = customer.String, nullTS(shipped), nullTS(activated)
 	return &b, nil
 }
 
@@ -84,7 +86,7 @@ func (s *Store) AddBoard(ctx context.Context, b *Board) error {
 		b.State = StateCertified
 		// ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) makes a concurrent second insert
 		// of the same GUID a clean "exists" rather than a constraint error.
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO boards (`+boardCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL) ON CONFLICT (guid) DO NOTHING`),
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO boards (`+boardCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL) ON CONFLICT (guid) DO NOTHING`),
 			b.GUID, b.KeySHA256, b.Certificate, b.Chain, b.Serial, b.Station, b.Line, b.Batch, ts(b.IssuedAt), ts(b.NotAfter), b.State)
 		if err != nil {
 			return fmt.Errorf("records: add board: %w", err)
@@ -157,11 +159,17 @@ type AuditEntry struct {
 	Action string    `json:"action"`
 	GUID   string    `json:"guid"`
 	Detail string    `json:"detail"`
+	// Address is where the change came from (the portal's client address), when known.
+	Address string `json:"address,omitempty"`
 }
 
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, guid, detail string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail) VALUES (?, ?, ?, ?, ?)`),
-		ts(time.Now()), actor, action, guid, detail); err != nil {
+	return s.auditFrom(ctx, tx, actor, action, guid, detail, "")
+}
+
+func (s *Store) auditFrom(ctx context.Context, tx *sql.Tx, actor, action, guid, detail, address string) error {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail, address) VALUES (?, ?, ?, ?, ?, ?)`),
+		ts(time.Now()), actor, action, guid, detail, address); err != nil {
 		return fmt.Errorf("records: audit: %w", err)
 	}
 	return nil
@@ -169,7 +177,7 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, guid, deta
 
 // Audit returns the audit trail of guid, oldest first.
 func (s *Store) Audit(ctx context.Context, guid string) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail FROM audit WHERE guid = ? ORDER BY at`), guid)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit WHERE guid = ? ORDER BY at`), guid)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
@@ -178,7 +186,7 @@ func (s *Store) Audit(ctx context.Context, guid string) ([]AuditEntry, error) {
 	for rows.Next() {
 		var e AuditEntry
 		var at string
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.GUID, &e.Detail); err != nil {
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.GUID, &e.Detail, &e.Address); err != nil {
 			return nil, fmt.Errorf("records: %w", err)
 		}
 		e.At = parseTS(at)

@@ -64,6 +64,36 @@ CREATE TABLE activation_codes (
 );
 CREATE INDEX boards_batch ON boards(batch);
 `,
+	// 3: the activation portal's users, invitations and sessions; where each audited change came
+	// from; when a board was activated.
+	3: `
+ALTER TABLE audit ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE boards ADD COLUMN activated_at TEXT;
+CREATE INDEX boards_customer ON boards(customer);
+CREATE TABLE portal_users (
+	email         TEXT PRIMARY KEY,
+	customer      TEXT NOT NULL REFERENCES customers(name),
+	role          TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_at    TEXT NOT NULL
+);
+CREATE TABLE portal_invites (
+	token_sha256 TEXT PRIMARY KEY,
+	email        TEXT NOT NULL,
+	customer     TEXT NOT NULL REFERENCES customers(name),
+	role         TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	expires_at   TEXT NOT NULL,
+	used_at      TEXT
+);
+CREATE TABLE portal_sessions (
+	id_sha256    TEXT PRIMARY KEY,
+	email        TEXT NOT NULL REFERENCES portal_users(email),
+	form_token   TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	last_seen_at TEXT NOT NULL
+);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

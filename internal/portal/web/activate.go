@@ -1,0 +1,143 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/oobtpm/oob/internal/factory/label"
+	"github.com/oobtpm/oob/internal/factory/records"
+	"github.com/oobtpm/oob/internal/portal/activation"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+)
+
+type activatePage struct {
+	GUID, Code, ETag  string
+	Location, Chassis string
+	Hub               string
+	CanActivate       bool
+	Board             *records.Board
+	Enrollment        *dpsapi.IndividualEnrollment
+}
+
+// notFound is the one answer for a board not shipped to the user's organisation, an unknown
+// board, a wrong code and a spent one: no answer tells another organisation's boards apart.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth) {
+	s.message(w, r, a, http.StatusNotFound, "Board not found",
+		"No board of "+a.user.Customer+" has that GUID and activation code. Check both against the board's label; each code activates its board once.")
+}
+
+// check spends one attempt from each budget and reports whether guid is a board of a's
+// organisation whose activation code is code; it has answered the request when it returns
+// false.
+func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, code string) (*records.Board, bool) {
+	if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Board.Allow(guid) || !s.cfg.Limits.Address.Allow(address(r)) {
+		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
+		return nil, false
+	}
+	b, err := s.cfg.Store.Board(r.Context(), guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != a.user.Customer) {
+		s.notFound(w, r, a)
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, r, a, err)
+		return nil, false
+	}
+	want, err := s.cfg.Store.ActivationCode(r.Context(), guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
+		s.notFound(w, r, a)
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, r, a, err)
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
+	q := r.URL.Query()
+	guid, code := strings.ToLower(strings.TrimSpace(q.Get("guid"))), strings.TrimSpace(q.Get("code"))
+	if code == "" {
+		s.render(w, r, http.StatusOK, "lookup", &view{Title: "Activate a board", User: a.user, CSRF: a.ses.FormToken, P: activatePage{GUID: guid}})
+		return
+	}
+	b, ok := s.check(w, r, a, guid, code)
+	if !ok {
+		return
+	}
+	p := activatePage{GUID: guid, Code: code, Board: b, CanActivate: a.user.Role != records.RoleViewer}
+	if !s.readEnrollment(w, r, a, &p) {
+		return
+	}
+	p.ETag = p.Enrollment.ETag
+	s.render(w, r, http.StatusOK, "activate", &view{Title: "Activate board", User: a.user, CSRF: a.ses.FormToken, P: p})
+}
+
+// readEnrollment fills p.Enrollment from DPS, or answers the request and returns false.
+func (s *Server) readEnrollment(w http.ResponseWriter, r *http.Request, a *auth, p *activatePage) bool {
+	if s.cfg.DPS == nil {
+		s.message(w, r, a, http.StatusServiceUnavailable, "Activation unavailable", "The portal has no connection to DPS configured. Tell the portal's operator.")
+		return false
+	}
+	e, err := activation.Read(r.Context(), s.cfg.DPS, p.GUID)
+	if errors.Is(err, activation.ErrNoEnrollment) {
+		s.message(w, r, a, http.StatusConflict, "Not ready yet", "The factory has not pre-enrolled this board in DPS yet. Try again later.")
+		return false
+	}
+	if err != nil {
+		s.internal(w, r, a, err)
+		return false
+	}
+	p.Enrollment = e
+	return true
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
+	p := activatePage{
+		GUID: strings.ToLower(strings.TrimSpace(r.PostFormValue("guid"))), Code: strings.TrimSpace(r.PostFormValue("code")),
+		ETag: r.PostFormValue("etag"), Location: r.PostFormValue(activation.FieldLocation),
+		Chassis: r.PostFormValue(activation.FieldChassis), Hub: r.PostFormValue(activation.FieldHub),
+	}
+	b, ok := s.check(w, r, a, p.GUID, p.Code)
+	if !ok {
+		return
+	}
+	p.Board = b
+	if a.user.Role == records.RoleViewer {
+		s.message(w, r, a, http.StatusForbidden, "Not allowed", "Your role is viewer: ask an activator or an administrator of "+a.user.Customer+" to activate this board.")
+		return
+	}
+	req := activation.Request{GUID: p.GUID, Hub: p.Hub, ETag: p.ETag, Customer: a.user.Customer,
+		Metadata: activation.Metadata{Location: p.Location, ChassisNumber: p.Chassis}}
+	req.Normalize()
+	if fe := req.Validate(); fe != nil {
+		p.CanActivate = true
+		if !s.readEnrollment(w, r, a, &p) {
+			return
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "activate", &view{Title: "Activate board", User: a.user, CSRF: a.ses.FormToken, Errors: fe, P: p})
+		return
+	}
+	e, err := activation.Activate(r.Context(), s.cfg.DPS, req)
+	if errors.Is(err, activation.ErrChanged) {
+		s.message(w, r, a, http.StatusConflict, "Changed by someone else",
+			"Someone else changed this board's enrollment since the form was shown. Nothing was written. Open the label's link again to see it as it is now.")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, a, err)
+		return
+	}
+	detail := fmt.Sprintf("hub %s; location %q; chassis number %q", req.Hub, req.Metadata.Location, req.Metadata.ChassisNumber)
+	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, detail, address(r)); err != nil {
+		// DPS holds the activation; the code could not be spent.
+		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
+		return
+	}
+	s.cfg.Logger.Info("web: activated", "guid", req.GUID, "by", a.user.Email, "hub", req.Hub)
+	s.render(w, r, http.StatusOK, "done", &view{Title: "Board activated", User: a.user, CSRF: a.ses.FormToken, P: activatePage{GUID: req.GUID, Hub: e.IoTHubHostName, Location: req.Metadata.Location, Chassis: req.Metadata.ChassisNumber}})
+}
