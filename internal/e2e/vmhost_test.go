@@ -130,7 +130,11 @@ func vmImage(t *testing.T, deb, dataDir string) string {
 	if err != nil {
 		t.Fatalf("scripts/vm/build-image.sh: %v\n%s", err, lastLines(stderr.String(), 40))
 	}
-	return strings.TrimSpace(string(out))
+	dir := strings.TrimSpace(string(out))
+	if _, err := os.Stat(filepath.Join(dir, "rootfs.ext4")); err != nil {
+		t.Fatalf("scripts/vm/build-image.sh printed %q, not the image's directory: %v", out, err)
+	}
+	return dir
 }
 
 // vm is a QEMU process running scripts/vm/boot.sh's machine.

@@ -72,6 +72,8 @@ if [[ -f $out/done ]]; then
 	echo "$out"
 	exit 0
 fi
+# Only the result goes to stdout; what the tools print goes to stderr.
+exec 3>&1 1>&2
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -196,4 +198,4 @@ cp -L "$work/boot"/initrd.img-* "$work/initrd.img"
 mkdir -p "$out"
 mv "$work/rootfs.ext4" "$work/vmlinuz" "$work/initrd.img" "$out/"
 touch "$out/done"
-echo "$out"
+echo "$out" >&3
