@@ -46,6 +46,8 @@ vm)
 		[mkfs.ext4]=e2fsprogs
 		[qemu-system-x86_64]=qemu-system-x86
 		[qemu-img]=qemu-utils
+		# boot.sh forwards each of the guest's connections to the emulator through socat.
+		[socat]=socat
 		[make]=make
 	)
 	;;

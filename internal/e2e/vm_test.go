@@ -37,7 +37,7 @@ func TestVMFirstBoot(t *testing.T) {
 	for _, tool := range [][2]string{
 		{"mmdebstrap", "mmdebstrap"}, {"mkfs.ext4", "e2fsprogs"}, {"make", "make"},
 		{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"},
-		{"swtpm", "swtpm"}, {"swtpm_setup", "swtpm-tools"},
+		{"swtpm", "swtpm"}, {"swtpm_setup", "swtpm-tools"}, {"socat", "socat"},
 	} {
 		vmTool(t, tool[0], tool[1])
 	}

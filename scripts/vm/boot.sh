@@ -16,6 +16,9 @@
 # forwards to the host's loopback: 10.0.2.100:443 to the emulator's DPS (--dps-port) and
 # 10.0.2.101:8883 to its IoT hub MQTT endpoint (--hub-port). The image's /etc/hosts names them
 # dps.oob.test and hub.oob.test.
+# Each forward runs socat for each connection the guest opens ("cmd:"): a forward to a chardev
+# ("tcp:127.0.0.1:PORT") would be one connection, opened when QEMU starts and used by the guest's
+# first connection only, while the agent opens one per request and retry.
 #
 # The disk uses cache=writeback: what the guest has flushed (fsync, a journal commit) is in the
 # host's file when QEMU returns, so killing QEMU is a power cut that loses only what the guest
@@ -42,7 +45,7 @@ while (($#)); do
 	esac
 done
 [[ -f $image/rootfs.ext4 && -n $run && -n $dps && -n $hub ]] || usage
-for tool in qemu-system-x86_64 qemu-img swtpm swtpm_setup; do
+for tool in qemu-system-x86_64 qemu-img swtpm swtpm_setup socat; do
 	command -v "$tool" >/dev/null || {
 		echo "$tool is not installed (scripts/deps.sh vm installs it)" >&2
 		exit 1
@@ -108,6 +111,6 @@ exec qemu-system-x86_64 \
 	-vga std -display none \
 	-chardev "file,id=serial0,path=$run/serial.log,append=on" -serial chardev:serial0 \
 	-qmp "unix:$run/qmp.sock,server=on,wait=off" \
-	-netdev "user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:443-tcp:127.0.0.1:$dps,guestfwd=tcp:10.0.2.101:8883-tcp:127.0.0.1:$hub" \
+	-netdev "user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:443-cmd:socat - TCP:127.0.0.1:$dps,guestfwd=tcp:10.0.2.101:8883-cmd:socat - TCP:127.0.0.1:$hub" \
 	-device virtio-net-pci,netdev=net0 \
 	-monitor none -nodefaults -no-user-config
