@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobtpm/oob/internal/emulatortest/emuproc"
 	"github.com/oobtpm/oob/internal/qrtest"
 )
 
@@ -145,6 +146,45 @@ func TestVMFirstBoot(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &reg); err != nil || reg.Status != "assigned" || reg.AssignedHub != "hub.oob.test" {
 		t.Errorf("registration of %s: %s (%v); want assigned to hub.oob.test", id.RegistrationID, out, err)
 	}
+}
+
+// vmEmulator starts the emulator for the VM: DPS's certificate also names dps.oob.test (the
+// guest's name for it) and devices are assigned to hub.oob.test. The image has the emulator's
+// CA and ID scope baked in, so both are kept in the cache (seed/) and given to every run's
+// fresh data directory: the image is not rebuilt for each run.
+func vmEmulator(t *testing.T, cache string) *emuproc.Process {
+	t.Helper()
+	seed := filepath.Join(cache, "seed")
+	dir := t.TempDir()
+	seedFiles := []string{"ca.pem", "ca-key.pem", "id-scope"}
+	seeded := true
+	for _, f := range seedFiles {
+		b, err := os.ReadFile(filepath.Join(seed, f))
+		if err != nil {
+			seeded = false
+			break
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := emuproc.Start(t, filepath.Join(bin, "dps-emulator"), dir,
+		"--admin-listen", "off", "--tls-name", "dps.oob.test", "--hub-hostname", "hub.oob.test")
+	if !seeded {
+		if err := os.MkdirAll(seed, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range seedFiles {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(seed, f), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return p
 }
 
 // decodedID is what `companion decode --format json` reports of a code.

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oobtpm/oob/internal/emulatortest/emuproc"
 	"github.com/oobtpm/oob/internal/testio"
 )
 
@@ -74,45 +73,6 @@ func agentDeb(t *testing.T) string {
 		t.Fatalf("make deb made %v, want one oob-agent_*_amd64.deb", debs)
 	}
 	return debs[0]
-}
-
-// vmEmulator starts the emulator for the VM: DPS's certificate also names dps.oob.test (the
-// guest's name for it) and devices are assigned to hub.oob.test. The image has the emulator's
-// CA and ID scope baked in, so both are kept in the cache (seed/) and given to every run's
-// fresh data directory: the image is not rebuilt for each run.
-func vmEmulator(t *testing.T, cache string) *emuproc.Process {
-	t.Helper()
-	seed := filepath.Join(cache, "seed")
-	dir := t.TempDir()
-	seedFiles := []string{"ca.pem", "ca-key.pem", "id-scope"}
-	seeded := true
-	for _, f := range seedFiles {
-		b, err := os.ReadFile(filepath.Join(seed, f))
-		if err != nil {
-			seeded = false
-			break
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := emuproc.Start(t, filepath.Join(bin, "dps-emulator"), dir,
-		"--admin-listen", "off", "--tls-name", "dps.oob.test", "--hub-hostname", "hub.oob.test")
-	if !seeded {
-		if err := os.MkdirAll(seed, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range seedFiles {
-			b, err := os.ReadFile(filepath.Join(dir, f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(seed, f), b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return p
 }
 
 // vmImage builds the image (or finds it in the cache) and returns its directory.

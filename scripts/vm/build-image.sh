@@ -129,7 +129,7 @@ WantedBy=multi-user.target
 EOF
 
 # The test's view of each boot. InvocationID is empty for a unit systemd never started in this
-# boot; ConditionResult says whether its conditions held when it was last considered.
+# boot. No [Install] section: it is wanted by multi-user.target through a link (below).
 cat >"$files/oob-vm-report.service" <<'EOF'
 [Unit]
 Description=Report the agent's unit state on the serial console (test image only)
@@ -138,9 +138,6 @@ After=oob-agent.service kiosk.service
 [Service]
 Type=oneshot
 ExecStart=/bin/sh -c 'echo "oob-vm: boot $(cat /proc/sys/kernel/random/boot_id) agent-enabled=$(systemctl is-enabled oob-agent.service) agent-invocation=$(systemctl show -P InvocationID oob-agent.service | grep . || echo none) kiosk-enabled=$(systemctl is-enabled kiosk.service)" >/dev/ttyS0'
-
-[Install]
-WantedBy=multi-user.target
 EOF
 
 # The agent's service logs warnings only; the test image has it log its stages too (the
@@ -178,7 +175,8 @@ mmdebstrap --variant=apt --architectures=amd64 --include="$packages" \
 	--customize-hook="copy-in $files/10-vm.network /etc/systemd/network" \
 	--customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
 	--customize-hook="copy-in $files/kiosk.service $files/oob-vm-report.service /etc/systemd/system" \
-	--customize-hook='chroot "$1" systemctl enable oob-vm-report.service' \
+	--customize-hook='mkdir -p "$1"/etc/systemd/system/multi-user.target.wants' \
+	--customize-hook='ln -s ../oob-vm-report.service "$1"/etc/systemd/system/multi-user.target.wants/' \
 	--customize-hook='mkdir -p "$1"/etc/systemd/system/oob-agent.service.d "$1"/etc/systemd/journald.conf.d' \
 	--customize-hook="copy-in $files/verbose.conf /etc/systemd/system/oob-agent.service.d" \
 	--customize-hook='chroot "$1" systemctl mask serial-getty@ttyS0.service' \
