@@ -11,7 +11,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 AGENT_TAGS := nethttpomithttp2
 AGENT_ARCHES := amd64 arm64 arm
 
-.PHONY: all build agent-cross companion-cross generate test bench demo demo-factory deps-test deps-bench deps-demo clean install deb
+.PHONY: all build agent-cross companion-cross generate test test-vm bench demo demo-factory deps-test deps-bench deps-demo deps-vm clean install deb
 
 all: build
 
@@ -57,7 +57,7 @@ FORCE:
 generate:
 	$(GO) generate ./pkg/display
 
-deps-test deps-bench deps-demo: deps-%:
+deps-test deps-bench deps-demo deps-vm: deps-%:
 	@scripts/deps.sh $*
 
 # Unit, in-process integration and end-to-end tests (internal/e2e runs the real binaries
@@ -65,6 +65,13 @@ deps-test deps-bench deps-demo: deps-%:
 test: deps-test build
 	$(GO) vet ./...
 	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
+
+# The first boot in a virtual machine (internal/e2e/vm_test.go, docs/deploy.md): a Debian
+# image with the agent's package, built by scripts/vm/build-image.sh and cached in
+# ~/.cache/oob-vm, booted by scripts/vm/boot.sh in QEMU with a TPM from swtpm, onboarded
+# through the emulator and rebooted into its workload. Minutes; not part of make test.
+test-vm: deps-vm
+	OOB_VM=1 $(GO) test -count=1 -timeout 40m -run '^TestVM' -v ./internal/e2e/
 
 bench: deps-bench build
 	scripts/bench.sh

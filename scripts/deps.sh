@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the tools the tests, benchmarks and demo run against are installed.
-# Usage: scripts/deps.sh test|bench|demo
+# Usage: scripts/deps.sh test|bench|demo|vm
 # As root with apt-get, missing Debian packages are installed; otherwise the script stops and
 # names them.
 set -euo pipefail
@@ -41,8 +41,20 @@ test | bench)
 demo)
 	need+=([systemctl]=systemd)
 	;;
+vm)
+	# make test-vm: a Debian image built with mmdebstrap, booted in QEMU with a TPM from swtpm.
+	need+=(
+		[mmdebstrap]=mmdebstrap
+		[mkfs.ext4]=e2fsprogs
+		[qemu-system-x86_64]=qemu-system-x86
+		[qemu-img]=qemu-utils
+		# boot.sh forwards each of the guest's connections to the emulator through socat.
+		[socat]=socat
+		[make]=make
+	)
+	;;
 *)
-	echo "usage: $0 test|bench|demo" >&2
+	echo "usage: $0 test|bench|demo|vm" >&2
 	exit 2
 	;;
 esac
