@@ -181,6 +181,7 @@ func TestExampleConfig(t *testing.T) {
 	for _, want := range []string{
 		"ConditionPathExists=|!" + filepath.Join(cfg.StateDir, firstboot.FinalizedFile),
 		"ConditionPathExists=|" + filepath.Join(cfg.StateDir, firstboot.RebootOwedFile),
+		"RestartForceExitStatus=SIGHUP",
 	} {
 		if !bytes.Contains(unit, []byte(want+"\n")) {
 			t.Errorf("the unit lacks %s", want)
