@@ -64,6 +64,7 @@ deps-test deps-bench deps-demo deps-vm: deps-%:
 # against swtpm and the reference decoders). OOB_E2E=1 turns a missing tool into a failure.
 test: deps-test build
 	$(GO) vet ./...
+	scripts/make-camera-set.sh build/camera-set >/dev/null
 	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
 
 # The first boot in a virtual machine (internal/e2e/vm_test.go, docs/deploy.md): a Debian

@@ -58,8 +58,9 @@ vm)
 	exit 2
 	;;
 esac
-if [[ $purpose == bench ]]; then
-	# scripts/make-camera-set.sh photographs the agent's screens with ImageMagick.
+if [[ $purpose == bench || $purpose == test ]]; then
+	# scripts/make-camera-set.sh photographs the agent's screens with ImageMagick; the decoder's
+	# camera-set tests read those photos.
 	need+=([/usr/bin/convert]=imagemagick)
 fi
 
