@@ -35,7 +35,8 @@ func loadCorpus(tb testing.TB) []labelledImage {
 }
 
 // loadFolder loads every NAME+ext file of dir in name order, with NAME.txt as its payload when
-// there is one. It skips the test when dir has no such file, saying why.
+// there is one. It skips the test when dir has no such file, saying why, and fails then under
+// OOB_E2E=1, as a missing tool does.
 func loadFolder(tb testing.TB, dir, ext, why string) []labelledImage {
 	tb.Helper()
 	paths, err := filepath.Glob(filepath.Join(dir, "*"+ext))
@@ -43,6 +44,9 @@ func loadFolder(tb testing.TB, dir, ext, why string) []labelledImage {
 		tb.Fatal(err)
 	}
 	if len(paths) == 0 {
+		if os.Getenv("OOB_E2E") == "1" {
+			tb.Fatalf("no %s images in %s: %s (make test makes them)", ext, dir, why)
+		}
 		tb.Skipf("no %s images in %s: %s", ext, dir, why)
 	}
 	sort.Strings(paths)
