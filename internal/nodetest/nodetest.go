@@ -35,12 +35,10 @@ func Install(t testing.TB, dir string) {
 	Require(t, "node", "the Debian package nodejs", nodeErr == nil)
 	_, npmErr := exec.LookPath("npm")
 	Require(t, "npm", "the Debian package npm", npmErr == nil)
-	if installed(t, dir) {
-		return
-	}
 	// Test binaries of several packages install the same folder at once on a fresh clone, and two
 	// npm ci in one folder delete each other's files: one installs while the others wait, then
-	// find it installed.
+	// find it installed. The check is made under the lock only: an install in progress has
+	// written the top-level packages long before their dependencies' files.
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatalf("nodetest: %v", err)
