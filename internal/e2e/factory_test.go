@@ -10,7 +10,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,8 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smallstep/pkcs7"
-
 	dpsemu "github.com/oobtpm/oob/internal/emulator"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
@@ -34,6 +31,7 @@ import (
 	"github.com/oobtpm/oob/internal/qrtest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/est"
 )
 
 // factory is an `oob-factory serve` process.
@@ -79,13 +77,14 @@ func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ..
 	return nil
 }
 
-// estClient asks the factory for board certificates as a station.
-type estClient struct {
+// stationClient asks the factory for board certificates as a station, with the project's own EST
+// client (pkg/est), trusting the factory's root in dataDir.
+type stationClient struct {
 	http  *http.Client
 	token string
 }
 
-func newESTClient(t *testing.T, dataDir, token string) *estClient {
+func newStationClient(t *testing.T, dataDir, token string) *stationClient {
 	t.Helper()
 	root, err := os.ReadFile(filepath.Join(dataDir, "ca-root.pem"))
 	if err != nil {
@@ -95,47 +94,24 @@ func newESTClient(t *testing.T, dataDir, token string) *estClient {
 	if !pool.AppendCertsFromPEM(root) {
 		t.Fatal("no root certificate in the factory's data")
 	}
-	return &estClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, token: token}
+	return &stationClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, token: token}
 }
 
 // enroll sends guid's CSR to the factory at base and returns the leaf it issues.
-func (c *estClient) enroll(base, guid string, key crypto.Signer) (*x509.Certificate, error) {
+func (c *stationClient) enroll(base, guid string, key crypto.Signer) (*x509.Certificate, error) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: guid}}, key)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequest(http.MethodPost, base+"/.well-known/est/simpleenroll", strings.NewReader(base64.StdEncoding.EncodeToString(der)))
+	cl := &est.Client{URL: base, Token: []byte(c.token), HTTPClient: c.http}
+	chain, err := cl.SimpleEnroll(context.Background(), der)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/pkcs10")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	res, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
+	if len(chain) == 0 || chain[0].Subject.CommonName != guid {
+		return nil, fmt.Errorf("simpleenroll %s: no leaf for the board first in the answer", guid)
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("simpleenroll %s: %s: %s", guid, res.Status, body)
-	}
-	p7der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
-	if err != nil {
-		return nil, err
-	}
-	p7, err := pkcs7.Parse(p7der)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range p7.Certificates {
-		if c.Subject.CommonName == guid {
-			return c, nil
-		}
-	}
-	return nil, fmt.Errorf("simpleenroll %s: no leaf for the board in the answer", guid)
+	return chain[0], nil
 }
 
 type board struct {
@@ -157,7 +133,7 @@ func TestFactoryKilledDuringABurst(t *testing.T) {
 	data := t.TempDir()
 	run(t, "oob-factory", "ca", "init", "--data", data)
 	token := strings.TrimSpace(run(t, "oob-factory", "station", "add", "line7", "--data", data))
-	est := newESTClient(t, data, token)
+	station := newStationClient(t, data, token)
 	boards := make([]board, n)
 	for i := range boards {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -177,7 +153,7 @@ func TestFactoryKilledDuringABurst(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for b := range next {
-				leaf, err := est.enroll(f.url, b.guid, b.key)
+				leaf, err := station.enroll(f.url, b.guid, b.key)
 				if err != nil {
 					continue // the kill: whether it was recorded is found out below
 				}
@@ -203,7 +179,7 @@ func TestFactoryKilledDuringABurst(t *testing.T) {
 
 	f = startFactory(t, data, emu)
 	for _, b := range boards {
-		leaf, err := est.enroll(f.url, b.guid, b.key)
+		leaf, err := station.enroll(f.url, b.guid, b.key)
 		if err != nil {
 			t.Fatalf("after the restart: %v", err)
 		}
