@@ -63,6 +63,7 @@ deps-test deps-bench deps-demo deps-vm: deps-%:
 # Unit, in-process integration and end-to-end tests (internal/e2e runs the real binaries
 # against swtpm and the reference decoders). OOB_E2E=1 turns a missing tool into a failure.
 test: deps-test build
+	@if git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . ':!*node_modules*'; then echo 'merge conflict markers left in the files above'; exit 1; fi
 	$(GO) vet ./...
 	scripts/make-camera-set.sh build/camera-set >/dev/null
 	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
