@@ -168,8 +168,20 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, guid, deta
 }
 
 func (s *Store) auditFrom(ctx context.Context, tx *sql.Tx, actor, action, guid, detail, address string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail, address) VALUES (?, ?, ?, ?, ?, ?)`),
-		ts(time.Now()), actor, action, guid, detail, address); err != nil {
+	return s.auditFor(ctx, tx, "", actor, action, guid, detail, address)
+}
+
+// auditFor adds a line to the audit trail of customer's organisation; with customer empty, the
+// actor's organisation when the actor is a portal user (else none).
+func (s *Store) auditFor(ctx context.Context, tx *sql.Tx, customer, actor, action, guid, detail, address string) error {
+	if customer == "" {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT customer FROM portal_users WHERE email = ?`), actor).Scan(&customer)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("records: audit: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail, address, customer) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		ts(time.Now()), actor, action, guid, detail, address, customer); err != nil {
 		return fmt.Errorf("records: audit: %w", err)
 	}
 	return nil
