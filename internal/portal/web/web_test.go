@@ -79,9 +79,10 @@ type browser struct {
 
 func (p *portal) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	c := p.srv.Client()
+	// A copy of the server's client (its TLS trust), each browser with its own cookies.
+	c := *p.srv.Client()
 	c.Jar = jar
-	return &browser{p, c}
+	return &browser{p, &c}
 }
 
 type page struct {
