@@ -189,7 +189,12 @@ func (s *Store) auditFor(ctx context.Context, tx *sql.Tx, customer, actor, actio
 
 // Audit returns the audit trail of guid, oldest first.
 func (s *Store) Audit(ctx context.Context, guid string) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit WHERE guid = ? ORDER BY at`), guid)
+	return s.auditLines(ctx, `WHERE guid = ? ORDER BY at`, guid)
+}
+
+// auditLines returns the audit lines that the SQL after FROM audit selects.
+func (s *Store) auditLines(ctx context.Context, where string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

@@ -154,21 +154,6 @@ func (s *Store) CustomerAudit(ctx context.Context, customer string, limit, offse
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM audit WHERE customer = ?`), customer).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("records: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit WHERE customer = ? ORDER BY at DESC LIMIT ? OFFSET ?`),
-		customer, limit, offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("records: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		var e AuditEntry
-		var at string
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.GUID, &e.Detail, &e.Address); err != nil {
-			return nil, 0, fmt.Errorf("records: %w", err)
-		}
-		e.At = parseTS(at)
-		out = append(out, e)
-	}
-	return out, total, rows.Err()
+	lines, err := s.auditLines(ctx, `WHERE customer = ? ORDER BY at DESC LIMIT ? OFFSET ?`, customer, limit, offset)
+	return lines, total, err
 }
