@@ -259,7 +259,15 @@ func TestAdminManagesUsers(t *testing.T) {
 			t.Errorf("a removed user signing in: %d", pg.status)
 		}
 
-		audit := ada.get("/admin/audit").body
+		// An admin who is not the last may step down, and lands on the boards.
+		cy := p.user("cy@acme.example", "acme", records.RoleAdmin)
+		if pg := ada.post("/admin/users/role", url.Values{"csrf": {csrf}, "email": {"ada@acme.example"}, "role": {"viewer"}}); pg.url != "/boards" {
+			t.Errorf("after stepping down: %s", pg.url)
+		}
+		if pg := ada.get("/admin/audit"); pg.status != http.StatusForbidden {
+			t.Errorf("a former admin's audit page: %d", pg.status)
+		}
+		audit := cy.get("/admin/audit").body
 		for _, want := range []string{"user-removed", "signed-out-everywhere", "role-changed", "user-invited", "bob@acme.example from viewer to activator"} {
 			if !strings.Contains(audit, want) {
 				t.Errorf("the audit page lacks %q", want)

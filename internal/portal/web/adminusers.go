@@ -111,10 +111,15 @@ func (s *Server) userChange(w http.ResponseWriter, r *http.Request, a *auth, don
 		s.renderUsers(w, r, a, http.StatusNotFound, usersPage{Problem: email + " is not a user of " + a.user.Customer + "."}, nil)
 	case err != nil:
 		s.internal(w, r, a, err)
-	case s.current(r) == nil: // the admin removed or signed out themself
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	default:
-		http.Redirect(w, r, "/admin/users?done="+done, http.StatusSeeOther)
+		switch now := s.current(r); {
+		case now == nil: // the admin removed or signed out themself
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		case now.user.Role != records.RoleAdmin: // or stepped down
+			http.Redirect(w, r, "/boards", http.StatusSeeOther)
+		default:
+			http.Redirect(w, r, "/admin/users?done="+done, http.StatusSeeOther)
+		}
 	}
 }
 
