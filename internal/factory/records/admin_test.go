@@ -2,11 +2,15 @@ package records
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobtpm/oob/internal/factory/pgtest"
 )
 
 func TestCustomerHubs(t *testing.T) {
@@ -193,5 +197,70 @@ func TestCustomerAuditPages(t *testing.T) {
 		if err != nil || total != 9 || len(page) != 3 || page[0].Detail != "3" || page[2].Detail != "1" {
 			t.Errorf("second page of 3: %+v %d %v", page, total, err)
 		}
+	})
+}
+
+// TestMigration4GivesOldLinesTheirOrganisation: a database at schema 3, as the portal's first
+// version left it, keeps its audit lines through migration 4, and a portal user's lines join
+// the user's organisation's trail.
+func TestMigration4GivesOldLinesTheirOrganisation(t *testing.T) {
+	atVersion3 := func(t *testing.T, db *sql.DB) {
+		t.Helper()
+		stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`}
+		for v := 1; v <= 3; v++ {
+			stmts = append(stmts, migrations[v], fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 'then')`, v))
+		}
+		stmts = append(stmts,
+			`INSERT INTO customers (name, created_at) VALUES ('acme', '2026-01-01T00:00:00Z')`,
+			`INSERT INTO portal_users (email, customer, role, password_hash, created_at) VALUES ('ann@acme.example', 'acme', 'admin', 'H', '2026-01-01T00:00:00Z')`,
+			`INSERT INTO audit (at, actor, action, guid, detail, address) VALUES ('2026-01-02T00:00:00Z', 'ann@acme.example', 'signed-in', '', '', '192.0.2.1')`,
+			`INSERT INTO audit (at, actor, action, guid, detail) VALUES ('2026-01-02T00:00:01Z', 'shipping', 'shipped', 'g', 'to acme')`)
+		for _, q := range stmts {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+	}
+	check := func(t *testing.T, s *Store) {
+		t.Helper()
+		if v, _ := s.SchemaVersion(context.Background()); v != len(migrations)-1 {
+			t.Errorf("schema version %d", v)
+		}
+		trail, total, err := s.CustomerAudit(context.Background(), "acme", 10, 0)
+		if err != nil || total != 1 || trail[0].Actor != "ann@acme.example" || trail[0].Address != "192.0.2.1" {
+			t.Errorf("acme's trail after migration: %+v %d %v", trail, total, err)
+		}
+		if g, _ := s.Audit(context.Background(), "g"); len(g) != 1 {
+			t.Errorf("the factory's line: %+v", g)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, DatabaseFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		atVersion3(t, db)
+		s, err := OpenSQLite(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		check(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		u := pgtest.URL(t)
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		atVersion3(t, db)
+		s, err := OpenPostgres(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		check(t, s)
 	})
 }
