@@ -20,6 +20,7 @@ import (
 func NewCmdCustomer(ios *cli.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{Use: "customer", Short: "Record the customers boards are shipped to"}
 	cmd.AddCommand(NewCmdCustomerAdd(ios, nil))
+	cmd.AddCommand(NewCmdCustomerHub(ios, nil))
 	return cmd
 }
 

@@ -317,7 +317,37 @@ func TestCustomersAndShipping(t *testing.T) {
 			if _, e, code := run(t, "guid\n"+guid+"\n", append([]string{"ship", "--customer", "acme", "--csv", "-"}, data...)...); code != 0 {
 				t.Fatalf("ship: %s", e)
 			}
-			out, _, _ := run(t, "", append([]string{"status", "--format", "json"}, data...)...)
+			hub := func(args ...string) (string, string, int) {
+				return run(t, "", append(append([]string{"customer", "hub"}, args...), data...)...)
+			}
+			if _, e, code := hub("add", "acme", "Acme-Hub.azure-devices.net"); code != 0 {
+				t.Fatalf("hub add: %s", e)
+			}
+			if _, _, code := hub("add", "acme", "acme-hub.azure-devices.net"); code != cli.ExitConflict {
+				t.Errorf("the same hub again: exit %d", code)
+			}
+			if _, e, code := hub("add", "acme", "https://x.example"); code != cli.ExitUsage || !strings.Contains(e, "host name") {
+				t.Errorf("a URL as the hub: exit %d %s", code, e)
+			}
+			if _, _, code := hub("add", "nobody", "h.example.net"); code != cli.ExitNotFound {
+				t.Errorf("a hub for an unknown customer: exit %d", code)
+			}
+			_, _, _ = hub("add", "acme", "spare.example.net")
+			if _, _, code := hub("remove", "acme", "spare.example.net"); code != 0 {
+				t.Errorf("hub remove: exit %d", code)
+			}
+			if _, _, code := hub("remove", "acme", "spare.example.net"); code != cli.ExitNotFound {
+				t.Errorf("removing a hub not allowed: exit %d", code)
+			}
+			out, _, _ := hub("list", "acme", "--format", "json")
+			var hubs customerHubsJSON
+			if err := json.Unmarshal([]byte(out), &hubs); err != nil || hubs.Customer != "acme" || len(hubs.Hubs) != 1 || hubs.Hubs[0] != "acme-hub.azure-devices.net" {
+				t.Errorf("hub list: %s", out)
+			}
+			if out, _, _ := hub("list", "acme"); out != "acme-hub.azure-devices.net\n" {
+				t.Errorf("hub list as text: %q", out)
+			}
+			out, _, _ = run(t, "", append([]string{"status", "--format", "json"}, data...)...)
 			var s statusJSON
 			if err := json.Unmarshal([]byte(out), &s); err != nil || len(s.Boards) != 1 || s.Boards[0].Customer != "acme" {
 				t.Errorf("status after shipping: %s", out)

@@ -84,6 +84,9 @@ func TestInviteLinkThenServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	board := portaltest.ShipBoard(t, store, emu, "acme")
+	if err := store.AddCustomerHub(context.Background(), "acme", "acme-hub.azure-devices.net", "factory"); err != nil {
+		t.Fatal(err)
+	}
 	store.Close()
 
 	link, errOut, code := run(t, "user", "invite", "--data", dir, "--customer", "acme", "--email", "Ann@Acme.example",

@@ -168,8 +168,20 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, guid, deta
 }
 
 func (s *Store) auditFrom(ctx context.Context, tx *sql.Tx, actor, action, guid, detail, address string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail, address) VALUES (?, ?, ?, ?, ?, ?)`),
-		ts(time.Now()), actor, action, guid, detail, address); err != nil {
+	return s.auditFor(ctx, tx, "", actor, action, guid, detail, address)
+}
+
+// auditFor adds a line to the audit trail of customer's organisation; with customer empty, the
+// actor's organisation when the actor is a portal user (else none).
+func (s *Store) auditFor(ctx context.Context, tx *sql.Tx, customer, actor, action, guid, detail, address string) error {
+	if customer == "" {
+		err := tx.QueryRowContext(ctx, s.q(`SELECT customer FROM portal_users WHERE email = ?`), actor).Scan(&customer)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("records: audit: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (at, actor, action, guid, detail, address, customer) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		ts(time.Now()), actor, action, guid, detail, address, customer); err != nil {
 		return fmt.Errorf("records: audit: %w", err)
 	}
 	return nil
@@ -177,7 +189,12 @@ func (s *Store) auditFrom(ctx context.Context, tx *sql.Tx, actor, action, guid, 
 
 // Audit returns the audit trail of guid, oldest first.
 func (s *Store) Audit(ctx context.Context, guid string) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit WHERE guid = ? ORDER BY at`), guid)
+	return s.auditLines(ctx, `WHERE guid = ? ORDER BY at`, guid)
+}
+
+// auditLines returns the audit lines that the SQL after FROM audit selects.
+func (s *Store) auditLines(ctx context.Context, where string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

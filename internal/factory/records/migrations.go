@@ -94,6 +94,26 @@ CREATE TABLE portal_sessions (
 	last_seen_at TEXT NOT NULL
 );
 `,
+	// 4: what an organisation's administrator and the factory set for it: the IoT hubs its
+	// boards may be sent to, its metadata form; each audit line's organisation (lines before
+	// this get their actor's, when the actor is a portal user).
+	4: `
+CREATE TABLE customer_hubs (
+	customer   TEXT NOT NULL REFERENCES customers(name),
+	hostname   TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (customer, hostname)
+);
+CREATE TABLE portal_forms (
+	customer   TEXT PRIMARY KEY REFERENCES customers(name),
+	definition TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+);
+ALTER TABLE audit ADD COLUMN customer TEXT NOT NULL DEFAULT '';
+UPDATE audit SET customer = (SELECT customer FROM portal_users WHERE portal_users.email = audit.actor)
+	WHERE actor IN (SELECT email FROM portal_users);
+CREATE INDEX audit_customer ON audit(customer, at);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -12,7 +12,7 @@ import (
 const (
 	RoleViewer    = "viewer"    // sees the organisation's boards
 	RoleActivator = "activator" // and activates them
-	RoleAdmin     = "admin"     // and, later, manages the organisation's users
+	RoleAdmin     = "admin"     // and manages the organisation's users, form and audit trail
 )
 
 // ValidRole reports whether r is one of the portal's roles.
@@ -51,6 +51,11 @@ type Session struct {
 
 // AddInvite records an invitation for a user of an existing customer, audited.
 func (s *Store) AddInvite(ctx context.Context, inv *Invite, actor string) error {
+	return s.AddInviteFrom(ctx, inv, actor, "")
+}
+
+// AddInviteFrom is AddInvite audited with the address the invitation came from.
+func (s *Store) AddInviteFrom(ctx context.Context, inv *Invite, actor, address string) error {
 	if !ValidRole(inv.Role) {
 		return fmt.Errorf("records: role %q is not viewer, activator or admin", inv.Role)
 	}
@@ -73,7 +78,7 @@ func (s *Store) AddInvite(ctx context.Context, inv *Invite, actor string) error 
 			inv.TokenSHA256, inv.Email, inv.Customer, inv.Role, ts(inv.CreatedAt), ts(inv.ExpiresAt)); err != nil {
 			return fmt.Errorf("records: invite: %w", err)
 		}
-		return s.auditFrom(ctx, tx, actor, "user-invited", "", fmt.Sprintf("%s as %s of %s", inv.Email, inv.Role, inv.Customer), "")
+		return s.auditFor(ctx, tx, inv.Customer, actor, "user-invited", "", fmt.Sprintf("%s as %s of %s", inv.Email, inv.Role, inv.Customer), address)
 	})
 }
 

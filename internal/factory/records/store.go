@@ -109,8 +109,12 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	return nil
 }
 
-// ts is how times are stored: UTC RFC 3339 text sorts and reads the same on both databases.
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// tsLayout is RFC 3339 with nine fraction digits always, so that text order is time order.
+const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// ts is how times are stored: UTC RFC 3339 text of fixed width sorts and reads the same on both
+// databases (times stored before had fractions of varying width; parseTS reads both).
+func ts(t time.Time) string { return t.UTC().Format(tsLayout) }
 
 func parseTS(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)

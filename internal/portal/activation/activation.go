@@ -1,6 +1,8 @@
 // Package activation turns a customer's activation of a board into the change of its DPS
 // enrollment: the metadata in its initial twin, its IoT hub, and provisioning enabled, written
-// under If-Match so that someone else's change in between is reported, never overwritten.
+// under If-Match so that someone else's change in between is reported, never overwritten. The
+// metadata follows the organisation's form (Schema), the hub one the factory allows it; the web
+// pages and the JSON API validate with the same functions.
 package activation
 
 import (
@@ -8,9 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -23,65 +24,79 @@ var ErrChanged = errors.New("activation: the enrollment was changed by someone e
 // ErrNoEnrollment means DPS holds no enrollment for the board.
 var ErrNoEnrollment = errors.New("activation: DPS holds no enrollment for this board")
 
-// Metadata is what the customer records about a board. The fields are fixed for now; a schema
-// each organisation defines for itself is to come.
-type Metadata struct {
-	Location      string
-	ChassisNumber string
-}
-
 // Request is one activation.
 type Request struct {
-	GUID     string
-	Hub      string
-	Metadata Metadata
+	GUID string
+	Hub  string
+	// Values are the metadata typed into the organisation's form, by field name.
+	Values map[string]string
+	// Schema is the organisation's form; nil is DefaultSchema.
+	Schema *Schema
+	// AllowedHubs are the host names the factory allows the organisation's boards to be sent
+	// to; the hub must be one of them, and with none no activation is possible.
+	AllowedHubs []string
 	// ETag is the enrollment's version when the form was shown; empty accepts the current one.
 	ETag string
 	// Customer is tagged on the twin.
 	Customer string
 }
 
-// Field names, as the form names its inputs.
-const (
-	FieldLocation = "location"
-	FieldChassis  = "chassis"
-	FieldHub      = "hub"
-)
+// FieldHub is the hub's field name, beside the form's own fields.
+const FieldHub = "hub"
 
 // FieldErrors says what is wrong with each field, by field name.
 type FieldErrors map[string]string
 
-// Normalize trims the request's fields and lower-cases the hub's host name.
+// Normalize trims the request's values and lower-cases the hub's host name.
 func (r *Request) Normalize() {
 	r.Hub = strings.ToLower(strings.TrimSpace(r.Hub))
-	r.Metadata.Location = strings.TrimSpace(r.Metadata.Location)
-	r.Metadata.ChassisNumber = strings.TrimSpace(r.Metadata.ChassisNumber)
+	for k, v := range r.Values {
+		r.Values[k] = strings.TrimSpace(v)
+	}
 }
 
-// Validate returns what is wrong with the request's fields, or nil.
+func (r *Request) schema() *Schema {
+	if r.Schema == nil {
+		return DefaultSchema()
+	}
+	return r.Schema
+}
+
+// Validate returns what is wrong with the request's fields, or nil: each value against the
+// organisation's form, the hub against the hubs allowed to it.
 func (r *Request) Validate() FieldErrors {
-	fe := FieldErrors{}
-	switch l := r.Metadata.Location; {
-	case l == "":
-		fe[FieldLocation] = "Enter where the board is installed."
-	case utf8.RuneCountInString(l) > 120 || strings.IndexFunc(l, unicode.IsControl) >= 0:
-		fe[FieldLocation] = "Use at most 120 characters, on one line."
+	fe := r.schema().ValidateValues(r.Values)
+	if fe == nil {
+		fe = FieldErrors{}
 	}
-	switch c := r.Metadata.ChassisNumber; {
-	case c == "":
-		fe[FieldChassis] = "Enter the machine's chassis number."
-	case len(c) > 64 || strings.IndexFunc(c, func(r rune) bool {
-		return !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_./ ", r)))
-	}) >= 0:
-		fe[FieldChassis] = "Use at most 64 letters, digits, spaces and - _ . /"
-	}
-	if err := CheckHostName(r.Hub); err != nil {
-		fe[FieldHub] = err.Error()
+	if _, ok := fe[FieldHub]; !ok {
+		if msg := CheckHub(r.Hub, r.AllowedHubs); msg != "" {
+			fe[FieldHub] = msg
+		}
 	}
 	if len(fe) == 0 {
 		return nil
 	}
 	return fe
+}
+
+// ErrNoHubAllowed is the message for an organisation the factory has allowed no hub.
+const ErrNoHubAllowed = "The factory has not allowed any IoT hub for your organisation yet, so no board can be activated. Ask the factory to allow your hub (oob-factory customer hub add)."
+
+// CheckHub says why hub cannot be chosen from allowed, or returns "".
+func CheckHub(hub string, allowed []string) string {
+	if len(allowed) == 0 {
+		return ErrNoHubAllowed
+	}
+	if hub == "" {
+		return "Choose the IoT hub the board is to be assigned to."
+	}
+	for _, h := range allowed {
+		if h == hub {
+			return ""
+		}
+	}
+	return "The factory has not allowed the hub " + strconv.Quote(hub) + " for your organisation; choose one of the hubs offered."
 }
 
 // CheckHostName says why h is not a fully qualified DNS host name, or returns nil.
@@ -147,17 +162,28 @@ func Activate(ctx context.Context, c Enrollments, r Request) (*dpsapi.Individual
 	return got, nil
 }
 
-// Apply changes e as an activation does: the metadata added to the initial twin's tags and
+// Apply changes e as an activation does: the metadata (each value under its field's name; an
+// optional field left empty is not written) added to the initial twin's tags and
 // desired properties (what else they hold is kept), the hub as its only, static, allocation,
 // provisioning enabled.
 func Apply(e *dpsapi.IndividualEnrollment, r Request) error {
 	if e.InitialTwin == nil {
 		e.InitialTwin = &dpsapi.InitialTwin{}
 	}
-	meta := map[string]string{"location": r.Metadata.Location, "chassisNumber": r.Metadata.ChassisNumber}
-	tags := map[string]string{"location": r.Metadata.Location, "chassisNumber": r.Metadata.ChassisNumber}
+	sc := r.schema()
+	meta := map[string]json.RawMessage{}
+	for i := range sc.Fields {
+		f := &sc.Fields[i]
+		if v := r.Values[f.Name]; v != "" {
+			meta[f.Name] = f.twinValue(v)
+		}
+	}
+	tags := map[string]json.RawMessage{}
+	for k, v := range meta {
+		tags[k] = v
+	}
 	if r.Customer != "" {
-		tags["customer"] = r.Customer
+		tags["customer"], _ = json.Marshal(r.Customer)
 	}
 	var err error
 	if e.InitialTwin.Tags, err = merge(e.InitialTwin.Tags, tags); err != nil {
@@ -177,7 +203,7 @@ func Apply(e *dpsapi.IndividualEnrollment, r Request) error {
 }
 
 // merge sets the members of add in the JSON object raw, keeping its other members as they are.
-func merge(raw json.RawMessage, add map[string]string) (json.RawMessage, error) {
+func merge(raw json.RawMessage, add map[string]json.RawMessage) (json.RawMessage, error) {
 	obj := map[string]json.RawMessage{}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &obj); err != nil {
@@ -185,8 +211,7 @@ func merge(raw json.RawMessage, add map[string]string) (json.RawMessage, error) 
 		}
 	}
 	for k, v := range add {
-		b, _ := json.Marshal(v)
-		obj[k] = b
+		obj[k] = v
 	}
 	return json.Marshal(obj)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/oobtpm/oob/internal/emulatortest"
@@ -19,8 +20,8 @@ func TestActivateEnablesWithTwinAndHub(t *testing.T) {
 	c := emu.Client(t, dps.Options{})
 	ctx := context.Background()
 
-	r := Request{GUID: b.GUID, Hub: " Hub-1.Azure-Devices.net ", Customer: "acme",
-		Metadata: Metadata{Location: "Hall 3, Lyon", ChassisNumber: "CH-0042"}}
+	r := Request{GUID: b.GUID, Hub: " Hub-1.Azure-Devices.net ", Customer: "acme", AllowedHubs: []string{"hub-1.azure-devices.net"},
+		Values: map[string]string{"location": " Hall 3, Lyon", "chassisNumber": "CH-0042 "}}
 	r.Normalize()
 	if fe := r.Validate(); fe != nil {
 		t.Fatalf("valid request refused: %v", fe)
@@ -49,7 +50,7 @@ func TestActivateEnablesWithTwinAndHub(t *testing.T) {
 	// A form shown before that change carries the old ETag: refused, not overwritten.
 	old := r
 	old.ETag = `"stale"`
-	old.Metadata.Location = "elsewhere"
+	old.Values = map[string]string{"location": "elsewhere", "chassisNumber": "CH-0042"}
 	if _, err := Activate(ctx, c, old); !errors.Is(err, ErrChanged) {
 		t.Errorf("stale form: %v", err)
 	}
@@ -86,7 +87,7 @@ func TestChangeBetweenReadAndWriteIsNotOverwritten(t *testing.T) {
 	s := portaltest.SQLite(t)
 	b := portaltest.ShipBoard(t, s, emu, "acme")
 	c := emu.Client(t, dps.Options{})
-	r := Request{GUID: b.GUID, Hub: "hub.example.net", Metadata: Metadata{Location: "x", ChassisNumber: "1"}}
+	r := Request{GUID: b.GUID, Hub: "hub.example.net", Values: map[string]string{"location": "x", "chassisNumber": "1"}}
 	if _, err := Activate(context.Background(), racer{c, c}, r); !errors.Is(err, ErrChanged) {
 		t.Fatalf("activation over a concurrent change: %v", err)
 	}
@@ -97,17 +98,29 @@ func TestChangeBetweenReadAndWriteIsNotOverwritten(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	ok := map[string]string{"location": "a", "chassisNumber": "1"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range ok {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	allowed := []string{"h.example", "other.example"}
 	for _, tc := range []struct {
 		name  string
 		r     Request
 		field string
 	}{
-		{"no location", Request{Hub: "h.example", Metadata: Metadata{ChassisNumber: "1"}}, FieldLocation},
-		{"control character", Request{Hub: "h.example", Metadata: Metadata{Location: "a\nb", ChassisNumber: "1"}}, FieldLocation},
-		{"chassis symbols", Request{Hub: "h.example", Metadata: Metadata{Location: "a", ChassisNumber: "<x>"}}, FieldChassis},
-		{"single-label hub", Request{Hub: "localhost", Metadata: Metadata{Location: "a", ChassisNumber: "1"}}, FieldHub},
-		{"hub with a scheme", Request{Hub: "https://h.example", Metadata: Metadata{Location: "a", ChassisNumber: "1"}}, FieldHub},
-		{"hub label hyphen", Request{Hub: "-h.example", Metadata: Metadata{Location: "a", ChassisNumber: "1"}}, FieldHub},
+		{"no location", Request{Hub: "h.example", AllowedHubs: allowed, Values: with("location", "")}, "location"},
+		{"control character", Request{Hub: "h.example", AllowedHubs: allowed, Values: with("location", "a\nb")}, "location"},
+		{"chassis symbols", Request{Hub: "h.example", AllowedHubs: allowed, Values: with("chassisNumber", "<x>")}, "chassisNumber"},
+		{"chassis too long", Request{Hub: "h.example", AllowedHubs: allowed, Values: with("chassisNumber", strings.Repeat("1", 65))}, "chassisNumber"},
+		{"a value for no field", Request{Hub: "h.example", AllowedHubs: allowed, Values: with("colour", "red")}, "colour"},
+		{"hub not allowed", Request{Hub: "evil.example", AllowedHubs: allowed, Values: ok}, FieldHub},
+		{"no hub chosen", Request{AllowedHubs: allowed, Values: ok}, FieldHub},
+		{"no hub allowed", Request{Hub: "h.example", Values: ok}, FieldHub},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fe := tc.r.Validate()
@@ -115,5 +128,22 @@ func TestValidate(t *testing.T) {
 				t.Errorf("errors %v, want one for %s", fe, tc.field)
 			}
 		})
+	}
+	if fe := (&Request{Hub: "other.example", AllowedHubs: allowed, Values: ok}).Validate(); fe != nil {
+		t.Errorf("a valid request: %v", fe)
+	}
+	if fe := (&Request{Hub: "h.example", Values: ok}).Validate(); !strings.Contains(fe[FieldHub], "oob-factory customer hub add") {
+		t.Errorf("no hub allowed: %q", fe[FieldHub])
+	}
+}
+
+func TestCheckHostName(t *testing.T) {
+	for _, h := range []string{"localhost", "https://h.example", "-h.example", "h..example", "H.example", ""} {
+		if CheckHostName(h) == nil {
+			t.Errorf("%q accepted as a host name", h)
+		}
+	}
+	if err := CheckHostName("hub-1.azure-devices.net"); err != nil {
+		t.Error(err)
 	}
 }

@@ -14,12 +14,52 @@ import (
 )
 
 type activatePage struct {
-	GUID, Code, ETag  string
-	Location, Chassis string
-	Hub               string
-	CanActivate       bool
-	Board             *records.Board
-	Enrollment        *dpsapi.IndividualEnrollment
+	GUID, Code, ETag string
+	// Fields are the organisation's form with what was typed; Hubs the hubs it may choose.
+	Fields      []formField
+	Hub         string
+	Hubs        []string
+	CanActivate bool
+	Board       *records.Board
+	Enrollment  *dpsapi.IndividualEnrollment
+}
+
+// formField is one field of the activation form as the page shows it.
+type formField struct {
+	activation.Field
+	Value, Error string
+}
+
+// Input is the field's input name and id: prefixed, so that no field's name is one of the
+// form's own (guid, code, csrf…).
+func (f formField) Input() string { return "m_" + f.Name }
+
+// orgForm returns the organisation's metadata form and the hubs the factory allows it.
+func (s *Server) orgForm(r *http.Request, customer string) (*activation.Schema, []string, error) {
+	def, err := s.cfg.Store.FormDefinition(r.Context(), customer)
+	if err != nil {
+		return nil, nil, err
+	}
+	schema := activation.DefaultSchema()
+	if def != "" {
+		if schema, err = activation.ParseSchema([]byte(def)); err != nil {
+			return nil, nil, fmt.Errorf("the stored form of %s: %w", customer, err)
+		}
+	}
+	hubs, err := s.cfg.Store.CustomerHubs(r.Context(), customer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return schema, hubs, nil
+}
+
+// fields pairs the form's fields with values and errors.
+func fields(schema *activation.Schema, values map[string]string, fe activation.FieldErrors) []formField {
+	out := make([]formField, len(schema.Fields))
+	for i, f := range schema.Fields {
+		out[i] = formField{Field: f, Value: values[f.Name], Error: fe[f.Name]}
+	}
+	return out
 }
 
 // notFound is the one answer for a board not shipped to the user's organisation, an unknown
@@ -69,7 +109,12 @@ func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
 	if !ok {
 		return
 	}
-	p := activatePage{GUID: guid, Code: code, Board: b, CanActivate: a.user.Role != records.RoleViewer}
+	schema, hubs, err := s.orgForm(r, a.user.Customer)
+	if err != nil {
+		s.internal(w, r, a, err)
+		return
+	}
+	p := activatePage{GUID: guid, Code: code, Board: b, CanActivate: a.user.Role != records.RoleViewer, Fields: fields(schema, nil, nil), Hubs: hubs}
 	if !s.readEnrollment(w, r, a, &p) {
 		return
 	}
@@ -99,8 +144,7 @@ func (s *Server) readEnrollment(w http.ResponseWriter, r *http.Request, a *auth,
 func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 	p := activatePage{
 		GUID: strings.ToLower(strings.TrimSpace(r.PostFormValue("guid"))), Code: strings.TrimSpace(r.PostFormValue("code")),
-		ETag: r.PostFormValue("etag"), Location: r.PostFormValue(activation.FieldLocation),
-		Chassis: r.PostFormValue(activation.FieldChassis), Hub: r.PostFormValue(activation.FieldHub),
+		ETag: r.PostFormValue("etag"), Hub: r.PostFormValue(activation.FieldHub),
 	}
 	b, ok := s.check(w, r, a, p.GUID, p.Code)
 	if !ok {
@@ -111,11 +155,20 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.message(w, r, a, http.StatusForbidden, "Not allowed", "Your role is viewer: ask an activator or an administrator of "+a.user.Customer+" to activate this board.")
 		return
 	}
+	schema, hubs, err := s.orgForm(r, a.user.Customer)
+	if err != nil {
+		s.internal(w, r, a, err)
+		return
+	}
+	values := map[string]string{}
+	for _, f := range schema.Fields {
+		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
+	}
 	req := activation.Request{GUID: p.GUID, Hub: p.Hub, ETag: p.ETag, Customer: a.user.Customer,
-		Metadata: activation.Metadata{Location: p.Location, ChassisNumber: p.Chassis}}
+		Values: values, Schema: schema, AllowedHubs: hubs}
 	req.Normalize()
 	if fe := req.Validate(); fe != nil {
-		p.CanActivate = true
+		p.CanActivate, p.Fields, p.Hubs, p.Hub = true, fields(schema, req.Values, fe), hubs, req.Hub
 		if !s.readEnrollment(w, r, a, &p) {
 			return
 		}
@@ -132,12 +185,18 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	detail := fmt.Sprintf("hub %s; location %q; chassis number %q", req.Hub, req.Metadata.Location, req.Metadata.ChassisNumber)
+	detail := "hub " + req.Hub
+	for _, f := range schema.Fields {
+		if v := req.Values[f.Name]; v != "" {
+			detail += fmt.Sprintf("; %s %q", f.Name, v)
+		}
+	}
 	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, detail, address(r)); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return
 	}
 	s.cfg.Logger.Info("web: activated", "guid", req.GUID, "by", a.user.Email, "hub", req.Hub)
-	s.render(w, r, http.StatusOK, "done", &view{Title: "Board activated", User: a.user, CSRF: a.ses.FormToken, P: activatePage{GUID: req.GUID, Hub: e.IoTHubHostName, Location: req.Metadata.Location, Chassis: req.Metadata.ChassisNumber}})
+	s.render(w, r, http.StatusOK, "done", &view{Title: "Board activated", User: a.user, CSRF: a.ses.FormToken,
+		P: activatePage{GUID: req.GUID, Hub: e.IoTHubHostName, Fields: fields(schema, req.Values, nil)}})
 }

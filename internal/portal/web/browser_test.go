@@ -33,79 +33,115 @@ func chromium(t *testing.T) string {
 	return path
 }
 
-// TestBrowserInviteSignInActivate drives headless chromium, at a phone's size, through the
-// portal as its users meet it: an invitation, a password, signing out and in, a label's URL, a
-// field left empty, the activation; then a form on another site posting to the portal, and a
-// second organisation's user opening the first's label. Each page is saved as a PNG in
+// chrome is a headless chromium at a phone's size on the portal p, saving screenshots in
 // $OOB_PORTAL_SCREENSHOTS, else in the test's temporary directory.
-func TestBrowserInviteSignInActivate(t *testing.T) {
+type chrome struct {
+	t     *testing.T
+	p     *portal
+	ctx   context.Context
+	shots string
+}
+
+func newChrome(t *testing.T, p *portal) *chrome {
+	t.Helper()
 	exe := chromium(t)
-	s := portaltest.SQLite(t)
-	p := start(t, s, nil)
-	mine := portaltest.ShipBoard(t, s, p.emu, "acme")
-	spare := portaltest.ShipBoard(t, s, p.emu, "acme")
 	shots := os.Getenv("OOB_PORTAL_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.IgnoreCertErrors, chromedp.WindowSize(412, 915), chromedp.UserDataDir(t.TempDir()))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, stop := context.WithTimeout(ctx, time.Minute)
-	defer stop()
+	t.Cleanup(stop)
+	return &chrome{t: t, p: p, ctx: ctx, shots: shots}
+}
 
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v (at %s: %s)", what, err, loc, body)
-		}
+func (c *chrome) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(c.ctx, chromedp.Location())
+		body, _ := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS("body")))
+		c.t.Fatalf("%s: %v (at %s: %s)", what, err, loc, body)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	invite := func(email, customer string) string {
-		t.Helper()
-		token, inv := NewInvite(email, customer, records.RoleActivator, p.clock(), time.Hour)
-		_ = s.AddCustomer(context.Background(), customer)
-		if err := s.AddInvite(context.Background(), inv, "test"); err != nil {
-			t.Fatal(err)
-		}
-		return InviteURL(p.srv.URL, token)
-	}
-	labelURL := func(b portaltest.Board) string {
-		t.Helper()
-		l, err := label.New(p.srv.URL+"/a", b.GUID, b.Code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l.URL
-	}
-	const pw = "a long passphrase"
+}
 
-	do("invitation", chromedp.Navigate(invite("ann@acme.example", "acme")), chromedp.WaitVisible(chromedp.ID("again")))
+func (c *chrome) text(sel string) string {
+	c.t.Helper()
+	s, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		c.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (c *chrome) shot(name string) {
+	c.t.Helper()
+	b, err := chromedp.Run(c.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		c.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(c.shots, name+".png"), b, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// invite records an invitation into customer with role and returns its link.
+func (c *chrome) invite(email, customer, role string) string {
+	c.t.Helper()
+	token, inv := NewInvite(email, customer, role, c.p.clock(), time.Hour)
+	_ = c.p.store.AddCustomer(context.Background(), customer)
+	if err := c.p.store.AddInvite(context.Background(), inv, "test"); err != nil {
+		c.t.Fatal(err)
+	}
+	return InviteURL(c.p.srv.URL, token)
+}
+
+func (c *chrome) labelURL(b portaltest.Board) string {
+	c.t.Helper()
+	l, err := label.New(c.p.srv.URL+"/a", b.GUID, b.Code)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return l.URL
+}
+
+// signUp follows an invitation link and sets the password; signed in afterwards.
+func (c *chrome) signUp(link string) {
+	c.t.Helper()
+	c.do("invitation "+link, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("again")),
+		chromedp.SendKeys(chromedp.ID("password"), pw), chromedp.SendKeys(chromedp.ID("again"), pw),
+		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.CSS(".signout button")))
+}
+
+func (c *chrome) signOut() {
+	c.t.Helper()
+	c.do("sign out", chromedp.Navigate(c.p.srv.URL+"/boards"), chromedp.WaitVisible(chromedp.CSS(".signout button")),
+		chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("email")))
+}
+
+const pw = "a long passphrase"
+
+// TestBrowserInviteSignInActivate drives headless chromium, at a phone's size, through the
+// portal as its users meet it: an invitation, a password, signing out and in, a label's URL, a
+// field left empty, the activation; then a form on another site posting to the portal, and a
+// second organisation's user opening the first's label. Each page is saved as a PNG.
+func TestBrowserInviteSignInActivate(t *testing.T) {
+	s := portaltest.SQLite(t)
+	p := start(t, s, nil)
+	c := newChrome(t, p)
+	allowHubs(t, s, "acme", "hub-1.azure-devices.net")
+	mine := portaltest.ShipBoard(t, s, p.emu, "acme")
+	spare := portaltest.ShipBoard(t, s, p.emu, "acme")
+	do, text, shot, invite, labelURL := c.do, c.text, c.shot, c.invite, c.labelURL
+	ctx := c.ctx
+
+	do("invitation", chromedp.Navigate(invite("ann@acme.example", "acme", records.RoleActivator)), chromedp.WaitVisible(chromedp.ID("again")))
 	shot("invite")
 	do("set the password", chromedp.SendKeys(chromedp.ID("password"), pw), chromedp.SendKeys(chromedp.ID("again"), pw),
 		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.CSS("table")))
@@ -118,21 +154,20 @@ func TestBrowserInviteSignInActivate(t *testing.T) {
 	shot("login")
 	do("sign in from the label's URL", chromedp.Navigate(labelURL(mine)), chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), "ann@acme.example"), chromedp.SendKeys(chromedp.ID("password"), pw),
-		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.ID("location")))
+		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.ID("m_location")))
 	shot("activate")
 
-	do("a field left empty", chromedp.SendKeys(chromedp.ID("location"), "Hall 3, Lyon"),
-		chromedp.SendKeys(chromedp.ID("hub"), "hub-1.azure-devices.net"),
-		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.ID("chassis-error")))
-	if got := text("#chassis-error"); !strings.Contains(got, "chassis number") {
+	do("a field left empty", chromedp.SendKeys(chromedp.ID("m_location"), "Hall 3, Lyon"),
+		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.ID("m_chassisNumber-error")))
+	if got := text("#m_chassisNumber-error"); !strings.Contains(got, "chassis number") {
 		t.Errorf("chassis error: %q", got)
 	}
-	if got, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("location"))); got != "Hall 3, Lyon" {
+	if got, _ := chromedp.Run(ctx, chromedp.Value(chromedp.ID("m_location"))); got != "Hall 3, Lyon" {
 		t.Errorf("the location typed was lost: %q", got)
 	}
 	shot("activate-error")
 
-	do("activate", chromedp.SendKeys(chromedp.ID("chassis"), "CH-0042"),
+	do("activate", chromedp.SendKeys(chromedp.ID("m_chassisNumber"), "CH-0042"),
 		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.CSS(".ok")))
 	shot("activated")
 	e, err := p.dps.GetEnrollment(t.Context(), mine.GUID)
@@ -151,7 +186,7 @@ func TestBrowserInviteSignInActivate(t *testing.T) {
 	// portal, every field right but the form token it cannot know.
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><form method="post" action="%s/a"><input type="hidden" name="guid" value="%s"><input type="hidden" name="code" value="%s">`+
-			`<input type="hidden" name="location" value="x"><input type="hidden" name="chassis" value="1"><input type="hidden" name="hub" value="evil.example.net">`+
+			`<input type="hidden" name="m_location" value="x"><input type="hidden" name="m_chassisNumber" value="1"><input type="hidden" name="hub" value="hub-1.azure-devices.net">`+
 			`<button id="go">Win a prize</button></form>`, p.srv.URL, spare.GUID, spare.Code)
 	}))
 	defer evil.Close()
@@ -166,14 +201,71 @@ func TestBrowserInviteSignInActivate(t *testing.T) {
 	}
 
 	// Someone of another organisation, with the label of acme's board in hand.
-	do("sign out of acme", chromedp.Navigate(p.srv.URL+"/boards"), chromedp.WaitVisible(chromedp.CSS(".signout button")),
-		chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("email")))
-	do("globex's invitation", chromedp.Navigate(invite("bob@globex.example", "globex")), chromedp.WaitVisible(chromedp.ID("again")),
-		chromedp.SendKeys(chromedp.ID("password"), pw), chromedp.SendKeys(chromedp.ID("again"), pw),
-		chromedp.Click(chromedp.CSS("main button")), chromedp.WaitVisible(chromedp.CSS(".signout button")))
+	c.signOut()
+	c.signUp(invite("bob@globex.example", "globex", records.RoleActivator))
 	do("acme's label", chromedp.Navigate(labelURL(spare)), chromedp.WaitVisible(chromedp.CSS(".message")))
 	if got := text("main"); !strings.Contains(got, "Board not found") || strings.Contains(got, spare.GUID) {
 		t.Errorf("globex opening acme's label: %s", got)
 	}
 	shot("not-found")
+}
+
+// TestBrowserAdminFormAndHubs: an administrator adds a field with a pattern to the
+// organisation's activation form; an activator's activation page then asks for it, shows a
+// value not matching the pattern next to its field, and offers only the hubs the factory
+// allowed the organisation.
+func TestBrowserAdminFormAndHubs(t *testing.T) {
+	s := portaltest.SQLite(t)
+	p := start(t, s, nil)
+	c := newChrome(t, p)
+	allowHubs(t, s, "acme", "hub-1.azure-devices.net", "hub-2.azure-devices.net")
+	allowHubs(t, s, "globex", "globex-hub.azure-devices.net")
+	b := portaltest.ShipBoard(t, s, p.emu, "acme")
+
+	c.signUp(c.invite("ada@acme.example", "acme", records.RoleAdmin))
+	c.do("the form editor", chromedp.Navigate(p.srv.URL+"/admin/form"), chromedp.WaitVisible(chromedp.ID("add-field")),
+		chromedp.Click(chromedp.ID("add-field")), chromedp.WaitVisible(chromedp.ID("name_2")))
+	c.do("a field with a pattern", chromedp.SendKeys(chromedp.ID("name_2"), "asset_tag"), chromedp.SendKeys(chromedp.ID("label_2"), "Asset tag"),
+		chromedp.Click(chromedp.ID("required_2")), chromedp.SendKeys(chromedp.ID("pattern_2"), "AT-[0-9]{4}"),
+		chromedp.SetValue(chromedp.ID("maxLength_2"), "7"))
+	c.shot("admin-form")
+	c.do("save", chromedp.Click(chromedp.ID("save-form")), chromedp.WaitVisible(chromedp.CSS(".ok")))
+	if got := c.text(".ok"); !strings.Contains(got, "saved") {
+		t.Errorf("after saving: %s", got)
+	}
+	c.do("the users page", chromedp.Navigate(p.srv.URL+"/admin/users"), chromedp.WaitVisible(chromedp.ID("email")))
+	c.shot("admin-users")
+	c.signOut()
+
+	c.signUp(c.invite("ann@acme.example", "acme", records.RoleActivator))
+	c.do("the label's page", chromedp.Navigate(c.labelURL(b)), chromedp.WaitVisible(chromedp.ID("m_asset_tag")))
+	if got := c.text("main form"); !strings.Contains(got, "Asset tag") {
+		t.Errorf("the activation form lacks the new field: %s", got)
+	}
+	hubs := c.text("#hub")
+	if !strings.Contains(hubs, "hub-1.azure-devices.net") || !strings.Contains(hubs, "hub-2.azure-devices.net") || strings.Contains(hubs, "globex") {
+		t.Errorf("hubs offered: %q", hubs)
+	}
+	c.do("a value not matching the pattern", chromedp.SendKeys(chromedp.ID("m_location"), "Hall 3"),
+		chromedp.SendKeys(chromedp.ID("m_chassisNumber"), "CH-7"), chromedp.SendKeys(chromedp.ID("m_asset_tag"), "AT-12"),
+		chromedp.SetValue(chromedp.ID("hub"), "hub-2.azure-devices.net"),
+		chromedp.Click(chromedp.CSS("main form button")), chromedp.WaitVisible(chromedp.ID("m_asset_tag-error")))
+	if got := c.text("#m_asset_tag-error"); !strings.Contains(got, "AT-[0-9]{4}") {
+		t.Errorf("the asset tag's error: %q", got)
+	}
+	if got, _ := chromedp.Run(c.ctx, chromedp.Value(chromedp.ID("hub"))); got != "hub-2.azure-devices.net" {
+		t.Errorf("the hub chosen was lost: %q", got)
+	}
+	c.shot("activate-admin-field-error")
+	c.do("activate", chromedp.SetValue(chromedp.ID("m_asset_tag"), "AT-0042"),
+		chromedp.Click(chromedp.CSS("main form button")), chromedp.WaitVisible(chromedp.CSS(".ok")))
+	e, err := p.dps.GetEnrollment(t.Context(), b.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags map[string]string
+	_ = json.Unmarshal(e.InitialTwin.Tags, &tags)
+	if e.IoTHubHostName != "hub-2.azure-devices.net" || tags["asset_tag"] != "AT-0042" {
+		t.Errorf("enrollment: hub %s tags %v", e.IoTHubHostName, tags)
+	}
 }

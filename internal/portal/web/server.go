@@ -1,5 +1,6 @@
 // Package web is the activation portal's HTTP side: invitations, sign-in, the organisation's
-// boards and their activation, as server-rendered HTML that needs no JavaScript.
+// boards and their activation, and its administrators' pages (users, the activation form, the
+// audit trail), as server-rendered HTML that needs no JavaScript.
 package web
 
 import (
@@ -105,8 +106,9 @@ func New(cfg Config) (*Server, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
+		"inc": func(i int) int { return i + 1 },
 	}
-	for _, name := range pageNames {
+	for _, name := range append(pageNames, adminPageNames...) {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/base.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
@@ -140,6 +142,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /boards", s.authed(s.boards))
 	mux.HandleFunc("GET /a", s.authed(s.activateForm))
 	mux.HandleFunc("POST /a", s.authed(s.activate))
+	s.adminRoutes(mux)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -79,9 +79,10 @@ type browser struct {
 
 func (p *portal) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	c := p.srv.Client()
+	// A copy of the server's client (its TLS trust), each browser with its own cookies.
+	c := *p.srv.Client()
 	c.Jar = jar
-	return &browser{p, c}
+	return &browser{p, &c}
 }
 
 type page struct {
@@ -149,12 +150,24 @@ func (p *portal) user(email, customer, role string) *browser {
 }
 
 func activateForm(guid, code, csrf, etag, location, chassis, hub string) url.Values {
-	return url.Values{"guid": {guid}, "code": {code}, "csrf": {csrf}, "etag": {etag}, "location": {location}, "chassis": {chassis}, "hub": {hub}}
+	return url.Values{"guid": {guid}, "code": {code}, "csrf": {csrf}, "etag": {etag}, "m_location": {location}, "m_chassisNumber": {chassis}, "hub": {hub}}
+}
+
+// allowHubs records customer (if need be) and allows it hubs, as `oob-factory customer hub add`.
+func allowHubs(t *testing.T, s *records.Store, customer string, hubs ...string) {
+	t.Helper()
+	_ = s.AddCustomer(context.Background(), customer)
+	for _, h := range hubs {
+		if err := s.AddCustomerHub(context.Background(), customer, h, "factory"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestActivateThroughTheLabelURL(t *testing.T) {
 	portaltest.Backends(t, func(t *testing.T, s *records.Store) {
 		p := start(t, s, nil)
+		allowHubs(t, s, "acme", "hub-1.azure-devices.net", "hub-2.azure-devices.net")
 		ann := p.user("Ann@acme.example", "acme", records.RoleActivator)
 		mine := portaltest.ShipBoard(t, s, p.emu, "acme")
 		theirs := portaltest.ShipBoard(t, s, p.emu, "globex")
@@ -166,7 +179,7 @@ func TestActivateThroughTheLabelURL(t *testing.T) {
 		csrf, etag := field(t, csrfRE, form.body), field(t, etagRE, form.body)
 
 		bad := ann.post("/a", activateForm(mine.GUID, mine.Code, csrf, etag, "", "CH-1", "not a host"))
-		if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, `id="location-error"`) || !strings.Contains(bad.body, `id="hub-error"`) {
+		if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, `id="m_location-error"`) || !strings.Contains(bad.body, `id="hub-error"`) {
 			t.Fatalf("invalid fields: %d %s", bad.status, bad.body)
 		}
 		if e, _ := p.dps.GetEnrollment(t.Context(), mine.GUID); e.ProvisioningStatus != "disabled" {
@@ -225,6 +238,7 @@ func TestActivateThroughTheLabelURL(t *testing.T) {
 func TestStaleFormIsReportedNotOverwritten(t *testing.T) {
 	portaltest.Backends(t, func(t *testing.T, s *records.Store) {
 		p := start(t, s, nil)
+		allowHubs(t, s, "acme", "hub.example.net")
 		ann := p.user("ann@acme.example", "acme", records.RoleAdmin)
 		b := portaltest.ShipBoard(t, s, p.emu, "acme")
 		form := ann.get("/a?guid=" + b.GUID + "&code=" + url.QueryEscape(b.Code))
@@ -253,6 +267,7 @@ func TestStaleFormIsReportedNotOverwritten(t *testing.T) {
 func TestRolesAndForms(t *testing.T) {
 	s := portaltest.SQLite(t)
 	p := start(t, s, nil)
+	allowHubs(t, s, "acme", "hub.example.net")
 	vic := p.user("vic@acme.example", "acme", records.RoleViewer)
 	b := portaltest.ShipBoard(t, s, p.emu, "acme")
 
