@@ -41,6 +41,8 @@ type Emulator struct {
 	// Hub is the emulated IoT hub when Options.HubListener was given: it admits the devices the
 	// emulator assigned, under any hub host name, and records what they send.
 	Hub *hubserver.Server
+	// HubAddr is the hub's MQTT address when Options.HubListener was given, else empty.
+	HubAddr string
 	// HubServiceAddr is the hubs' service API's address when Options.HubServiceListener was
 	// given, else empty.
 	HubServiceAddr string
@@ -95,6 +97,9 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	e := &Emulator{
 		Dir: dir, RootCAs: st.CA.CertPool(), CA: st.CA, Faults: st.Faults, Store: st.Store,
 		Endpoint: st.HostName, IDScope: st.Identity.IDScope, Hub: st.Hub, st: st,
+	}
+	if st.HubAddr != nil {
+		e.HubAddr = st.HubAddr.String()
 	}
 	if st.HubServiceAddr != nil {
 		e.HubServiceAddr = st.HubServiceAddr.String()

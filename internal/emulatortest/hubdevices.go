@@ -1,6 +1,7 @@
 package emulatortest
 
 import (
+	"net"
 	"testing"
 
 	"github.com/oobtpm/oob/pkg/dps"
@@ -14,6 +15,21 @@ import (
 type AssignedDevice struct {
 	RegistrationID, HubHost, DeviceID string
 	Key                               sas.Key
+}
+
+// StartWithHubs runs an emulator that decides registrations at once, with the hub's MQTT
+// endpoint and the hubs' service API each on a free loopback port, until the test ends.
+func StartWithHubs(t testing.TB) *Emulator {
+	t.Helper()
+	var ls [2]net.Listener
+	for i := range ls {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls[i] = l
+	}
+	return StartWith(t, t.TempDir(), Options{HubListener: ls[0], HubServiceListener: ls[1], AssignDelay: 1})
 }
 
 // HubConnectionString is the service connection string of the emulated hub hubHost (the data
@@ -55,12 +71,12 @@ func (e *Emulator) RegisterSymmetricKey(t testing.TB, registrationID, hub string
 	return AssignedDevice{RegistrationID: registrationID, HubHost: res.AssignedHub, DeviceID: res.DeviceID, Key: key}
 }
 
-// ConnectHub opens d's MQTT connection to the emulated hub at hubAddr; it is closed when the
-// test ends, if the test has not closed it.
-func (e *Emulator) ConnectHub(t testing.TB, hubAddr string, d AssignedDevice) *hubclient.Conn {
+// ConnectHub opens d's MQTT connection to the emulated hub; it is closed when the test ends,
+// if the test has not closed it.
+func (e *Emulator) ConnectHub(t testing.TB, d AssignedDevice) *hubclient.Conn {
 	t.Helper()
 	c, err := hubclient.Connect(t.Context(), hubclient.Config{
-		HubHost: d.HubHost, DeviceID: d.DeviceID, Address: hubAddr, RootCAs: e.RootCAs, Key: d.Key,
+		HubHost: d.HubHost, DeviceID: d.DeviceID, Address: e.HubAddr, RootCAs: e.RootCAs, Key: d.Key,
 	})
 	if err != nil {
 		t.Fatalf("connect %s to %s: %v", d.DeviceID, d.HubHost, err)

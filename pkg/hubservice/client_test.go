@@ -3,7 +3,6 @@ package hubservice_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -19,25 +18,10 @@ const (
 	waitLimit = 20 * time.Second
 )
 
-// env is the emulator with its hub's MQTT endpoint and service API, each on a loopback port.
-type env struct {
-	emu     *emulatortest.Emulator
-	hubAddr string
-}
+// env is the emulator with its hub's MQTT endpoint and service API.
+type env struct{ emu *emulatortest.Emulator }
 
-func startEmulator(t *testing.T) *env {
-	t.Helper()
-	hub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: hub, HubServiceListener: svc, AssignDelay: 1})
-	return &env{emu: emu, hubAddr: hub.Addr().String()}
-}
+func startEmulator(t *testing.T) *env { return &env{emu: emulatortest.StartWithHubs(t)} }
 
 // client reads the hubs of connStrings at the emulator's service API, trusting its CA only.
 func (e *env) client(t *testing.T, connStrings ...sas.ConnectionString) *hubservice.Client {
@@ -67,7 +51,7 @@ func TestDeviceConnectionState(t *testing.T) {
 	}
 
 	before := time.Now()
-	conn := e.emu.ConnectHub(t, e.hubAddr, dev)
+	conn := e.emu.ConnectHub(t, dev)
 	wait(t, e, dev, true)
 	d, err = c.Device(ctx, strings.ToUpper(hubA), dev.DeviceID)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,17 +70,9 @@ func serveHubState(t *testing.T, store *records.Store, dpsClient *dps.Client, ar
 // TestServeRecordsHubConnection: serve given the hub's connection string in a 0600 file records
 // the activated board's device connected while it is, and stops reading when serve ends.
 func TestServeRecordsHubConnection(t *testing.T) {
-	hubL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svcL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: hubL, HubServiceListener: svcL, AssignDelay: 1})
+	emu := emulatortest.StartWithHubs(t)
 	dev := emu.RegisterSymmetricKey(t, connGUID, "line-a.azure-devices.net")
-	emu.ConnectHub(t, hubL.Addr().String(), dev)
+	emu.ConnectHub(t, dev)
 	store := activatedBoard(t)
 
 	file := filepath.Join(t.TempDir(), "hubs")

@@ -95,22 +95,9 @@ func (s *Store) Connections(ctx context.Context, guids []string) (map[string]Con
 // ConnectionsDue returns up to limit activated boards to check, those never checked first, then
 // those checked longest ago, skipping any checked after notAfter.
 func (s *Store) ConnectionsDue(ctx context.Context, notAfter time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT b.guid FROM boards b LEFT JOIN board_connections c ON c.guid = b.guid
+	return s.column(ctx, `SELECT b.guid FROM boards b LEFT JOIN board_connections c ON c.guid = b.guid
 WHERE b.state = ? AND (c.checked_at IS NULL OR c.checked_at <= ?)
-ORDER BY COALESCE(c.checked_at, ''), b.guid LIMIT ?`), StateActivated, checkedTS(notAfter), limit)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			return nil, fmt.Errorf("records: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+ORDER BY COALESCE(c.checked_at, ''), b.guid LIMIT ?`, StateActivated, checkedTS(notAfter), limit)
 }
 
 // checkedTS is a check's time as stored: whole seconds, so that the text compares as the time

@@ -2,7 +2,6 @@ package hubstate_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -77,15 +76,7 @@ func activatedBoards(t *testing.T) *records.Store {
 // TestRoundFollowsTheDevice runs rounds against the emulator's DPS and hub, with a board's
 // device really connecting over MQTT and closing again.
 func TestRoundFollowsTheDevice(t *testing.T) {
-	hubL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svcL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{HubListener: hubL, HubServiceListener: svcL, AssignDelay: 1})
+	emu := emulatortest.StartWithHubs(t)
 	devA := emu.RegisterSymmetricKey(t, gA, hubA)
 	emu.RegisterSymmetricKey(t, gB, hubB)
 	hubs, err := hubservice.New(
@@ -134,7 +125,7 @@ func TestRoundFollowsTheDevice(t *testing.T) {
 		t.Fatalf("round within the interval read %d boards (%v)", n, err)
 	}
 
-	conn := emu.ConnectHub(t, hubL.Addr().String(), devA)
+	conn := emu.ConnectHub(t, devA)
 	waitConnected(t, emu, devA, true)
 	clk.Add(2 * time.Minute)
 	got = round(3)
