@@ -14,6 +14,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/records"
+	"github.com/oobtpm/oob/internal/portal/portaltest"
 	"github.com/oobtpm/oob/internal/testio"
 	"github.com/oobtpm/oob/pkg/dps"
 )
@@ -23,25 +24,8 @@ const connGUID = "4b7e2c1a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
 // activatedBoard records connGUID shipped to acme and activated.
 func activatedBoard(t *testing.T) *records.Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := records.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	now := time.Now()
-	steps := []error{
-		s.AddBoard(ctx, &records.Board{GUID: connGUID, KeySHA256: "k", Certificate: "c", Serial: "s", Station: "st", IssuedAt: now, NotAfter: now}),
-		s.AddCustomer(ctx, "acme"),
-		s.Ship(ctx, "acme", []string{connGUID}, "op"),
-		s.SetActivationCode(ctx, connGUID, "h", "op"),
-		s.Activated(ctx, connGUID, "acme", "h", "ann@acme.example", "", "192.0.2.1"),
-	}
-	for _, err := range steps {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := portaltest.SQLite(t)
+	portaltest.RecordBoards(t, s, "acme", 1, connGUID)
 	return s
 }
 

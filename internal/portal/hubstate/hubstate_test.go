@@ -10,6 +10,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/hubstate"
+	"github.com/oobtpm/oob/internal/portal/portaltest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/hubservice"
 	"github.com/oobtpm/oob/pkg/sas"
@@ -39,37 +40,11 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// activatedBoards records four boards shipped to acme, three of them activated.
+// activatedBoards records four boards shipped to acme, the first three activated.
 func activatedBoards(t *testing.T) *records.Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := records.OpenSQLite(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	now := time.Now().UTC().Truncate(time.Second)
-	all := []string{gA, gNone, gB, gShipped}
-	for _, g := range all {
-		b := &records.Board{GUID: g, KeySHA256: "k-" + g, Certificate: "C", Chain: "C", Serial: "s-" + g, Station: "st1", IssuedAt: now, NotAfter: now.AddDate(10, 0, 0)}
-		if err := s.AddBoard(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AddCustomer(ctx, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Ship(ctx, "acme", all, "op"); err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range all[:3] {
-		if err := s.SetActivationCode(ctx, g, "code-"+g, "op"); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Activated(ctx, g, "acme", "code-"+g, "ann@acme.example", "", "192.0.2.1"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := portaltest.SQLite(t)
+	portaltest.RecordBoards(t, s, "acme", 3, gA, gNone, gB, gShipped)
 	return s
 }
 
