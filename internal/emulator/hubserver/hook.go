@@ -180,10 +180,6 @@ func (s *Server) session(cl *mqtt.Client) (session, bool) {
 
 func (s *Server) recordMessage(sess session, topic, bag string, payload []byte) {
 	app, sys := parsePropertyBag(bag)
-	now := time.Now
-	if s.cfg.Now != nil {
-		now = s.cfg.Now
-	}
 	m := Message{
 		HubHost:          sess.hubHost,
 		DeviceID:         sess.deviceID,
@@ -191,7 +187,7 @@ func (s *Server) recordMessage(sess session, topic, bag string, payload []byte) 
 		Payload:          append([]byte(nil), payload...),
 		Properties:       app,
 		SystemProperties: sys,
-		Received:         now(),
+		Received:         s.now(),
 	}
 	s.mu.Lock()
 	key := sess.key()
