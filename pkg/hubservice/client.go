@@ -106,7 +106,8 @@ func (c *Client) Hubs() []string {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-// Device reads deviceID from the hub hubHost. A failure is an *Error.
+// Device reads deviceID from the hub hubHost (compared without regard to case). A failure is
+// an *Error, or ctx's error when ctx ended first.
 func (c *Client) Device(ctx context.Context, hubHost, deviceID string) (*Device, error) {
 	hubHost = strings.ToLower(hubHost)
 	fail := func(kind error, status int, code string, err error) error {
