@@ -19,7 +19,7 @@ import (
 // Start-up contract (scripts and CI rely on it):
 //
 //	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hub-listen ADDR]
-//	             [--hostname NAME] [--hub-hostname NAME] [--assign-delay D]
+//	             [--hub-service-listen ADDR] [--hostname NAME] [--hub-hostname NAME] [--assign-delay D]
 //	             [--device-retry-after D] [fault flags]
 //
 // creates DIR when absent and writes there, before it reports ready: ca.pem (the CA clients
@@ -29,6 +29,7 @@ import (
 //
 //	dps-emulator ready on https://ADDR (data DIR; admin http://ADDR; hub mqtts://ADDR)
 //
+// or, with --hub-service-listen, the same line ending "; hub mqtts://ADDR; hub service https://ADDR)",
 // and logs one line per request to stderr (never keys or Authorization headers). SIGINT or
 // SIGTERM shut it down cleanly, exit status 0.
 //
@@ -45,6 +46,13 @@ import (
 // assigned may connect, as the device ID DPS assigned, with the credentials they registered with
 // (a TPM device signs with the hub key DPS delivered to its TPM). Host names must resolve to this
 // machine (localhost does), or clients must dial the hub's address while naming the hub.
+//
+// With --hub-service-listen ADDR (off by default) the hubs' service REST API is served there too,
+// over HTTPS with the same certificates: GET /devices/{deviceId}?api-version=… ("Devices - Get
+// Identity") answers an assigned device with its live MQTT connection state, for SAS tokens of
+// the policy iothubowner. Its key is made once per data directory (hub-policy-key, 0600) and
+// serves every hub host name; hub-connection-string (0600) is its connection string for
+// --hub-hostname, and another hub's is the same with that hub's HostName.
 
 // Defaults. 8443 needs no privileges; run with --listen 127.0.0.1:443 for clients that only speak
 // to port 443 (Microsoft's Node SDK).
@@ -68,6 +76,7 @@ type config struct {
 	listen      string
 	adminListen string
 	hubListen   string
+	hubService  string
 	hostName    string
 	tlsNames    []string
 	faults      emulator.FaultConfig
@@ -85,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.listen, "listen", defaultListen, "address of the HTTPS service API (port 0 picks a free port)")
 	fs.StringVar(&c.adminListen, "admin-listen", defaultAdminListen, `address of the loopback-only admin API (HTTP); "off" disables it`)
 	fs.StringVar(&c.hubListen, "hub-listen", defaultHubListen, `address of the emulated IoT hubs' MQTT endpoint (TLS); "off" disables it`)
+	fs.StringVar(&c.hubService, "hub-service-listen", "off", `address of the emulated IoT hubs' service REST API (HTTPS), e.g. 127.0.0.1:8445; "off" (the default) disables it`)
 	fs.StringVar(&c.hostName, "hostname", "localhost", "host name clients use (connection string HostName, SAS resource); also put in the server certificate")
 	fs.Func("tls-name", "extra DNS name or IP address for the server certificate (repeatable)", func(s string) error {
 		c.tlsNames = append(c.tlsNames, s)
@@ -112,6 +122,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.dataDir == "" {
 		return c, &usageError{msg: "--data DIR is required"}
+	}
+	if c.hubService != "off" && c.hubListen == "off" {
+		return c, &usageError{msg: "--hub-service-listen needs the hub: give --hub-listen too"}
 	}
 	if c.assignDelay < 0 || c.retryAfter < 0 {
 		return c, &usageError{msg: "--assign-delay and --device-retry-after must not be negative"}
@@ -142,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, err := stack.Start(ctx, stack.Config{
 		DataDir: c.dataDir, Listen: c.listen, HostName: c.hostName, TLSNames: c.tlsNames,
-		AdminListen: enabled(c.adminListen), HubListen: enabled(c.hubListen),
+		AdminListen: enabled(c.adminListen), HubListen: enabled(c.hubListen), HubServiceListen: enabled(c.hubService),
 		Faults: c.faults, HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: c.retryAfter,
 		Logger: log,
 	})
@@ -153,12 +166,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := datadir.WriteStartupFiles(st.Dir, st.HostName, st.Identity); err != nil {
 		return err
 	}
+	if st.HubServiceAddr != nil {
+		if err := datadir.WriteHubConnectionString(st.Dir, c.hubHostName, st.HubPolicyKey); err != nil {
+			return err
+		}
+	}
 	adminNote, hubNote := "admin off", "hub off"
 	if st.AdminAddr != nil {
 		adminNote = "admin http://" + st.AdminAddr.String()
 	}
 	if st.HubAddr != nil {
 		hubNote = "hub mqtts://" + st.HubAddr.String()
+	}
+	if st.HubServiceAddr != nil {
+		hubNote += "; hub service https://" + st.HubServiceAddr.String()
 	}
 	log.Info("serving", "listen", st.Addr.String(), "hostname", st.HostName, "idScope", st.Identity.IDScope, "data", st.Dir)
 	fmt.Fprintf(stdout, "dps-emulator ready on https://%s (data %s; %s; %s)\n", st.Addr, st.Dir, adminNote, hubNote)

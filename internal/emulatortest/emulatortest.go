@@ -41,6 +41,11 @@ type Emulator struct {
 	// Hub is the emulated IoT hub when Options.HubListener was given: it admits the devices the
 	// emulator assigned, under any hub host name, and records what they send.
 	Hub *hubserver.Server
+	// HubAddr is the hub's MQTT address when Options.HubListener was given, else empty.
+	HubAddr string
+	// HubServiceAddr is the hubs' service API's address when Options.HubServiceListener was
+	// given, else empty.
+	HubServiceAddr string
 
 	st *stack.Stack
 }
@@ -61,6 +66,9 @@ type Options struct {
 	// HubListener, when set, serves the IoT hub devices are assigned to (as dps-emulator does),
 	// with a certificate from the emulator's CA for each hub host name.
 	HubListener net.Listener
+	// HubServiceListener, when set with HubListener, serves the hubs' service REST API
+	// (GET /devices/{id}) over TLS, as dps-emulator --hub-service-listen does.
+	HubServiceListener net.Listener
 }
 
 // Start runs an emulator with a fresh data directory until the test ends.
@@ -80,7 +88,7 @@ func StartIn(t testing.TB, dir string) *Emulator {
 func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	t.Helper()
 	st, err := stack.Start(context.Background(), stack.Config{
-		DataDir: dir, Listener: opts.Listener, HubListener: opts.HubListener,
+		DataDir: dir, Listener: opts.Listener, HubListener: opts.HubListener, HubServiceListener: opts.HubServiceListener,
 		HubHostName: opts.HubHostName, AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, Now: opts.Now,
 	})
 	if err != nil {
@@ -89,6 +97,12 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	e := &Emulator{
 		Dir: dir, RootCAs: st.CA.CertPool(), CA: st.CA, Faults: st.Faults, Store: st.Store,
 		Endpoint: st.HostName, IDScope: st.Identity.IDScope, Hub: st.Hub, st: st,
+	}
+	if st.HubAddr != nil {
+		e.HubAddr = st.HubAddr.String()
+	}
+	if st.HubServiceAddr != nil {
+		e.HubServiceAddr = st.HubServiceAddr.String()
 	}
 	e.ConnectionString, err = sas.ParseConnectionString(st.ConnectionString())
 	if err != nil {

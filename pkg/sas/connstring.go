@@ -42,6 +42,32 @@ const (
 // pasted text) are ignored. Unknown, repeated, empty or missing fields are refused, with a message
 // that says what was pasted and where to find the right string. Errors never contain the key.
 func ParseConnectionString(s string) (ConnectionString, error) {
+	return parseConnectionString(s, dpsFlavor)
+}
+
+// flavor is what differs between the services whose connection strings share this form: where
+// to find the right one, and which host names belong to the service.
+type flavor struct {
+	whereToFind string
+	// wrongService returns a reason when hostName is plainly another service's.
+	wrongService func(hostName string) string
+	// deviceString explains a device connection string pasted in place of a service one.
+	deviceString string
+}
+
+var dpsFlavor = flavor{
+	whereToFind: whereToFind,
+	wrongService: func(h string) string {
+		if strings.HasSuffix(strings.ToLower(h), ".azure-devices.net") {
+			return "HostName is an IoT Hub, not a Device Provisioning Service; " + whereToFind
+		}
+		return ""
+	},
+	deviceString: "this is an IoT Hub device connection string; the DPS service connection string is needed: " + whereToFind,
+}
+
+func parseConnectionString(s string, fl flavor) (ConnectionString, error) {
+	whereToFind := fl.whereToFind
 	s = strings.TrimSpace(s)
 	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\'') {
 		s = strings.TrimSpace(s[1 : len(s)-1])
@@ -63,7 +89,7 @@ func ParseConnectionString(s string) (ConnectionString, error) {
 		if !ok {
 			return ConnectionString{}, csErr("a part is not Name=Value; " + whereToFind)
 		}
-		canon, err := canonicalField(name)
+		canon, err := canonicalField(name, fl)
 		if err != nil {
 			return ConnectionString{}, err
 		}
@@ -81,8 +107,11 @@ func ParseConnectionString(s string) (ConnectionString, error) {
 		}
 	}
 	cs := ConnectionString{HostName: fields[fieldHostName], KeyName: fields[fieldKeyName]}
-	if err := checkHostName(cs.HostName); err != nil {
+	if err := checkHostName(cs.HostName, whereToFind); err != nil {
 		return ConnectionString{}, err
+	}
+	if reason := fl.wrongService(cs.HostName); reason != "" {
+		return ConnectionString{}, csErr(reason)
 	}
 	if !validKeyName(cs.KeyName) {
 		return ConnectionString{}, csErr("SharedAccessKeyName may hold only letters, digits and - _ . @; " + whereToFind)
@@ -98,7 +127,8 @@ func ParseConnectionString(s string) (ConnectionString, error) {
 
 // canonicalField maps a field name to its canonical spelling, and explains the usual mistakes:
 // an IoT Hub device connection string, or a token instead of a key.
-func canonicalField(name string) (string, error) {
+func canonicalField(name string, fl flavor) (string, error) {
+	whereToFind := fl.whereToFind
 	for _, f := range []string{fieldHostName, fieldKeyName, fieldKey} {
 		if strings.EqualFold(name, f) {
 			return f, nil
@@ -106,7 +136,7 @@ func canonicalField(name string) (string, error) {
 	}
 	switch strings.ToLower(name) {
 	case "deviceid", "moduleid", "x509", "gatewayhostname":
-		return "", csErr("this is an IoT Hub device connection string; the DPS service connection string is needed: " + whereToFind)
+		return "", csErr(fl.deviceString)
 	case "sharedaccesssignature":
 		return "", csErr("this connection string carries a SAS token; one with the policy's key is needed: " + whereToFind)
 	case "endpoint", "entitypath":
@@ -119,7 +149,7 @@ func canonicalField(name string) (string, error) {
 // checkHostName accepts a DNS name (letters, digits, '-', '_', '.') with an optional ":PORT".
 // Azure's host names never carry a port; a local emulator's do, and the port is then part of
 // what tokens are signed for. A scheme or a path belongs in the client's endpoint option.
-func checkHostName(h string) error {
+func checkHostName(h, whereToFind string) error {
 	if strings.Contains(h, "://") || strings.Contains(h, "/") {
 		return csErr("HostName must be a host name, without scheme or path (set a different endpoint in the client options instead)")
 	}
@@ -140,9 +170,6 @@ func checkHostName(h string) error {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
 			return csErr("HostName holds characters a host name cannot; " + whereToFind)
 		}
-	}
-	if strings.HasSuffix(strings.ToLower(h), ".azure-devices.net") {
-		return csErr("HostName is an IoT Hub, not a Device Provisioning Service; " + whereToFind)
 	}
 	return nil
 }

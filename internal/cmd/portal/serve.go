@@ -23,6 +23,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli/dataflags"
 	"github.com/oobtpm/oob/internal/cli/dpsflags"
 	"github.com/oobtpm/oob/internal/cli/httpsserver"
+	"github.com/oobtpm/oob/internal/cli/hubflags"
 	"github.com/oobtpm/oob/internal/portal/activation"
 	"github.com/oobtpm/oob/internal/portal/web"
 	"github.com/oobtpm/oob/pkg/dps"
@@ -33,6 +34,7 @@ type ServeOptions struct {
 	IO      *cli.IOStreams
 	Data    dataflags.Flags
 	Service dpsflags.Flags
+	Hubs    hubflags.Flags
 
 	Listen    string
 	TLSCert   string
@@ -57,9 +59,16 @@ will warn: its SHA-256 fingerprint is printed to compare).
 
 DPS: the service connection string from $DPS_CONNECTION_STRING or
 --connection-string-file (0600), as the companion takes it; without one the portal
-runs but cannot activate.`,
+runs but cannot activate.
+
+IoT hubs: with the hubs' service connection strings (one per line, each a hub's
+iothubowner or registry read policy, from $IOTHUB_CONNECTION_STRINGS or
+--hub-connection-strings-file, 0600), the portal reads in the background, every
+--hub-refresh, where DPS assigned each activated board and whether its device is
+connected to that hub, and the board list shows it.`,
 		Example: `  oob-portal serve --listen :8443 --tls-cert portal.pem --tls-key portal.key
-  oob-portal serve --listen 127.0.0.1:8443 --hostname localhost`,
+  oob-portal serve --listen 127.0.0.1:8443 --hostname localhost
+  oob-portal serve --tls-cert portal.pem --tls-key portal.key --hub-connection-strings-file /etc/oob/hubs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (opts.TLSCert == "") != (opts.TLSKey == "") {
@@ -70,6 +79,9 @@ runs but cannot activate.`,
 			}
 			if opts.TLSCert != "" && len(opts.Hostnames) > 0 {
 				return cli.Usagef("give --tls-cert and --tls-key, or --hostname, not both")
+			}
+			if opts.Hubs.Refresh <= 0 {
+				return cli.Usagef("--hub-refresh must be positive")
 			}
 			if opts.Idle <= 0 || opts.MaxAge < opts.Idle {
 				return cli.Usagef("--idle must be positive and no longer than --max-age")
@@ -89,6 +101,7 @@ runs but cannot activate.`,
 	f.DurationVar(&opts.MaxAge, "max-age", web.DefaultMaxAge, "sign a user out this long after they signed in, in use or not")
 	opts.Data.Register(f, "the factory's data directory, where its SQLite database is")
 	opts.Service.Register(f)
+	opts.Hubs.Register(f)
 	return cmd
 }
 
@@ -121,6 +134,15 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	default:
 		enrollments = client
 	}
+	ctx, stopRefresh := context.WithCancel(ctx)
+	waitRefresh, err := startHubState(ctx, opts, store, client, log)
+	if err != nil {
+		stopRefresh()
+		return err
+	}
+	// Stopped before the store closes (deferred above, so run after this).
+	defer waitRefresh()
+	defer stopRefresh()
 	w, err := web.New(web.Config{Store: store, DPS: enrollments, Logger: log, Idle: opts.Idle, MaxAge: opts.MaxAge})
 	if err != nil {
 		return err

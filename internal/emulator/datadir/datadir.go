@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/oobtpm/oob/internal/emulator/store"
+	"github.com/oobtpm/oob/pkg/sas"
 )
 
 // Files the emulator keeps in its data directory besides the CA (package tlsca): the store, and
@@ -23,7 +24,15 @@ const (
 	ConnectionStringFile = "service-connection-string"
 	IDScopeFile          = "id-scope"
 	AdminTokenFile       = "admin-token"
+	// HubPolicyKeyFile holds the key of the emulated hubs' service policy (HubPolicyName), one for
+	// every hub host name; HubConnectionStringFile is that policy's connection string for the
+	// default hub. Both 0600.
+	HubPolicyKeyFile        = "hub-policy-key"
+	HubConnectionStringFile = "hub-connection-string"
 )
+
+// HubPolicyName is the emulated hubs' service policy, named as every IoT hub's owner policy.
+const HubPolicyName = sas.DefaultHubPolicyName
 
 // ServiceHostName is the host name clients use for a service listening on addr: name, with the
 // port appended unless it is 443. Microsoft's clients take the connection string's HostName as
@@ -48,6 +57,42 @@ func WriteStartupFiles(dir, hostName string, id store.ServiceIdentity) error {
 		return err
 	}
 	return WriteFileAtomic(filepath.Join(dir, IDScopeFile), []byte(id.IDScope+"\n"), 0o644)
+}
+
+// HubConnectionString is the service connection string of the emulated hub hubHost: every hub
+// shares the data directory's one policy.
+func HubConnectionString(hubHost string, key sas.Key) string {
+	return "HostName=" + hubHost + ";SharedAccessKeyName=" + HubPolicyName + ";SharedAccessKey=" + key.Base64()
+}
+
+// WriteHubConnectionString writes the default hub's service connection string (0600).
+func WriteHubConnectionString(dir, hubHost string, key sas.Key) error {
+	return WriteFileAtomic(filepath.Join(dir, HubConnectionStringFile), []byte(HubConnectionString(hubHost, key)+"\n"), 0o600)
+}
+
+// LoadOrCreateHubPolicyKey returns the hubs' service policy key from dir, creating a random
+// 32-byte one (mode 0600) when there is none.
+func LoadOrCreateHubPolicyKey(dir string) (sas.Key, error) {
+	path := filepath.Join(dir, HubPolicyKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := sas.ParseKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return sas.Key{}, fmt.Errorf("emulator: %s: %w; delete it to have a new key made", path, err)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return sas.Key{}, fmt.Errorf("emulator: read hub policy key: %w", err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return sas.Key{}, err
+	}
+	k := sas.NewKey(raw[:])
+	if err := WriteFileAtomic(path, []byte(k.Base64()+"\n"), 0o600); err != nil {
+		return sas.Key{}, err
+	}
+	return k, nil
 }
 
 // LoadOrCreateAdminToken returns the admin token from dir, creating a random one (mode 0600)

@@ -22,6 +22,15 @@
 //   - desired property updates made with UpdateDesired reach the device on
 //     $iothub/twin/PATCH/properties/desired/?$version={n}.
 //
+// Beside the MQTT endpoint, ServiceHandler is IoT Hub's service REST API for one operation,
+// "Devices - Get Identity": GET /devices/{deviceId}?api-version=… answers a device the Registry
+// knows with its live connection state ("Connected" or "Disconnected"), when that last changed
+// (connectionStateUpdatedTime) and when the device was last active (lastActivityTime: its
+// connection or its last publish), signed for by a SAS token of the ServicePolicy; the hub is
+// the one the client names in TLS. A refused token is 401 and an unknown device 404, with IoT
+// Hub's {"Message":"ErrorCode:…;…","ExceptionMessage":"Tracking ID:…"} body and its
+// iothub-errorcode header. The device's keys are not returned.
+//
 // A device may publish and subscribe only to its own topics; a publish anywhere else disconnects
 // it, as IoT Hub does. Devices are not stored here: a Registry, implemented by the caller (the
 // DPS emulator registers the devices it assigns), says which exist and how they authenticate.

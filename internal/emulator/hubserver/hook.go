@@ -99,6 +99,7 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 		s.twins[key] = newTwin(sess.device.InitialTwin)
 	}
 	s.connected[key]++
+	s.touchLocked(key, true, s.connected[key] == 1)
 	s.notifyLocked()
 	s.mu.Unlock()
 	s.log.Info("device connected", "hub", sess.hubHost, "device", sess.deviceID, "remote", cl.Net.Remote)
@@ -114,6 +115,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 		key := sess.key()
 		if s.connected[key]--; s.connected[key] <= 0 {
 			delete(s.connected, key)
+			s.touchLocked(key, false, true)
 		}
 		s.notifyLocked()
 	}
@@ -151,6 +153,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok {
 		return pk, packets.ErrRejectPacket
 	}
+	s.mu.Lock()
+	s.touchLocked(sess.key(), true, false)
+	s.mu.Unlock()
 	topic := pk.TopicName
 	if bag, ok := eventProperties(sess.deviceID, topic); ok {
 		s.recordMessage(sess, topic, bag, pk.Payload)
@@ -175,10 +180,6 @@ func (s *Server) session(cl *mqtt.Client) (session, bool) {
 
 func (s *Server) recordMessage(sess session, topic, bag string, payload []byte) {
 	app, sys := parsePropertyBag(bag)
-	now := time.Now
-	if s.cfg.Now != nil {
-		now = s.cfg.Now
-	}
 	m := Message{
 		HubHost:          sess.hubHost,
 		DeviceID:         sess.deviceID,
@@ -186,7 +187,7 @@ func (s *Server) recordMessage(sess session, topic, bag string, payload []byte) 
 		Payload:          append([]byte(nil), payload...),
 		Properties:       app,
 		SystemProperties: sys,
-		Received:         now(),
+		Received:         s.now(),
 	}
 	s.mu.Lock()
 	key := sess.key()

@@ -62,6 +62,7 @@ type Server struct {
 	mu        sync.Mutex
 	sessions  map[*mqtt.Client]session
 	connected map[string]int
+	presence  map[string]*presence
 	twins     map[string]*twin
 	messages  map[string][]Message
 	listeners int
@@ -100,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 		log:       log,
 		sessions:  map[*mqtt.Client]session{},
 		connected: map[string]int{},
+		presence:  map[string]*presence{},
 		twins:     map[string]*twin{},
 		messages:  map[string][]Message{},
 		changed:   make(chan struct{}),
@@ -165,6 +167,56 @@ func (s *Server) Connected(hubHost, deviceID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connected[deviceKey(hubHost, deviceID)] > 0
+}
+
+// ConnectionState is a device's connection as the hub's registry reports it.
+type ConnectionState struct {
+	// Connected is true while the device has a connection open.
+	Connected bool
+	// Updated is when the device last connected or disconnected (its first connection or its
+	// last disconnection), zero when it never connected.
+	Updated time.Time
+	// LastActivity is when the device last connected or sent something, zero when never.
+	LastActivity time.Time
+}
+
+// presence is when a device's connection state last changed and when it was last active.
+type presence struct{ updated, lastActivity time.Time }
+
+// ConnectionState reports whether the device is connected now, and since when.
+func (s *Server) ConnectionState(hubHost, deviceID string) ConnectionState {
+	key := deviceKey(hubHost, deviceID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := ConnectionState{Connected: s.connected[key] > 0}
+	if p := s.presence[key]; p != nil {
+		st.Updated, st.LastActivity = p.updated, p.lastActivity
+	}
+	return st
+}
+
+// touchLocked records, at the current time, that the device key was active and, when changed,
+// that its connection state changed. s.mu must be held.
+func (s *Server) touchLocked(key string, active, changed bool) {
+	now := s.now()
+	p := s.presence[key]
+	if p == nil {
+		p = &presence{}
+		s.presence[key] = p
+	}
+	if active {
+		p.lastActivity = now
+	}
+	if changed {
+		p.updated = now
+	}
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }
 
 // Messages returns the device-to-cloud messages the device sent, oldest first (the last 1000).

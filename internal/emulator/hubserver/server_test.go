@@ -32,6 +32,8 @@ type fixture struct {
 	addr string
 	tls  *tls.Config
 	keys map[string]sas.Key
+	// srvTLS is the server's TLS configuration, for another endpoint of the same hub.
+	srvTLS *tls.Config
 }
 
 func start(t *testing.T, now func() time.Time) *fixture {
@@ -44,8 +46,8 @@ func start(t *testing.T, now func() time.Time) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{reg: &hubserver.MemoryRegistry{}, keys: map[string]sas.Key{}}
-	f.srv, err = hubserver.New(hubserver.Config{Registry: f.reg, TLS: tlsca.TLSConfig(cert), Now: now})
+	f := &fixture{reg: &hubserver.MemoryRegistry{}, keys: map[string]sas.Key{}, srvTLS: tlsca.TLSConfig(cert)}
+	f.srv, err = hubserver.New(hubserver.Config{Registry: f.reg, TLS: f.srvTLS, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/oobtpm/oob/internal/emulator/hubserver"
 	"github.com/oobtpm/oob/internal/emulator/store"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
+	"github.com/oobtpm/oob/pkg/sas"
 )
 
 // DefaultListen is where the service and device APIs listen when Config names no address: a
@@ -50,6 +52,12 @@ type Config struct {
 	// send no server name).
 	HubListener net.Listener
 	HubListen   string
+	// HubServiceListener or, when nil, HubServiceListen (empty: none) serves the emulated hubs'
+	// service REST API over HTTPS, with the hubs' certificates: GET /devices/{id} with the
+	// device's live connection state, for the data directory's hub policy (HubPolicyKey). It
+	// needs the hub.
+	HubServiceListener net.Listener
+	HubServiceListen   string
 	// Faults configures injected throttling, unavailability and latency.
 	Faults emulator.FaultConfig
 	// HubHostName, AssignDelay, RetryAfter and Now are the device registration API's
@@ -83,6 +91,10 @@ type Stack struct {
 	// Hub is the emulated IoT hub and HubAddr its address, both nil when it is off.
 	Hub     *hubserver.Server
 	HubAddr net.Addr
+	// HubServiceAddr is the hubs' service API's address, nil when it is off; HubPolicyKey is the
+	// key of its policy (datadir.HubPolicyName), zero then.
+	HubServiceAddr net.Addr
+	HubPolicyKey   sas.Key
 
 	servers   []*http.Server
 	errc      chan error
@@ -109,9 +121,9 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 	if c.HubHostName == "" {
 		c.HubHostName = deviceapi.DefaultHubHostName
 	}
-	s := &Stack{Dir: dir, errc: make(chan error, 3)}
+	s := &Stack{Dir: dir, errc: make(chan error, 4)}
 	// Until Start succeeds, the stack owns the listeners it was given: close them on failure.
-	owned := []net.Listener{c.Listener, c.AdminListener, c.HubListener}
+	owned := []net.Listener{c.Listener, c.AdminListener, c.HubListener, c.HubServiceListener}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -172,7 +184,12 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 		s.serve(&http.Server{Handler: emulator.AdminHandler(emulator.AdminOptions{Faults: s.Faults, Store: s.Store, Token: token, Logger: c.Logger})}, aln, c.Logger)
 	}
 
-	if c.HubListener != nil || c.HubListen != "" {
+	hubOn := c.HubListener != nil || c.HubListen != ""
+	serviceOn := c.HubServiceListener != nil || c.HubServiceListen != ""
+	if serviceOn && !hubOn {
+		return nil, errors.New("stack: the hubs' service API needs the hub: give a hub listener too")
+	}
+	if hubOn {
 		certs, err := hubregistry.NewCertificates(s.CA, append([]string{c.HubHostName}, c.TLSNames...)...)
 		if err != nil {
 			return nil, err
@@ -192,8 +209,41 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 				s.errc <- fmt.Errorf("IoT hub: %w", err)
 			}
 		}()
+		if serviceOn {
+			if err := s.startHubService(c, certs); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s, nil
+}
+
+// startHubService serves the hubs' service API with the data directory's policy.
+func (s *Stack) startHubService(c Config, certs *hubregistry.Certificates) error {
+	key, err := datadir.LoadOrCreateHubPolicyKey(s.Dir)
+	if err != nil {
+		return err
+	}
+	h, err := s.Hub.ServiceHandler(hubserver.ServicePolicy{Name: datadir.HubPolicyName, Key: key})
+	if err != nil {
+		return err
+	}
+	l, err := listen(c.HubServiceListener, c.HubServiceListen, "", "the IoT hubs' service API")
+	if err != nil {
+		return err
+	}
+	s.HubServiceAddr, s.HubPolicyKey = l.Addr(), key
+	s.serve(&http.Server{Handler: h}, tls.NewListener(l, certs.TLSConfig()), c.Logger)
+	return nil
+}
+
+// HubConnectionString is the service connection string of the emulated hub hubHost, empty when
+// the hubs' service API is off.
+func (s *Stack) HubConnectionString(hubHost string) string {
+	if s.HubPolicyKey.IsZero() {
+		return ""
+	}
+	return datadir.HubConnectionString(hubHost, s.HubPolicyKey)
 }
 
 // listen returns l, or a listener on addr (def when empty).

@@ -102,3 +102,20 @@ func TestStartFailsOnBusyAddress(t *testing.T) {
 	}
 	st.Close()
 }
+
+func TestHubServiceNeedsTheHub(t *testing.T) {
+	dir := t.TempDir()
+	if st, err := Start(context.Background(), Config{DataDir: dir, HubServiceListen: "127.0.0.1:0"}); err == nil {
+		st.Close()
+		t.Fatal("the hubs' service API started without the hub")
+	}
+	st, err := Start(context.Background(), Config{DataDir: dir, HubListen: "127.0.0.1:0", HubServiceListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fi, err := os.Stat(filepath.Join(dir, datadir.HubPolicyKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 || st.HubServiceAddr == nil || st.HubConnectionString("h.localhost") == "" {
+		t.Fatalf("hub policy key %v %v; service at %v", fi, err, st.HubServiceAddr)
+	}
+}

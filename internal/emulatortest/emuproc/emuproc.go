@@ -18,14 +18,15 @@ import (
 const ReadyTimeout = 30 * time.Second
 
 // readyLine is the first line dps-emulator prints on stdout once every listener is open.
-var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin (?:http://(\S+)|off); hub (?:mqtts://(\S+)|off)\)$`)
+var readyLine = regexp.MustCompile(`^dps-emulator ready on https://(\S+) \(data (.+); admin (?:http://(\S+)|off); hub (?:mqtts://(\S+)|off)(?:; hub service https://(\S+))?\)$`)
 
 // Process is a running dps-emulator.
 type Process struct {
 	Cmd *exec.Cmd
 	// Addr is the service and device APIs' host:port; Admin and Hub the admin API's and the
-	// IoT hub's, empty when switched off.
-	Addr, Admin, Hub string
+	// IoT hub's, empty when switched off; HubService the hubs' service API's, empty unless
+	// --hub-service-listen turned it on.
+	Addr, Admin, Hub, HubService string
 	// Data is the data directory the ready line names.
 	Data string
 	// Stdout holds every line printed on stdout, the ready line first; Stderr the log.
@@ -89,7 +90,7 @@ func Start(t testing.TB, bin, dir string, args ...string) *Process {
 		if m == nil {
 			t.Fatalf("dps-emulator's first line is not its ready line: %q\nstderr:\n%s", line, p.Stderr)
 		}
-		p.Addr, p.Data, p.Admin, p.Hub = m[1], m[2], m[3], m[4]
+		p.Addr, p.Data, p.Admin, p.Hub, p.HubService = m[1], m[2], m[3], m[4], m[5]
 		if p.Data != dir {
 			t.Fatalf("dps-emulator's ready line names data directory %q, want %q", p.Data, dir)
 		}

@@ -41,18 +41,23 @@ func (s *Store) ActivationCode(ctx context.Context, guid string) (string, error)
 
 // BatchGUIDs returns the GUIDs of the boards in batch, oldest first.
 func (s *Store) BatchGUIDs(ctx context.Context, batch string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT guid FROM boards WHERE batch = ? ORDER BY issued_at, guid`), batch)
+	return s.column(ctx, `SELECT guid FROM boards WHERE batch = ? ORDER BY issued_at, guid`, batch)
+}
+
+// column returns the one text column query selects, row by row.
+func (s *Store) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, fmt.Errorf("records: %w", err)
 		}
-		out = append(out, g)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -11,7 +11,9 @@ import (
 const PageSize = 25
 
 type boardsPage struct {
-	Boards      []records.Board
+	Boards []records.Board
+	// Conn is each listed board's hub connection as last read, by GUID (absent: never read).
+	Conn        map[string]records.Connection
 	Total, Page int
 	Prev, Next  int
 	First, Last int
@@ -27,7 +29,16 @@ func (s *Server) boards(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	p := boardsPage{Boards: list, Total: total, Page: page, First: (page-1)*PageSize + 1, Last: (page-1)*PageSize + len(list)}
+	guids := make([]string, len(list))
+	for i, b := range list {
+		guids[i] = b.GUID
+	}
+	conn, err := s.cfg.Store.Connections(r.Context(), guids)
+	if err != nil {
+		s.internal(w, r, a, err)
+		return
+	}
+	p := boardsPage{Boards: list, Conn: conn, Total: total, Page: page, First: (page-1)*PageSize + 1, Last: (page-1)*PageSize + len(list)}
 	if page > 1 {
 		p.Prev = page - 1
 	}
