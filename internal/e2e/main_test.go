@@ -1,4 +1,4 @@
-// Package e2e runs the real oob-agent, companion and oob-factory binaries against a software TPM (swtpm)
+// Package e2e runs the real oob-agent, companion, oob-factory and oob-portal binaries against a software TPM (swtpm)
 // and the dps-emulator, and checks their output with independent tools: tpm2-tools, zbarimg
 // and ZXingReader.
 package e2e
@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 func build() int {
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
-	for _, name := range []string{"oob-agent", "companion", "dps-emulator", "oob-factory"} {
+	for _, name := range []string{"oob-agent", "companion", "dps-emulator", "oob-factory", "oob-portal"} {
 		args := []string{"build", "-o", filepath.Join(bin, name)}
 		if name == "oob-agent" {
 			args = append(args, "-tags", "nethttpomithttp2") // as the Makefile builds it
