@@ -26,11 +26,20 @@ type results struct {
 
 // pairs runs one warm-up pair, then n measured ones, the order within a pair alternating.
 func (r runner) pairs(ctx context.Context, m mode, n int) (results, error) {
+	return pairs(ctx, m, n, r.ours, r.node)
+}
+
+// client runs one registration and times it.
+type client func(context.Context, mode) (time.Duration, error)
+
+// pairs runs ours and node in pairs: the first (a warm-up, not counted) with node first, then
+// ours first in even pairs and node first in odd ones, so neither always follows the other.
+func pairs(ctx context.Context, m mode, n int, ours, node client) (results, error) {
 	var res results
 	for i := -1; i < n; i++ {
-		first, second := r.ours, r.node
+		first, second := ours, node
 		if i%2 != 0 {
-			first, second = r.node, r.ours
+			first, second = node, ours
 		}
 		a, err := first(ctx, m)
 		if err != nil {
