@@ -9,6 +9,8 @@
 #     own request throughput (TLS on loopback)
 #   - the factory: boards certified and pre-enrolled per second, SQLite and PostgreSQL
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
+#   - registration from process start to assigned, ours beside Microsoft's Node.js SDK, paired, by
+#     TPM, X.509 and symmetric key (scripts/regtiming)
 #   - the first boot: agent start to QR, enrollment to finalized, the agent's peak memory
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
@@ -134,6 +136,17 @@ go test -run '^$' -bench 'RegisterTPMSwtpm|ImportDPSKeySwtpm|SignHMACSwtpm' -ben
 	/^BenchmarkImportDPSKeySwtpm/ { printf "one key import (ActivateCredential, Import, persist): %.1f ms\n", $3 / 1e6 }
 	/^BenchmarkSignHMACSwtpm/     { printf "one TPM2_HMAC signature: %.2f ms\n", $3 / 1e6 }
 	/^(FAIL|---)/ { print }'
+
+echo
+echo "== Registration, process start to assigned: oob-agent register beside Microsoft's Node.js SDK"
+echo "(pairs alternating ours / Node, same emulator on 127.0.0.1:443 with --assign-delay 0"
+echo " --device-retry-after 0, same swtpm; both with --no-hub: DPS's answer, no hub connection)"
+if [[ $(id -u) -eq 0 ]]; then
+	install_node_packages scripts/nodedevice
+	go run ./scripts/regtiming -tpm "$SWTPM_SPEC" -pairs 10
+else
+	echo "skipped: the Node SDK dials DPS on port 443 only, which needs root"
+fi
 
 echo
 echo "== First boot: oob-agent run with swtpm (EK persisted) and the emulator"

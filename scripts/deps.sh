@@ -36,6 +36,8 @@ test | bench)
 		[lintian]=lintian
 		[dpkg-deb]=dpkg
 		[unshare]=util-linux
+		# scripts/lib.sh installs the Node SDK under internal/nodetest's lock.
+		[flock]=util-linux
 	)
 	;;
 demo)

@@ -100,6 +100,27 @@ make_device() {
 JSON
 }
 
+# install_node_packages DIR installs the packages of the Node script folder DIR from its lockfile,
+# as internal/nodetest does for the tests and under the same lock, unless node_modules already
+# holds each dependency at the version package.json pins.
+install_node_packages() {
+	local dir lock
+	dir=$(cd "$1" && pwd)
+	lock=${TMPDIR:-/tmp}/oob-npm-$(printf %s "$dir" | sha256sum | cut -d' ' -f1).lock
+	(
+		cd "$dir"
+		flock 9
+		node -e '
+			const deps = require("./package.json").dependencies;
+			for (const [name, version] of Object.entries(deps)) {
+				let got;
+				try { got = require(`./node_modules/${name}/package.json`).version; } catch { process.exit(1); }
+				if (got !== version) process.exit(1);
+			}' && exit 0
+		npm ci --ignore-scripts --no-audit --no-fund >&2
+	) 9>"$lock"
+}
+
 # now_ms prints a monotonic-enough wall clock in milliseconds.
 now_ms() { date +%s%3N; }
 

@@ -17,8 +17,23 @@ import (
 // A device registers with the process as a script would set it up: the ID scope from the data
 // directory, the CA from ca.pem, and the flags deciding where and how fast it is assigned.
 func TestDeviceRegistrationOfTheProcess(t *testing.T) {
+	for _, tc := range []struct {
+		retryAfter string
+		want       time.Duration
+	}{
+		{"3s", 3 * time.Second},
+		// 0 is no wait at all (Retry-After: 0), not the default second.
+		{"0", 0},
+	} {
+		t.Run("device-retry-after "+tc.retryAfter, func(t *testing.T) {
+			registerWithProcess(t, tc.retryAfter, tc.want)
+		})
+	}
+}
+
+func registerWithProcess(t *testing.T, retryAfter string, want time.Duration) {
 	dir := t.TempDir()
-	p := startEmulator(t, dir, "--hub-hostname", "factory-hub.localhost", "--assign-delay", "0s", "--device-retry-after", "3s")
+	p := startEmulator(t, dir, "--hub-hostname", "factory-hub.localhost", "--assign-delay", "0s", "--device-retry-after", retryAfter)
 	c := newClient(t, dir, p.Addr)
 	status, body := c.do(http.MethodPut, "/enrollments/line-3-dev", `{"registrationId":"line-3-dev","attestation":{"type":"symmetricKey"}}`)
 	if status != http.StatusOK {
@@ -55,7 +70,7 @@ func TestDeviceRegistrationOfTheProcess(t *testing.T) {
 	if !res.Assigned() || res.AssignedHub != "factory-hub.localhost" || res.DeviceID != "line-3-dev" {
 		t.Fatalf("result: %+v", res)
 	}
-	if len(waits) != 1 || waits[0] != 3*time.Second {
-		t.Fatalf("waits %v, want one of 3s (--device-retry-after)", waits)
+	if len(waits) != 1 || waits[0] != want {
+		t.Fatalf("waits %v, want one of %v (--device-retry-after %s)", waits, want, retryAfter)
 	}
 }

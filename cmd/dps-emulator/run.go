@@ -37,7 +37,7 @@ import (
 // --hostname:port as their provisioning endpoint and the id-scope file's scope, attesting with a
 // TPM, a symmetric key or an X.509 client certificate (asked for, never required, in the TLS
 // handshake). A registration stays "assigning" for --assign-delay, polled at the interval
-// --device-retry-after asks for, then is assigned to the enrollment's hub or, when it names none,
+// --device-retry-after asks for (0: at once), then is assigned to the enrollment's hub or, when it names none,
 // to --hub-hostname. Fault flags apply to device requests as to service ones.
 //
 // The IoT hubs devices are assigned to are emulated too: IoT Hub's MQTT endpoint over TLS on
@@ -102,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	})
 	fs.StringVar(&c.hubHostName, "hub-hostname", deviceapi.DefaultHubHostName, "IoT hub devices are assigned to when their enrollment names none")
 	fs.DurationVar(&c.assignDelay, "assign-delay", defaultAssignDelay, "how long a device registration stays assigning before it is decided")
-	fs.DurationVar(&c.retryAfter, "device-retry-after", deviceapi.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds)")
+	fs.DurationVar(&c.retryAfter, "device-retry-after", deviceapi.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds; 0 polls at once)")
 	fs.IntVar(&c.faults.ThrottleEvery, "throttle-every", 0, "answer every Nth request with 429")
 	fs.Float64Var(&c.faults.ThrottleProbability, "throttle-probability", 0, "answer each request with 429 with this probability (0-1)")
 	durationVar(fs, &c.faults.ThrottleFor, "throttle-for", "answer every request with 429 for this long after start")
@@ -135,6 +135,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
+// deviceRetryAfter is the API's RetryAfter for --device-retry-after d: 0 asks devices to poll
+// again at once.
+func deviceRetryAfter(d time.Duration) time.Duration {
+	if d == 0 {
+		return deviceapi.PollAtOnce
+	}
+	return d
+}
+
 func durationVar(fs *flag.FlagSet, d *emulator.Duration, name, usage string) {
 	fs.Func(name, usage+" (e.g. 250ms, 30s)", func(s string) error {
 		v, err := time.ParseDuration(s)
@@ -156,7 +165,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	st, err := stack.Start(ctx, stack.Config{
 		DataDir: c.dataDir, Listen: c.listen, HostName: c.hostName, TLSNames: c.tlsNames,
 		AdminListen: enabled(c.adminListen), HubListen: enabled(c.hubListen), HubServiceListen: enabled(c.hubService),
-		Faults: c.faults, HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: c.retryAfter,
+		Faults: c.faults, HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: deviceRetryAfter(c.retryAfter),
 		Logger: log,
 	})
 	if err != nil {

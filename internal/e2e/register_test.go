@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +75,13 @@ func TestRegisterWithTPM(t *testing.T) {
 	}
 	if state.Status != "assigned" || state.AssignedHub != "localhost" || state.DeviceID != id.RegistrationID {
 		t.Errorf("registration state %+v", state)
+	}
+
+	// With --no-hub it stops at DPS's decision: without --hub-address, a connection would go to
+	// the hub's own port (localhost:8883), where this test's emulator does not listen.
+	noHub := append(slices.Clone(register[:len(register)-4]), "--format", "json", "--no-hub")
+	if err := json.Unmarshal([]byte(run(t, "oob-agent", noHub...)), &res); err != nil || res.Status != "assigned" || res.HubConnected {
+		t.Fatalf("registering with --no-hub: %+v %v", res, err)
 	}
 
 	// Registering again (a restarted device) works with the key the TPM now holds.

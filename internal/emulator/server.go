@@ -54,7 +54,7 @@ type Options struct {
 	// device's first poll from then on); zero decides it at the first poll.
 	AssignDelay time.Duration
 	// RetryAfter is the Retry-After (rounded up to whole seconds) of device answers the device is
-	// to poll again after; zero means deviceapi.DefaultRetryAfter.
+	// to poll again after; zero means deviceapi.DefaultRetryAfter, deviceapi.PollAtOnce Retry-After: 0.
 	RetryAfter time.Duration
 	// HubHostName is the IoT hub devices are assigned to when their enrollment names none; empty
 	// means deviceapi.DefaultHubHostName.

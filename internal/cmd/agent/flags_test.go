@@ -102,7 +102,7 @@ func TestRegisterFlags(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"--id-scope", "0ne00A1B2C3"}, check: func(t *testing.T, o *RegisterOptions) {
 			if o.IDScope != "0ne00A1B2C3" || o.Endpoint != provision.GlobalEndpoint || o.Timeout != 5*time.Minute ||
-				o.TPM.Spec != "/dev/tpmrm0" || o.Format.Value != cli.FormatText || o.CAFile != "" || o.HubAddress != "" {
+				o.TPM.Spec != "/dev/tpmrm0" || o.Format.Value != cli.FormatText || o.CAFile != "" || o.HubAddress != "" || o.NoHub {
 				t.Errorf("defaults: %+v", o)
 			}
 		}},
@@ -124,6 +124,12 @@ func TestRegisterFlags(t *testing.T) {
 					t.Errorf("options: %+v", o)
 				}
 			}},
+		{name: "no hub", args: []string{"--id-scope", "s", "--no-hub"}, check: func(t *testing.T, o *RegisterOptions) {
+			if !o.NoHub {
+				t.Errorf("options: %+v", o)
+			}
+		}},
+		{name: "no hub with a hub address", args: []string{"--id-scope", "s", "--no-hub", "--hub-address", "localhost:8883"}, wantErr: "--no-hub connects to none"},
 		{name: "no scope", wantErr: "--id-scope or " + envIDScope},
 		{name: "certificate without key", args: []string{"--id-scope", "s", "--x509-cert", "c.pem"}, wantErr: "--x509-cert and --x509-key go together"},
 		{name: "two attestations", args: []string{"--id-scope", "s", "--x509-cert", "c.pem", "--x509-key", "k.pem", "--symmetric-key-file", "key", "--registration-id", "r"}, wantErr: "choose one attestation"},

@@ -40,6 +40,7 @@ type RegisterOptions struct {
 	Timeout        time.Duration
 
 	HubAddress string
+	NoHub      bool
 
 	X509Cert, X509Key string
 	SymmetricKeyFile  string
@@ -61,7 +62,8 @@ import; the agent imports it, signs its requests inside the TPM, and once assign
 imports the device's IoT Hub key the same way: no key ever leaves the TPM. With
 --x509-cert/--x509-key the certificate is the proof; with --symmetric-key-file the
 enrollment's key (or, with --group-key, the enrollment group's, from which the
-device's key is derived).
+device's key is derived). With --no-hub it stops once DPS has decided, without
+connecting to the hub (a TPM still imports the hub key, for the next connection).
 
 Exit status: 0 assigned; 3 not enrolled (DPS knows no enrollment for this device and
 key: enroll it, then run again); 5 enrollment disabled (enable it, then run again);
@@ -90,6 +92,7 @@ environment (OOB_SYMMETRIC_KEY), never from the command line.`,
 	f.StringVar(&opts.Endpoint, "endpoint", provision.GlobalEndpoint, "DPS device endpoint: HOST[:PORT] or https URL")
 	f.StringVar(&opts.CAFile, "ca-file", "", "trust only this PEM CA for DPS's and the hub's TLS certificates (a private DPS such as the emulator)")
 	f.StringVar(&opts.HubAddress, "hub-address", "", "dial the assigned hub at this HOST:PORT instead of HUB:8883 (its certificate must still name HUB)")
+	f.BoolVar(&opts.NoHub, "no-hub", false, "stop once DPS has assigned the device: no hub connection, hubConnected false")
 	f.StringVar(&opts.RegistrationID, "registration-id", "", "registration ID (default: derived from the EK; an X.509 certificate's common name)")
 	f.StringVar(&opts.PayloadFile, "payload", "", "send this JSON file's object to DPS's custom allocation webhook")
 	f.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up after this long, DPS's waits included")
@@ -121,6 +124,9 @@ func (o *RegisterOptions) check(cmd *cobra.Command) error {
 	}
 	if (o.X509Cert != "" || symmetric) && cmd.Flags().Changed("tpm") {
 		return cli.Usagef("--tpm applies to TPM attestation, not with --x509-cert or a symmetric key")
+	}
+	if o.NoHub && cmd.Flags().Changed("hub-address") {
+		return cli.Usagef("--hub-address names the hub to connect to; --no-hub connects to none")
 	}
 	if o.Timeout <= 0 {
 		return cli.Usagef("--timeout must be positive")
@@ -171,7 +177,12 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	defer closeTPM()
 
 	// With DPS's answer, err is the hub's failure when there was one.
-	res, err := onboard.Register(ctx, onboard.Config{Provision: cfg, HubAddress: opts.HubAddress})
+	var res *provision.Result
+	if opts.NoHub {
+		res, err = provision.Register(ctx, cfg)
+	} else {
+		res, err = onboard.Register(ctx, onboard.Config{Provision: cfg, HubAddress: opts.HubAddress})
+	}
 	if res == nil {
 		if errors.Is(err, provision.ErrNotEnrolled) {
 			return &cli.NotFoundError{Err: err}
@@ -184,7 +195,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	out.Status, out.RegistrationID = res.Status, res.RegistrationID
 	out.AssignedHub, out.DeviceID, out.Substatus = res.AssignedHub, res.DeviceID, res.Substatus
 	out.ErrorCode, out.ErrorMessage, out.Payload = res.ErrorCode, res.ErrorMessage, res.Payload
-	out.HubConnected = res.Assigned() && err == nil
+	out.HubConnected = res.Assigned() && err == nil && !opts.NoHub
 	if perr := printRegistration(opts, out); perr != nil {
 		return perr
 	}

@@ -19,6 +19,8 @@ import (
 const (
 	DefaultRetryAfter  = time.Second
 	DefaultHubHostName = "localhost"
+	// PollAtOnce, as Config.RetryAfter, answers Retry-After: 0: the device polls again at once.
+	PollAtOnce time.Duration = -1
 )
 
 // Config configures an API. Store, IDScope, Logger, Now and MaxBodyBytes are required (the
@@ -39,7 +41,7 @@ type Config struct {
 	// device's first poll from then on); zero decides it at the first poll.
 	AssignDelay time.Duration
 	// RetryAfter is the Retry-After (rounded up to whole seconds) of answers the device is to poll
-	// again after; zero means DefaultRetryAfter.
+	// again after; zero means DefaultRetryAfter, PollAtOnce (any negative) Retry-After: 0.
 	RetryAfter time.Duration
 	// HubHostName is the IoT hub devices are assigned to when their enrollment names none; empty
 	// means DefaultHubHostName.
@@ -71,8 +73,11 @@ func New(c Config) *API {
 		retryAfter:  c.RetryAfter,
 		hubHostName: c.HubHostName,
 	}
-	if s.retryAfter <= 0 {
+	switch {
+	case s.retryAfter == 0:
 		s.retryAfter = DefaultRetryAfter
+	case s.retryAfter < 0:
+		s.retryAfter = 0
 	}
 	if s.hubHostName == "" {
 		s.hubHostName = DefaultHubHostName
