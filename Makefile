@@ -78,10 +78,13 @@ test-vm: deps-vm
 bench: deps-bench build
 	scripts/bench.sh
 
-demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator
+# The first half (TPM identity, QR, enrollment, first boot), then the factory's flow through
+# the activation portal.
+demo: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory $(BIN)/oob-portal
 	scripts/demo.sh
+	scripts/demo-factory.sh
 
-demo-factory: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory
+demo-factory: deps-demo $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory $(BIN)/oob-portal
 	scripts/demo-factory.sh
 
 # Lay the agent into a root directory as a device image build would, and enable its unit there:

@@ -38,10 +38,12 @@ test | bench)
 		[unshare]=util-linux
 		# scripts/lib.sh installs the Node SDK under internal/nodetest's lock.
 		[flock]=util-linux
+		# the factory demo (also run by the tests) signs in to the portal and activates with curl.
+		[curl]=curl
 	)
 	;;
 demo)
-	need+=([systemctl]=systemd)
+	need+=([systemctl]=systemd [openssl]=openssl [curl]=curl)
 	;;
 vm)
 	# make test-vm: a Debian image built with mmdebstrap, booted in QEMU with a TPM from swtpm.

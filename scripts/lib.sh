@@ -48,14 +48,16 @@ start_swtpm() {
 	SWTPM_TCTI="swtpm:host=127.0.0.1,port=$port"
 }
 
-# start_emulator DIR starts $BIN/dps-emulator (bin/ unless set) with its data in DIR on a free loopback port and
-# waits for its ready line. It sets EMULATOR_PID, EMULATOR_ADDR (DPS's host:port), EMULATOR_HUB
-# (the IoT hub's host:port) and ID_SCOPE, and exports DPS_CONNECTION_STRING and DPS_CA_FILE for
+# start_emulator DIR [FLAG...] starts $BIN/dps-emulator (bin/ unless set) with its data in DIR on a free loopback
+# port, and any further flags, and waits for its ready line. It sets EMULATOR_PID, EMULATOR_ADDR
+# (DPS's host:port), EMULATOR_HUB (the IoT hub's host:port), EMULATOR_HUB_SERVICE (the hubs'
+# service API's host:port, with --hub-service-listen) and ID_SCOPE, and exports DPS_CONNECTION_STRING and DPS_CA_FILE for
 # the companion (the connection string never goes on a command line).
 start_emulator() {
 	local dir=$1 deadline=$((SECONDS + 30))
+	shift
 	mkdir -p "$dir"
-	"${BIN:-bin}"/dps-emulator --data "$dir" --listen 127.0.0.1:0 --admin-listen off --hub-listen 127.0.0.1:0 \
+	"${BIN:-bin}"/dps-emulator --data "$dir" --listen 127.0.0.1:0 --admin-listen off --hub-listen 127.0.0.1:0 "$@" \
 		>"$dir/emulator.out" 2>"$dir/emulator.log" &
 	EMULATOR_PID=$!
 	until grep -q '^dps-emulator ready' "$dir/emulator.out" 2>/dev/null; do
@@ -69,7 +71,9 @@ start_emulator() {
 	local ready
 	ready=$(head -1 "$dir/emulator.out")
 	EMULATOR_ADDR=$(sed -E 's|^dps-emulator ready on https://([^ ]+) .*|\1|' <<<"$ready")
-	EMULATOR_HUB=$(sed -E 's|.*; hub mqtts://([^)]+)\)$|\1|' <<<"$ready")
+	EMULATOR_HUB=$(sed -E 's|.*; hub mqtts://([^;)]+).*|\1|' <<<"$ready")
+	EMULATOR_HUB_SERVICE=
+	[[ $ready == *"; hub service https://"* ]] && EMULATOR_HUB_SERVICE=$(sed -E 's|.*; hub service https://([^;)]+).*|\1|' <<<"$ready")
 	ID_SCOPE=$(cat "$dir/id-scope")
 	DPS_CONNECTION_STRING=$(cat "$dir/service-connection-string")
 	DPS_CA_FILE=$dir/ca.pem

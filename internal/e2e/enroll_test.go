@@ -336,8 +336,11 @@ func TestDemoFactory(t *testing.T) {
 	for _, want := range []string{"2 boards, 0 enrollments waiting for DPS, 0 failed", "2 boards shipped to ACME Machines",
 		"board 1: asked the agent to try now; it said: Enrollment disabled: waiting for activation",
 		"board 2: asked the agent to try now; it said: Enrollment disabled: waiting for activation",
-		"board 1: workload enabled, agent disabled, desired properties kept: yes",
-		"board 2: workload enabled, agent disabled, desired properties kept: yes"} {
+		"board 1: activated in the portal (Hall 1, Lyon; CH-0001; hub.oob.test)",
+		"board 2: activated in the portal (Hall 2, Lyon; CH-0002; hub.oob.test)",
+		"board 1: workload enabled, agent disabled, twin's location: Hall 1, Lyon",
+		"board 2: workload enabled, agent disabled, twin's location: Hall 2, Lyon",
+		"the portal's board list: 2 boards activated"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the factory demo's output lacks %q:\n%s", want, out)
 		}
