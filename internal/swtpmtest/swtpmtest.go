@@ -202,14 +202,20 @@ func manufacture() (string, error) {
 }
 
 // IssuerCert returns the PEM certificate of the CA that signed the EK certificates of every TPM
-// Start gives this process.
-func IssuerCert(t testing.TB) []byte {
+// Start gives this process: swtpm_localca's intermediate, issued by RootCert.
+func IssuerCert(t testing.TB) []byte { return caFile(t, "issuercert.pem") }
+
+// RootCert returns the PEM certificate of swtpm_localca's self-signed root, the one a verifier
+// of these TPMs' EK certificates trusts.
+func RootCert(t testing.TB) []byte { return caFile(t, "swtpm-localca-rootca-cert.pem") }
+
+func caFile(t testing.TB, name string) []byte {
 	t.Helper()
 	dir, err := pristineState()
 	if err != nil {
 		t.Fatalf("swtpmtest: %v", err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "ca", "issuercert.pem"))
+	b, err := os.ReadFile(filepath.Join(dir, "ca", name))
 	if err != nil {
 		t.Fatalf("swtpmtest: %v", err)
 	}
