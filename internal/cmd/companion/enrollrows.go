@@ -129,7 +129,6 @@ func parseCSVRows(data []byte) ([]enrollRow, []rowError, error) {
 		if errors.Is(err, io.EOF) {
 			return rows, bad, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -137,6 +136,7 @@ func parseCSVRows(data []byte) ([]enrollRow, []rowError, error) {
 			}
 			return nil, nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), csvHeader[0]) {
 			continue
 		}
