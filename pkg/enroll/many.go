@@ -26,28 +26,32 @@ type ItemResult struct {
 // all are sent as DPS bulk creates (dps.Bulk, MaxBulkEnrollments a request), which never
 // overwrite; those DPS refuses as existing are read back, and are already enrolled when their EK
 // is the same and a *ConflictError when it is not. A created enrollment is reported as sent
-// (not read back, which would double the requests). progress, when set, is called after each
-// item is settled with the number settled so far. Results are in the order of items.
-func EnrollMany(ctx context.Context, c *dps.Client, items []Item, progress func(done int)) []ItemResult {
+// (not read back, which would double the requests). settled, when set, is called with the
+// indexes of the items each request settled (items refused before sending first), in order, so
+// the caller can record them as they land. Results are in the order of items.
+func EnrollMany(ctx context.Context, c *dps.Client, items []Item, settled func(results []ItemResult, indexes []int)) []ItemResult {
 	results := make([]ItemResult, len(items))
 	wants := make([]dpsapi.IndividualEnrollment, 0, len(items))
 	index := make([]int, 0, len(items)) // wants[i] is items[index[i]]
+	var refused []int
 	for i, it := range items {
 		want, err := Enrollment(it.ID, it.Settings)
 		if err != nil {
 			results[i].Err = err
+			refused = append(refused, i)
 			continue
 		}
 		wants = append(wants, *want)
 		index = append(index, i)
 	}
-	done := len(items) - len(wants)
+	if settled != nil && len(refused) > 0 {
+		settled(results, refused)
+	}
 	for start := 0; start < len(wants); start += dpsapi.MaxBulkEnrollments {
 		end := min(start+dpsapi.MaxBulkEnrollments, len(wants))
 		enrollChunk(ctx, c, wants[start:end], index[start:end], results)
-		done += end - start
-		if progress != nil {
-			progress(done)
+		if settled != nil {
+			settled(results, index[start:end])
 		}
 	}
 	return results

@@ -115,15 +115,31 @@ func enrollFromRun(ctx context.Context, opts *EnrollOptions) error {
 		return err
 	}
 	defer cancel()
-	var progress func(int)
-	if opts.IO.ErrTTY {
-		progress = func(done int) { fmt.Fprintf(opts.IO.ErrOut, "\renrolled %d of %d", done, len(items)) }
+	var journalErr error
+	done := 0
+	settled := func(results []enroll.ItemResult, indexes []int) {
+		batch := make([]journal.SentEnrollment, len(indexes))
+		for k, i := range indexes {
+			r := results[i]
+			batch[k] = journal.SentEnrollment{Device: journal.DeviceOf(items[i].ID.Identity()), Settings: items[i].Settings,
+				Outcome: enroll.OutcomeOf(r.Result, r.Err), Err: r.Err}
+		}
+		if err := j.RecordAttempts(batch); err != nil && journalErr == nil {
+			journalErr = err
+		}
+		done += len(indexes)
+		if opts.IO.ErrTTY {
+			fmt.Fprintf(opts.IO.ErrOut, "\renrolled %d of %d", done, len(items))
+		}
 	}
-	results := enroll.EnrollMany(ctx, c, items, progress)
-	if progress != nil {
+	results := enroll.EnrollMany(ctx, c, items, settled)
+	if opts.IO.ErrTTY {
 		fmt.Fprintln(opts.IO.ErrOut)
 	}
-	return reportFrom(opts, j, good, items, results)
+	if journalErr != nil {
+		journalErr = fmt.Errorf("writing the journal %s: %w; the outcomes above are DPS's", j.Path(), journalErr)
+	}
+	return reportFrom(opts, good, results, journalErr)
 }
 
 // certified checks that a row's EK certificate chains to the trust bundle.
@@ -139,8 +155,8 @@ func certified(b *ekcert.Bundle, row enrollRow) error {
 	return err
 }
 
-// reportFrom journals and prints each row's outcome; the error is the worst outcome's.
-func reportFrom(opts *EnrollOptions, j *journal.Journal, rows []enrollRow, items []enroll.Item, results []enroll.ItemResult) error {
+// reportFrom prints each row's outcome; the error is the worst outcome's.
+func reportFrom(opts *EnrollOptions, rows []enrollRow, results []enroll.ItemResult, journalErr error) error {
 	w := opts.IO.Out
 	enc := json.NewEncoder(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -148,7 +164,6 @@ func reportFrom(opts *EnrollOptions, j *journal.Journal, rows []enrollRow, items
 		fmt.Fprintln(tw, "LINE\tREGISTRATION ID\tOUTCOME\tDETAIL")
 	}
 	var conflicts, failures int
-	var journalErr error
 	for i, r := range results {
 		outcome := enroll.OutcomeOf(r.Result, r.Err)
 		switch outcome {
@@ -156,9 +171,6 @@ func reportFrom(opts *EnrollOptions, j *journal.Journal, rows []enrollRow, items
 			conflicts++
 		case enroll.Failed:
 			failures++
-		}
-		if _, err := j.RecordAttempt(journal.DeviceOf(items[i].ID.Identity()), items[i].Settings, outcome, r.Err); err != nil && journalErr == nil {
-			journalErr = err
 		}
 		row := enrollFromRow{Line: rows[i].Line, RegistrationID: rows[i].ID.RegistrationID(), Outcome: outcome}
 		if r.Err != nil {
@@ -177,7 +189,7 @@ func reportFrom(opts *EnrollOptions, j *journal.Journal, rows []enrollRow, items
 	}
 	switch {
 	case journalErr != nil:
-		return fmt.Errorf("writing the journal %s: %w; the outcomes above are DPS's", j.Path(), journalErr)
+		return journalErr
 	case failures > 0:
 		return fmt.Errorf("%d of %d devices failed (listed above); run the same file again: what was enrolled is reported as already enrolled", failures, len(results))
 	case conflicts > 0:
