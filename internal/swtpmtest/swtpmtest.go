@@ -209,6 +209,23 @@ func IssuerCert(t testing.TB) []byte { return caFile(t, "issuercert.pem") }
 // of these TPMs' EK certificates trusts.
 func RootCert(t testing.TB) []byte { return caFile(t, "swtpm-localca-rootca-cert.pem") }
 
+// TPMRoots returns a new folder holding RootCert and, when withIssuer, IssuerCert, as a TPM
+// makers' trust bundle (`--tpm-roots`) that certifies these TPMs' EKs, or lacks their issuer.
+func TPMRoots(t testing.TB, withIssuer bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string][]byte{"swtpm-localca-root.pem": RootCert(t)}
+	if withIssuer {
+		files["swtpm-localca.pem"] = IssuerCert(t)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func caFile(t testing.TB, name string) []byte {
 	t.Helper()
 	dir, err := pristineState()

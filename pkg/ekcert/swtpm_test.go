@@ -25,16 +25,7 @@ func TestMain(m *testing.M) {
 // intermediate that signed the EK certificates.
 func swtpmBundle(t *testing.T, withIssuer bool) *ekcert.Bundle {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string][]byte{"swtpm-localca-root.pem": swtpmtest.RootCert(t)}
-	if withIssuer {
-		files["swtpm-localca.pem"] = swtpmtest.IssuerCert(t)
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := swtpmtest.TPMRoots(t, withIssuer)
 	b, err := ekcert.LoadBundle(dir)
 	if err != nil {
 		t.Fatal(err)

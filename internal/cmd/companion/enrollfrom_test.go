@@ -182,17 +182,7 @@ func TestEnrollFromRequireEKCert(t *testing.T) {
 		id.RegistrationID, b64(id.EndorsementKey), b64(id.StorageRootKey), b64(id.EKCertificate))
 	plain := ektest.Identity(t, "")
 	noCert := fmt.Sprintf(`{"registrationId":%q,"endorsementKey":%q}`, plain.RegistrationID, b64(plain.EndorsementKey))
-	roots, rootOnly := t.TempDir(), t.TempDir()
-	for dir, files := range map[string]map[string][]byte{
-		roots:    {"root.pem": swtpmtest.RootCert(t), "issuer.pem": swtpmtest.IssuerCert(t)},
-		rootOnly: {"root.pem": swtpmtest.RootCert(t)},
-	} {
-		for name, b := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	roots, rootOnly := swtpmtest.TPMRoots(t, true), swtpmtest.TPMRoots(t, false)
 	emu := emulatortest.Start(t)
 	jpath := filepath.Join(t.TempDir(), "j.db")
 	_, stderr, err := runCmd(t, emu, enrollCmd, "--from", writeFile(t, "a.jsonl", line+"\n"+noCert), "--journal", jpath, "--require-ek-cert", "--tpm-roots", roots)
