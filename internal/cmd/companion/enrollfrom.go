@@ -30,6 +30,8 @@ overwritten; --replace is refused), each outcome written to the journal, and one
 line per row printed (--format json: JSON lines). --require-ek-cert --tpm-roots
 DIR refuses a row whose EK is not certified by a TPM maker whose root (and
 intermediates) DIR holds, PEM or DER files.
+Exit status 1 when a row is bad or a device failed (running the same file again
+is safe), 4 when a registration ID is enrolled with another key.
 `
 
 // enrollFromRow is one row's result, the JSON line `enroll --from --format json` prints.

@@ -1,6 +1,7 @@
 package companion
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,13 +12,14 @@ import (
 	"testing"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/cmd/agent"
 	"github.com/oobtpm/oob/internal/ektest"
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/identity"
 	"github.com/oobtpm/oob/pkg/journal"
-	"github.com/oobtpm/oob/pkg/tpm"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -168,25 +170,36 @@ func TestEnrollFromCSV(t *testing.T) {
 // with the intermediate missing from the folder, is refused and nothing is sent.
 func TestEnrollFromRequireEKCert(t *testing.T) {
 	spec, _ := swtpmtest.Start(t)
-	ctx := context.Background()
-	dev, err := tpm.Open(ctx, tpm.Config{Path: spec})
+	// The line exactly as the device's agent prints it.
+	var agentOut, agentErr bytes.Buffer
+	ios := cli.Test(strings.NewReader(""), &agentOut, &agentErr)
+	identityCmd := agent.NewCmdIdentity(ios, nil)
+	identityCmd.SetArgs([]string{"--tpm", spec, "--format", "json"})
+	if err := identityCmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("oob-agent identity: %v: %s", err, agentErr.String())
+	}
+	line := strings.TrimSpace(agentOut.String())
+	var id struct {
+		RegistrationID string `json:"registrationId"`
+		Payload        string `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(line), &id); err != nil || id.Payload == "" {
+		t.Fatalf("oob-agent identity printed %q", line)
+	}
+	// The same line with another device's QR payload is refused.
+	otherPayload, err := identity.Encode(ektest.Identity(t, ""), identity.FormatV1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := dev.Identity(ctx)
-	dev.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line := fmt.Sprintf(`{"registrationId":%q,"registrationIdDerived":true,"endorsementKey":%q,"storageRootKey":%q,"ekCertificate":%q,"payload":"","qrVersion":5}`,
-		id.RegistrationID, b64(id.EndorsementKey), b64(id.StorageRootKey), b64(id.EKCertificate))
+	mixed := strings.Replace(line, id.Payload, otherPayload, 1)
 	plain := ektest.Identity(t, "")
 	noCert := fmt.Sprintf(`{"registrationId":%q,"endorsementKey":%q}`, plain.RegistrationID, b64(plain.EndorsementKey))
 	roots, rootOnly := swtpmtest.TPMRoots(t, true), swtpmtest.TPMRoots(t, false)
 	emu := emulatortest.Start(t)
 	jpath := filepath.Join(t.TempDir(), "j.db")
-	_, stderr, err := runCmd(t, emu, enrollCmd, "--from", writeFile(t, "a.jsonl", line+"\n"+noCert), "--journal", jpath, "--require-ek-cert", "--tpm-roots", roots)
-	if err == nil || !strings.Contains(stderr, "line 2: no EK certificate") || strings.Contains(stderr, "line 1") {
+	_, stderr, err := runCmd(t, emu, enrollCmd, "--from", writeFile(t, "a.jsonl", line+"\n"+noCert+"\n"+mixed), "--journal", jpath, "--require-ek-cert", "--tpm-roots", roots)
+	if err == nil || !strings.Contains(stderr, "line 2: no EK certificate") || strings.Contains(stderr, "line 1") ||
+		!strings.Contains(stderr, "line 3: the payload is another device's") {
 		t.Errorf("a row without a certificate: %v: %s", err, stderr)
 	}
 	_, stderr, err = runCmd(t, emu, enrollCmd, "--from", writeFile(t, "b.jsonl", line), "--journal", jpath, "--require-ek-cert", "--tpm-roots", rootOnly)

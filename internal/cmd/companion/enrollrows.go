@@ -109,6 +109,9 @@ func parseJSONRows(data []byte) ([]enrollRow, []rowError) {
 			continue
 		}
 		row, err := checkRow(line, j.RegistrationID, j.EndorsementKey, j.StorageRootKey, j.EKCertificate, j.DeviceID, j.Tags)
+		if err == nil && j.Payload != "" {
+			err = samePayload(row, j.Payload)
+		}
 		if err != nil {
 			bad = append(bad, rowError{line, err})
 			continue
@@ -116,6 +119,18 @@ func parseJSONRows(data []byte) ([]enrollRow, []rowError) {
 		rows = append(rows, row)
 	}
 	return rows, bad
+}
+
+// samePayload checks that a row's QR payload, when it has one, is the same device.
+func samePayload(row enrollRow, payload string) error {
+	p, err := identity.Parse(payload)
+	if err != nil {
+		return fmt.Errorf("payload: %v", err)
+	}
+	if p.RegistrationID() != row.ID.RegistrationID() || !bytes.Equal(p.EndorsementKey(), row.ID.EndorsementKey()) {
+		return errors.New("the payload is another device's than the registration ID and endorsement key: print the line again with oob-agent identity --format json")
+	}
+	return nil
 }
 
 func parseCSVRows(data []byte) ([]enrollRow, []rowError, error) {
