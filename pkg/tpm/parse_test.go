@@ -12,8 +12,8 @@ import (
 // Golden files, read from swtpm by tpm2-tools: `tpm2_readpublic -c 0x81010001 -o` (and
 // 0x81010016 for the ECC EK) and `tpm2_nvread 0x01c00002`.
 const (
-	goldenRSAEK  = "testdata/swtpm-ek-rsa.pub"
-	goldenECCEK  = "testdata/swtpm-ek-ecc.pub"
+	goldenRSAEK = "testdata/swtpm-ek-rsa.pub"
+	goldenECCEK = "testdata/swtpm-ek-ecc.pub"
 )
 
 func golden(t testing.TB, name string) []byte {
