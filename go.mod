@@ -6,6 +6,7 @@ require (
 	github.com/blackjack/webcam v0.6.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/eclipse/paho.mqtt.golang v1.3.5
+	github.com/google/go-attestation v0.6.4
 	github.com/google/go-tpm v0.9.8
 	github.com/google/go-tpm-tools v0.4.10
 	github.com/goreleaser/nfpm/v2 v2.48.0

@@ -110,6 +110,11 @@ go test -run '^$' -bench 'Enroll|PutEnrollment|GetEnrollment' -benchtime 3s ./pk
 	/^BenchmarkPutEnrollment/    { row("emulator, parallel PUT", 1e9 / $3, "requests/s") }
 	/^BenchmarkGetEnrollment/    { row("emulator, parallel GET", 1e9 / $3, "requests/s") }
 	/^(FAIL|---)/ { print }'
+go test -run '^$' -bench 'EnrollFrom10000' -benchtime 1x ./internal/cmd/companion 2>&1 |
+	awk '
+	function row(what, n, unit) { printf "%-42s %7.0f %s\n", what, n, unit }
+	/^BenchmarkEnrollFrom10000/  { row("companion enroll --from, 10,000 rows", $(NF-1), "rows/s") }
+	/^(FAIL|---)/ { print }'
 
 echo
 echo "== The factory: boards certified over EST and pre-enrolled disabled on the emulator"

@@ -202,14 +202,37 @@ func manufacture() (string, error) {
 }
 
 // IssuerCert returns the PEM certificate of the CA that signed the EK certificates of every TPM
-// Start gives this process.
-func IssuerCert(t testing.TB) []byte {
+// Start gives this process: swtpm_localca's intermediate, issued by RootCert.
+func IssuerCert(t testing.TB) []byte { return caFile(t, "issuercert.pem") }
+
+// RootCert returns the PEM certificate of swtpm_localca's self-signed root, the one a verifier
+// of these TPMs' EK certificates trusts.
+func RootCert(t testing.TB) []byte { return caFile(t, "swtpm-localca-rootca-cert.pem") }
+
+// TPMRoots returns a new folder holding RootCert and, when withIssuer, IssuerCert, as a TPM
+// makers' trust bundle (`--tpm-roots`) that certifies these TPMs' EKs, or lacks their issuer.
+func TPMRoots(t testing.TB, withIssuer bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string][]byte{"swtpm-localca-root.pem": RootCert(t)}
+	if withIssuer {
+		files["swtpm-localca.pem"] = IssuerCert(t)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func caFile(t testing.TB, name string) []byte {
 	t.Helper()
 	dir, err := pristineState()
 	if err != nil {
 		t.Fatalf("swtpmtest: %v", err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "ca", "issuercert.pem"))
+	b, err := os.ReadFile(filepath.Join(dir, "ca", name))
 	if err != nil {
 		t.Fatalf("swtpmtest: %v", err)
 	}

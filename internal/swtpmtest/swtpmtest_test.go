@@ -78,8 +78,10 @@ func TestStartTwice(t *testing.T) {
 
 func TestIssuerCert(t *testing.T) {
 	Start(t)
-	block, _ := pem.Decode(IssuerCert(t))
-	if block == nil || block.Type != "CERTIFICATE" || !bytes.HasPrefix(block.Bytes, []byte{0x30}) {
-		t.Fatalf("IssuerCert is not a PEM certificate")
+	for name, b := range map[string][]byte{"IssuerCert": IssuerCert(t), "RootCert": RootCert(t)} {
+		block, _ := pem.Decode(b)
+		if block == nil || block.Type != "CERTIFICATE" || !bytes.HasPrefix(block.Bytes, []byte{0x30}) {
+			t.Fatalf("%s is not a PEM certificate", name)
+		}
 	}
 }

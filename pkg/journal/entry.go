@@ -128,6 +128,25 @@ func (j *Journal) RecordAttempt(d Device, s enroll.Settings, outcome enroll.Outc
 	return j.append(Entry{Kind: Attempt, Device: d, Settings: SettingsOf(s), Outcome: outcome, Error: errorText(err)})
 }
 
+// SentEnrollment is one enrollment sent and its outcome, for RecordAttempts.
+type SentEnrollment struct {
+	Device   Device
+	Settings enroll.Settings
+	Outcome  enroll.Outcome
+	Err      error
+}
+
+// RecordAttempts records many attempts as RecordAttempt does, in one durable write (a bulk
+// enrollment's chunk), so journaling thousands of devices costs one fsync a chunk, not one each.
+func (j *Journal) RecordAttempts(attempts []SentEnrollment) error {
+	entries := make([]Entry, len(attempts))
+	for i, a := range attempts {
+		entries[i] = Entry{Kind: Attempt, Device: a.Device, Settings: SettingsOf(a.Settings), Outcome: a.Outcome, Error: errorText(a.Err)}
+	}
+	_, err := j.appendAll(entries)
+	return err
+}
+
 // RecordSent records the outcome of sending the queued enrollment q. enroll.Failed leaves it
 // pending.
 func (j *Journal) RecordSent(q Entry, outcome enroll.Outcome, err error) (Entry, error) {

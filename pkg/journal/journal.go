@@ -132,27 +132,48 @@ func (j *Journal) Close() error { return j.db.Close() }
 // append writes e as the next record, durably, and returns it with its sequence number and,
 // unless it had one, its time.
 func (j *Journal) append(e Entry) (Entry, error) {
-	if e.Time.IsZero() {
-		e.Time = j.now()
+	out, err := j.appendAll([]Entry{e})
+	if err != nil {
+		return Entry{}, err
 	}
-	e.Time = e.Time.UTC()
+	return out[0], nil
+}
+
+// appendAll writes entries as the next records in one durable transaction: all or none.
+func (j *Journal) appendAll(entries []Entry) ([]Entry, error) {
+	now := j.now()
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.Time = e.Time.UTC()
+		out[i] = e
+	}
+	var failed *Entry
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEntries)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
+		for i := range out {
+			failed = &out[i]
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			out[i].Seq = seq
+			v, err := json.Marshal(out[i])
+			if err != nil {
+				return err
+			}
+			if err := b.Put(seqKey(seq), v); err != nil {
+				return err
+			}
 		}
-		e.Seq = seq
-		v, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		return b.Put(seqKey(seq), v)
+		return nil
 	})
 	if err != nil {
-		return Entry{}, fmt.Errorf("journal: write %s record of %s: %w", e.Kind, e.Device.RegistrationID, err)
+		return nil, fmt.Errorf("journal: write %s record of %s: %w", failed.Kind, failed.Device.RegistrationID, err)
 	}
-	return e, nil
+	return out, nil
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }

@@ -264,3 +264,34 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("without XDG_STATE_HOME: %s", p)
 	}
 }
+
+// A bulk request's outcomes land as one write, in order, and survive reopening; a queued device
+// among them is settled as RecordAttempt would settle it.
+func TestRecordAttempts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	j := open(t, path)
+	must := mustFor(t)
+	must(j.Queue(device(2), enroll.Settings{}, enroll.Options{}, "throttled"))
+	batch := []SentEnrollment{
+		{Device: device(1), Outcome: enroll.Created},
+		{Device: device(2), Outcome: enroll.AlreadyEnrolled},
+		{Device: device(3), Outcome: enroll.Failed, Err: errors.New("DPS answered 503")},
+	}
+	if err := j.RecordAttempts(batch); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j = open(t, path)
+	pending, err := j.Pending()
+	if err != nil || len(pending) != 0 {
+		t.Errorf("pending %v, %v; the queued device was settled", regIDs(pending), err)
+	}
+	settled, err := j.Settled()
+	if err != nil || len(settled) != 2 || settled["dev-001"].Outcome != enroll.Created || settled["dev-002"].Seq <= settled["dev-001"].Seq {
+		t.Errorf("settled %+v, %v", settled, err)
+	}
+	var out bytes.Buffer
+	if err := j.Export(&out, JSON); err != nil || !bytes.Contains(out.Bytes(), []byte("DPS answered 503")) {
+		t.Errorf("export: %v\n%s", err, out.String())
+	}
+}

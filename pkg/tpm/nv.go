@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/oobtpm/oob/pkg/ekcert"
+
 	"github.com/google/go-tpm/tpm2"
 )
 
@@ -41,7 +43,7 @@ func (t *TPM) ekCertificate(ctx context.Context) ([]byte, error) {
 	if err != nil || raw == nil {
 		return nil, err
 	}
-	cert, err := ekCertDER(raw)
+	cert, err := ekcert.Unwrap(raw)
 	if err != nil {
 		return nil, newError(ErrEKCertificate, err, "NV index 0x%08x should hold the EK certificate but "+
 			"holds %d bytes that are not one", EKCertIndex, len(raw))

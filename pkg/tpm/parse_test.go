@@ -2,7 +2,6 @@ package tpm
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -13,9 +12,8 @@ import (
 // Golden files, read from swtpm by tpm2-tools: `tpm2_readpublic -c 0x81010001 -o` (and
 // 0x81010016 for the ECC EK) and `tpm2_nvread 0x01c00002`.
 const (
-	goldenRSAEK  = "testdata/swtpm-ek-rsa.pub"
-	goldenECCEK  = "testdata/swtpm-ek-ecc.pub"
-	goldenEKCert = "testdata/swtpm-ekcert-rsa.der"
+	goldenRSAEK = "testdata/swtpm-ek-rsa.pub"
+	goldenECCEK = "testdata/swtpm-ek-ecc.pub"
 )
 
 func golden(t testing.TB, name string) []byte {
@@ -62,36 +60,6 @@ func TestParsePublicRejects(t *testing.T) {
 	}
 }
 
-func TestEKCertDER(t *testing.T) {
-	cert := golden(t, goldenEKCert)
-	withHeader := binary.BigEndian.AppendUint16([]byte{0x10, 0x01, 0x00}, uint16(len(cert)))
-	withHeader = append(withHeader, cert...)
-	for name, in := range map[string][]byte{
-		"plain":               cert,
-		"padded with 0xff":    append(append([]byte{}, cert...), bytes.Repeat([]byte{0xff}, 200)...),
-		"padded with zeros":   append(append([]byte{}, cert...), make([]byte, 9)...),
-		"TCG header":          withHeader,
-		"TCG header, padding": append(append([]byte{}, withHeader...), 0xff, 0xff),
-	} {
-		got, err := ekCertDER(in)
-		if err != nil || !bytes.Equal(got, cert) {
-			t.Errorf("%s: %d bytes, %v; want the %d-byte certificate", name, len(got), err, len(cert))
-		}
-	}
-	for name, in := range map[string][]byte{
-		"empty":             nil,
-		"all 0xff":          bytes.Repeat([]byte{0xff}, 64),
-		"cut short":         cert[:len(cert)-1],
-		"header overstates": append([]byte{0x10, 0x01, 0x00, 0xff, 0xff}, cert...),
-		"indefinite length": {0x30, 0x80, 0, 0},
-		"non-minimal":       {0x30, 0x81, 0x05, 1, 2, 3, 4, 5},
-	} {
-		if _, err := ekCertDER(in); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-}
-
 func FuzzParsePublic(f *testing.F) {
 	f.Add(golden(f, goldenRSAEK))
 	f.Add(golden(f, goldenECCEK))
@@ -106,24 +74,6 @@ func FuzzParsePublic(f *testing.F) {
 			t.Fatalf("parsed public area does not marshal back to its bytes")
 		}
 		_ = storageKeyProblem(pub)
-	})
-}
-
-func FuzzEKCertDER(f *testing.F) {
-	f.Add(golden(f, goldenEKCert))
-	f.Add([]byte{0x10, 0x01, 0x00, 0x00, 0x02, 0x30, 0x00})
-	f.Add([]byte{0x30, 0x82, 0x01, 0x00})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		der, err := ekCertDER(b)
-		if err != nil {
-			return
-		}
-		if n, err := derLength(der); err != nil || n != len(der) {
-			t.Fatalf("result is not exactly one DER SEQUENCE: %d, %v", n, err)
-		}
-		if !bytes.Contains(b, der) {
-			t.Fatalf("result is not part of the input")
-		}
 	})
 }
 

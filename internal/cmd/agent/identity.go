@@ -36,7 +36,11 @@ storage root key (SRK) from 0x81000001; either is created with the standard
 template and persisted when absent. Keys are printed as standard base64 of their
 TPM2B_PUBLIC, size prefix included, which is what DPS expects. The registration ID
 is derived from the EK as Microsoft's tools derive it, unless --registration-id
-sets one. The EK certificate is printed when the manufacturer provisioned one.`,
+sets one. The EK certificate is printed when the manufacturer provisioned one,
+with the TPM's maker, model and firmware version as the certificate names them,
+and a warning when the certificate certifies another key than the EK (the EK was
+regenerated after manufacture: DPS's verifiers and 'companion enroll
+--require-ek-cert' will refuse it).`,
 		Example: `  oob-agent identity
   oob-agent identity --tpm tcp://127.0.0.1:2321 --format json`,
 		Args: cobra.NoArgs,
@@ -60,9 +64,12 @@ type identityJSON struct {
 	EndorsementKey        string `json:"endorsementKey"`
 	StorageRootKey        string `json:"storageRootKey"`
 	EKCertificate         string `json:"ekCertificate,omitempty"`
-	Label                 string `json:"label,omitempty"`
-	Payload               string `json:"payload"`
-	QRVersion             int    `json:"qrVersion"`
+	// EKCertificateInfo is the certificate read: the TPM's maker, model and firmware, and
+	// whether it certifies this EK.
+	EKCertificateInfo *ekCertJSON `json:"ekCertificateInfo,omitempty"`
+	Label             string      `json:"label,omitempty"`
+	Payload           string      `json:"payload"`
+	QRVersion         int         `json:"qrVersion"`
 }
 
 func identityRun(ctx context.Context, opts *IdentityOptions) error {
@@ -90,6 +97,10 @@ func identityRun(ctx context.Context, opts *IdentityOptions) error {
 	}
 	if len(id.EKCertificate) > 0 {
 		out.EKCertificate = b64(id.EKCertificate)
+		out.EKCertificateInfo = describeEKCert(id.EKCertificate, id.EndorsementKey)
+	}
+	if info := out.EKCertificateInfo; info != nil && info.Problem != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: EK certificate: %s\n", info.Problem)
 	}
 	w := opts.IO.Out
 	switch opts.Format.Value {
@@ -116,6 +127,7 @@ func identityRun(ctx context.Context, opts *IdentityOptions) error {
 		fmt.Fprintf(tw, "Storage root key:\t%s\n", out.StorageRootKey)
 		if out.EKCertificate != "" {
 			fmt.Fprintf(tw, "EK certificate:\t%d bytes (DER); --format json prints it\n", len(id.EKCertificate))
+			writeEKCertText(tw, out.EKCertificateInfo)
 		} else {
 			fmt.Fprintf(tw, "EK certificate:\tnone provisioned\n")
 		}

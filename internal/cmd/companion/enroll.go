@@ -27,6 +27,11 @@ type EnrollOptions struct {
 	RegistrationID string
 	EndorsementKey string
 
+	From          string
+	RequireEKCert bool
+	TPMRoots      string
+	Journal       string
+
 	Settings SettingsFlags
 	Replace  bool
 }
@@ -35,7 +40,7 @@ type EnrollOptions struct {
 func NewCmdEnroll(ios *cli.IOStreams, runF func(context.Context, *EnrollOptions) error) *cobra.Command {
 	opts := &EnrollOptions{IO: ios, Format: cli.NewFormatFlag(cli.FormatText, cli.FormatJSON)}
 	cmd := &cobra.Command{
-		Use:   "enroll {--image FILE | --payload TEXT | --registration-id ID --endorsement-key B64}",
+		Use:   "enroll {--image FILE | --payload TEXT | --registration-id ID --endorsement-key B64 | --from FILE}",
 		Short: "Create a device's DPS individual enrollment from its identity code",
 		Long: `Create the DPS individual enrollment (TPM attestation) of one device, from a photo
 or screenshot of its identity code (--image), the code's text (--payload), or a
@@ -49,18 +54,29 @@ nothing changes; --replace overwrites it, and shows the key it replaced.
 
 The result is the enrollment as DPS holds it; --format json prints
 {"outcome": "created|already-enrolled|replaced|updated", "enrollment": {…}} for scripts.
-` + serviceHelp,
+` + enrollFromHelp + serviceHelp,
 		Example: `  export DPS_CONNECTION_STRING='HostName=…;SharedAccessKeyName=…;SharedAccessKey=…'
   companion enroll --image device.png --iot-hub factory.azure-devices.net --tag line=4
   companion enroll --payload 'OOB1:M…' --disabled --format json
-  companion enroll --registration-id dev-0042 --endorsement-key "$(base64 -w0 ek.pub)" --edge`,
+  companion enroll --registration-id dev-0042 --endorsement-key "$(base64 -w0 ek.pub)" --edge
+  companion enroll --from devices.jsonl --require-ek-cert --tpm-roots /etc/oob/tpm-roots --tag line=4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.checkSources(); err != nil {
 				return err
 			}
+			if opts.From != "" {
+				if err := opts.checkFrom(); err != nil {
+					return err
+				}
+			} else if opts.RequireEKCert || opts.TPMRoots != "" || opts.Journal != "" {
+				return cli.Usagef("--require-ek-cert, --tpm-roots and --journal go with --from")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.From != "" {
+				return enrollFromRun(cmd.Context(), opts)
 			}
 			return enrollRun(cmd.Context(), opts)
 		},
@@ -70,6 +86,10 @@ The result is the enrollment as DPS holds it; --format json prints
 	f.StringVar(&opts.Payload, "payload", "", "the identity code's text, as decoded")
 	f.StringVar(&opts.RegistrationID, "registration-id", "", "the registration ID, with --endorsement-key")
 	f.StringVar(&opts.EndorsementKey, "endorsement-key", "", "the EK as base64 TPM2B_PUBLIC, with --registration-id")
+	f.StringVar(&opts.From, "from", "", "enroll every device of this file: JSON lines (oob-agent identity --format json) or CSV")
+	f.BoolVar(&opts.RequireEKCert, "require-ek-cert", false, "with --from: refuse a row whose EK is not certified by a TPM maker in --tpm-roots")
+	f.StringVar(&opts.TPMRoots, "tpm-roots", "", "with --require-ek-cert: a folder of TPM makers' root and intermediate certificates (PEM or DER)")
+	journalFlag(f, &opts.Journal)
 	f.StringVar(&opts.Settings.DeviceID, "device-id", "", "IoT Hub device ID (default: the registration ID)")
 	opts.Settings.register(f)
 	f.BoolVar(&opts.Replace, "replace", false, "overwrite an existing enrollment for this registration ID, even one with a different key")
@@ -81,16 +101,16 @@ The result is the enrollment as DPS holds it; --format json prints
 // checkSources checks that exactly one way of giving the identity was used.
 func (o *EnrollOptions) checkSources() error {
 	n := 0
-	for _, set := range []bool{o.Image != "", o.Payload != "", o.RegistrationID != "" || o.EndorsementKey != ""} {
+	for _, set := range []bool{o.Image != "", o.Payload != "", o.RegistrationID != "" || o.EndorsementKey != "", o.From != ""} {
 		if set {
 			n++
 		}
 	}
 	switch {
 	case n == 0:
-		return cli.Usagef("give the device's identity: --image FILE, --payload TEXT, or --registration-id with --endorsement-key")
+		return cli.Usagef("give the device's identity: --image FILE, --payload TEXT, or --registration-id with --endorsement-key; or many devices with --from FILE")
 	case n > 1:
-		return cli.Usagef("give the device's identity one way only: --image, --payload, or --registration-id with --endorsement-key")
+		return cli.Usagef("give the device's identity one way only: --image, --payload, --registration-id with --endorsement-key, or --from")
 	case (o.RegistrationID == "") != (o.EndorsementKey == ""):
 		return cli.Usagef("--registration-id and --endorsement-key go together")
 	}

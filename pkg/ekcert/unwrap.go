@@ -1,4 +1,4 @@
-package tpm
+package ekcert
 
 import (
 	"bytes"
@@ -12,12 +12,12 @@ import (
 // big-endian length of the certificate that follows.
 var nvCertHeader = []byte{0x10, 0x01, 0x00}
 
-// ekCertDER returns the DER certificate inside an EK certificate NV index: it removes the
+// Unwrap returns the DER certificate inside an EK certificate NV index: it removes the
 // optional header and the padding after the certificate (NV indices are often defined larger
 // than the certificate they hold). Only the DER framing of the outer SEQUENCE is checked: some
 // manufacturers' certificates are rejected by strict X.509 parsers, yet they are what the
 // manufacturer issued and what a verifier must be shown.
-func ekCertDER(b []byte) ([]byte, error) {
+func Unwrap(b []byte) ([]byte, error) {
 	if len(b) >= 5 && bytes.Equal(b[:3], nvCertHeader) {
 		n := int(binary.BigEndian.Uint16(b[3:5]))
 		if n > len(b)-5 {
