@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,6 +95,25 @@ CREATE TABLE portal_sessions (
 	last_seen_at TEXT NOT NULL
 );
 `,
+	// 4 and 5 are reserved.
+	4: ``,
+	5: ``,
+	// 6: API tokens of customer organisations, stored only as their SHA-256.
+	6: `
+CREATE TABLE portal_api_tokens (
+	id           TEXT PRIMARY KEY,
+	token_sha256 TEXT NOT NULL UNIQUE,
+	customer     TEXT NOT NULL REFERENCES customers(name),
+	name         TEXT NOT NULL,
+	role         TEXT NOT NULL,
+	created_by   TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	last_used_at TEXT,
+	revoked_at   TEXT
+);
+CREATE INDEX portal_api_tokens_customer ON portal_api_tokens(customer);
+CREATE INDEX boards_customer_shipped ON boards(customer, shipped_at, guid);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -110,7 +130,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for v := have + 1; v <= latest; v++ {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			if strings.TrimSpace(migrations[v]) == "" { // reserved: nothing to change
+			} else if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 				return fmt.Errorf("records: migration %d: %w", v, err)
 			}
 			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, ts(time.Now()))
