@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,29 +32,23 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth) {
 // organisation whose activation code is code; it has answered the request when it returns
 // false.
 func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, code string) (*records.Board, bool) {
-	if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Board.Allow(guid) || !s.cfg.Limits.Address.Allow(address(r)) {
+	b, err := activation.Check(r.Context(), s.cfg.Store, s.attempts(), a.user.Email, address(r), a.user.Customer, guid, code)
+	switch {
+	case errors.Is(err, activation.ErrTooManyAttempts):
 		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
-		return nil, false
-	}
-	b, err := s.cfg.Store.Board(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != a.user.Customer) {
+	case errors.Is(err, activation.ErrNotFound):
 		s.notFound(w, r, a)
-		return nil, false
-	}
-	if err != nil {
+	case err != nil:
 		s.internal(w, r, a, err)
-		return nil, false
+	default:
+		return b, true
 	}
-	want, err := s.cfg.Store.ActivationCode(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
-		s.notFound(w, r, a)
-		return nil, false
-	}
-	if err != nil {
-		s.internal(w, r, a, err)
-		return nil, false
-	}
-	return b, true
+	return nil, false
+}
+
+// attempts are the budgets activation-code checks spend from, the API's as well as the pages'.
+func (s *Server) attempts() activation.Attempts {
+	return activation.Attempts{Account: s.cfg.Limits.Account, Board: s.cfg.Limits.Board, Address: s.cfg.Limits.Address}
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
