@@ -269,18 +269,5 @@ func (s *Store) CustomerBoardsAfter(ctx context.Context, q BoardQuery) ([]Board,
 		where += ` AND (shipped_at < ? OR (shipped_at = ? AND guid > ?))`
 		args = append(args, at, at, q.After.GUID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+boardCols+` FROM boards WHERE `+where+` ORDER BY shipped_at DESC, guid LIMIT ?`), append(args, q.Limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("records: %w", err)
-	}
-	defer rows.Close()
-	var out []Board
-	for rows.Next() {
-		b, err := scanBoard(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *b)
-	}
-	return out, rows.Err()
+	return s.queryBoards(ctx, `SELECT `+boardCols+` FROM boards WHERE `+where+` ORDER BY shipped_at DESC, guid LIMIT ?`, append(args, q.Limit)...)
 }
