@@ -38,9 +38,14 @@ func TestTokenCreateListRevoke(t *testing.T) {
 	if code != 0 || !apitoken.Valid(secret) || strings.Contains(errOut, secret) {
 		t.Fatalf("create: exit %d, stdout %q, stderr %s", code, secret, errOut)
 	}
-	out, errOut, code := runGuarded(t, "token", "list", "--data", dir, "--format", "json")
+	asJSON, _, code := runGuarded(t, "token", "create", "--data", dir, "--customer", "acme", "--name", "mes", "--role", "viewer", "--format", "json")
+	var made map[string]any
+	if code != 0 || json.Unmarshal([]byte(asJSON), &made) != nil || !apitoken.Valid(made["token"].(string)) || made["id"] == "" || made["role"] != "viewer" {
+		t.Fatalf("create --format json: exit %d %s", code, asJSON)
+	}
+	out, errOut, code := runGuarded(t, "token", "list", "--data", dir, "--customer", "acme", "--format", "json")
 	var list []map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0]["name"] != "erp" || list[0]["role"] != "activator" {
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[0]["name"] != "erp" || list[0]["role"] != "activator" {
 		t.Fatalf("list: exit %d %s %s", code, out, errOut)
 	}
 	if strings.Contains(out, secret) || strings.Contains(out, apitoken.Hash(secret)) {
