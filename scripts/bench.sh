@@ -8,6 +8,7 @@
 #   - DPS: enrollments per second through our client against the emulator, and the emulator's
 #     own request throughput (TLS on loopback)
 #   - the factory: boards certified and pre-enrolled per second, SQLite and PostgreSQL
+#   - the portal's API: activations per second and their latency, 50 clients
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
 #   - registration from process start to assigned, ours beside Microsoft's Node.js SDK, paired, by
 #     TPM, X.509 and symmetric key (scripts/regtiming)
@@ -125,6 +126,18 @@ OOB_E2E=1 go test -run '^$' -bench 'CertifyBoards' -benchtime 1000x ./internal/c
 		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
 		split($1, name, "[/-]")
 		printf "%-8s %6.0f boards/s  p50 %5.1f ms  p99 %5.1f ms\n", name[2], v["boards/s"], v["p50-ms"], v["p99-ms"]
+	}
+	/^(FAIL|---)/ { print }'
+
+echo
+echo "== The portal's API: boards activated through POST /api/v1/boards/{guid}/activation"
+echo "(50 clients at once, portal and DPS emulator each over TLS on loopback, SQLite; per activation:"
+echo " code check, DPS read and If-Match write, the records' transaction)"
+OOB_E2E=1 go test -run '^$' -bench 'APIActivation' -benchtime 500x ./internal/portal/api 2>&1 |
+	awk '
+	/^BenchmarkAPIActivation/ {
+		for (i = 3; i < NF; i += 2) v[$(i+1)] = $i
+		printf "%6.0f activations/s  p50 %5.1f ms  p95 %5.1f ms\n", v["activations/s"], v["p50-ms"], v["p95-ms"]
 	}
 	/^(FAIL|---)/ { print }'
 

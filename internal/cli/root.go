@@ -44,7 +44,7 @@ func Main(newRoot func(*IOStreams) *cobra.Command) int {
 // is refused before anything parses it, so that no message can echo it.
 func Run(ctx context.Context, root *cobra.Command, ios *IOStreams, args []string) int {
 	if i := SecretArg(args); i >= 0 {
-		return ExitCode(&UsageError{Err: fmt.Errorf("argument %d looks like a connection string or key: "+
+		return ExitCode(&UsageError{Err: fmt.Errorf("argument %d looks like a connection string, key or token: "+
 			"secrets never go on the command line, where every user of the machine can read them; %s", i+1, secretsGo)}, ios.ErrOut)
 	}
 	root.SetArgs(args)

@@ -21,5 +21,6 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root := cli.NewRoot(ios, "oob-portal", "Let customers activate the boards shipped to them", rootLong, version)
 	root.AddCommand(NewCmdServe(ios, nil))
 	root.AddCommand(NewCmdUser(ios))
+	root.AddCommand(NewCmdToken(ios))
 	return root
 }

@@ -94,11 +94,7 @@ func inviteRun(ctx context.Context, opts *InviteOptions) error {
 	}
 	defer store.Close()
 	token, inv := web.NewInvite(opts.Email, opts.Customer, opts.Role, time.Now(), opts.Valid)
-	actor := "oob-portal user invite"
-	if u := os.Getenv("USER"); u != "" {
-		actor += " (" + u + ")"
-	}
-	err = store.AddInvite(ctx, inv, actor)
+	err = store.AddInvite(ctx, inv, actor("oob-portal user invite"))
 	switch {
 	case errors.Is(err, records.ErrNotFound):
 		return &cli.NotFoundError{Err: err}

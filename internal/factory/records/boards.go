@@ -62,7 +62,12 @@ func (s *Store) Board(ctx context.Context, guid string) (*Board, error) {
 
 // Boards returns every board, oldest first.
 func (s *Store) Boards(ctx context.Context) ([]Board, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+boardCols+` FROM boards ORDER BY issued_at, guid`)
+	return s.queryBoards(ctx, `SELECT `+boardCols+` FROM boards ORDER BY issued_at, guid`)
+}
+
+// queryBoards returns the boards query (selecting boardCols) finds with args.
+func (s *Store) queryBoards(ctx context.Context, query string, args ...any) ([]Board, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

@@ -115,7 +115,22 @@ UPDATE audit SET customer = (SELECT customer FROM portal_users WHERE portal_user
 CREATE INDEX audit_customer ON audit(customer, at);
 `,
 	5: ``, // reserved
-	6: ``, // reserved
+	// 6: API tokens of customer organisations, stored only as their SHA-256.
+	6: `
+CREATE TABLE portal_api_tokens (
+	id           TEXT PRIMARY KEY,
+	token_sha256 TEXT NOT NULL UNIQUE,
+	customer     TEXT NOT NULL REFERENCES customers(name),
+	name         TEXT NOT NULL,
+	role         TEXT NOT NULL,
+	created_by   TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	last_used_at TEXT,
+	revoked_at   TEXT
+);
+CREATE INDEX portal_api_tokens_customer ON portal_api_tokens(customer);
+CREATE INDEX boards_customer_shipped ON boards(customer, shipped_at, guid);
+`,
 	// 7: whether each activated board's device is connected to its IoT hub, as the portal last
 	// read it (connections.go).
 	7: `

@@ -245,3 +245,34 @@ func (s *Store) Activated(ctx context.Context, guid, customer, codeSHA256, actor
 func (s *Store) AuditFrom(ctx context.Context, actor, action, guid, detail, address string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.auditFrom(ctx, tx, actor, action, guid, detail, address) })
 }
+
+// BoardQuery selects a page of a customer's boards, newest shipment first (then by GUID), after
+// the board the previous page ended with.
+type BoardQuery struct {
+	Customer string
+	// Activated, when set, keeps only activated boards (true) or only those not yet activated.
+	Activated *bool
+	// After is the last board of the previous page; nil starts at the newest.
+	After *Board
+	Limit int
+}
+
+// CustomerBoardsAfter returns the page of boards q selects: keyset paging, so that boards
+// shipped meanwhile neither repeat nor shift a later page.
+func (s *Store) CustomerBoardsAfter(ctx context.Context, q BoardQuery) ([]Board, error) {
+	where, args := `customer = ?`, []any{q.Customer}
+	if q.Activated != nil {
+		op := `<>`
+		if *q.Activated {
+			op = `=`
+		}
+		where += ` AND state ` + op + ` ?`
+		args = append(args, StateActivated)
+	}
+	if q.After != nil {
+		at := ts(q.After.ShippedAt)
+		where += ` AND (shipped_at < ? OR (shipped_at = ? AND guid > ?))`
+		args = append(args, at, at, q.After.GUID)
+	}
+	return s.queryBoards(ctx, `SELECT `+boardCols+` FROM boards WHERE `+where+` ORDER BY shipped_at DESC, guid LIMIT ?`, append(args, q.Limit)...)
+}

@@ -91,3 +91,15 @@ func ShipBoard(t testing.TB, s *records.Store, emu *emulatortest.Emulator, custo
 	}
 	return Board{GUID: guid, Code: code}
 }
+
+// AllowHubs records customer (if it is not yet) and allows it the hubs, as `oob-factory customer
+// hub add` does.
+func AllowHubs(t testing.TB, s *records.Store, customer string, hubs ...string) {
+	t.Helper()
+	_ = s.AddCustomer(context.Background(), customer)
+	for _, h := range hubs {
+		if err := s.AddCustomerHub(context.Background(), customer, h, "factory"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,21 +35,7 @@ func (f formField) Input() string { return "m_" + f.Name }
 
 // orgForm returns the organisation's metadata form and the hubs the factory allows it.
 func (s *Server) orgForm(r *http.Request, customer string) (*activation.Schema, []string, error) {
-	def, err := s.cfg.Store.FormDefinition(r.Context(), customer)
-	if err != nil {
-		return nil, nil, err
-	}
-	schema := activation.DefaultSchema()
-	if def != "" {
-		if schema, err = activation.ParseSchema([]byte(def)); err != nil {
-			return nil, nil, fmt.Errorf("the stored form of %s: %w", customer, err)
-		}
-	}
-	hubs, err := s.cfg.Store.CustomerHubs(r.Context(), customer)
-	if err != nil {
-		return nil, nil, err
-	}
-	return schema, hubs, nil
+	return activation.Organisation(r.Context(), s.cfg.Store, customer)
 }
 
 // fields pairs the form's fields with values and errors.
@@ -73,29 +58,23 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth) {
 // organisation whose activation code is code; it has answered the request when it returns
 // false.
 func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, code string) (*records.Board, bool) {
-	if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Board.Allow(guid) || !s.cfg.Limits.Address.Allow(address(r)) {
+	b, err := activation.Check(r.Context(), s.cfg.Store, s.attempts(), a.user.Email, address(r), a.user.Customer, guid, code)
+	switch {
+	case errors.Is(err, activation.ErrTooManyAttempts):
 		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
-		return nil, false
-	}
-	b, err := s.cfg.Store.Board(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != a.user.Customer) {
+	case errors.Is(err, activation.ErrNotFound):
 		s.notFound(w, r, a)
-		return nil, false
-	}
-	if err != nil {
+	case err != nil:
 		s.internal(w, r, a, err)
-		return nil, false
+	default:
+		return b, true
 	}
-	want, err := s.cfg.Store.ActivationCode(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
-		s.notFound(w, r, a)
-		return nil, false
-	}
-	if err != nil {
-		s.internal(w, r, a, err)
-		return nil, false
-	}
-	return b, true
+	return nil, false
+}
+
+// attempts are the budgets activation-code checks spend from, the API's as well as the pages'.
+func (s *Server) attempts() activation.Attempts {
+	return activation.Attempts{Account: s.cfg.Limits.Account, Board: s.cfg.Limits.Board, Address: s.cfg.Limits.Address}
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
@@ -185,13 +164,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	detail := "hub " + req.Hub
-	for _, f := range schema.Fields {
-		if v := req.Values[f.Name]; v != "" {
-			detail += fmt.Sprintf("; %s %q", f.Name, v)
-		}
-	}
-	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, detail, address(r)); err != nil {
+	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, activation.AuditDetail(req), address(r)); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/activation"
+	"github.com/oobtpm/oob/internal/portal/api"
 	"github.com/oobtpm/oob/internal/portal/password"
 	"github.com/oobtpm/oob/internal/portal/ratelimit"
 )
@@ -143,8 +144,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /a", s.authed(s.activateForm))
 	mux.HandleFunc("POST /a", s.authed(s.activate))
 	s.adminRoutes(mux)
+	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Now: s.cfg.Now}))
 
 	cop := http.NewCrossOriginProtection()
+	cop.AddInsecureBypassPattern(api.Prefix) // bearer tokens, never cookies: nothing to forge
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, nil, http.StatusForbidden, "Request refused", "This form was sent from another site. Open the portal itself and try again.")
 	}))
