@@ -71,11 +71,13 @@ test: deps-test build
 # The first boot in a virtual machine (internal/e2e/vm_test.go, docs/deploy.md): a Debian
 # image with the agent's package, built by scripts/vm/build-image.sh and cached in
 # ~/.cache/oob-vm, booted by scripts/vm/boot.sh in QEMU with a TPM from swtpm, onboarded
-# through the emulator and rebooted into its workload. Minutes; not part of make test.
+# through the emulator and rebooted into its workload. Minutes; not part of make test, run after
+# it by .ci/run.
 test-vm: deps-vm
 	OOB_VM=1 $(GO) test -count=1 -timeout 40m -run '^TestVM' -v ./internal/e2e/
 
-bench: deps-bench build
+# OOB_BENCH_VM=0 leaves out the first boot in QEMU (and its tools).
+bench: deps-bench $(if $(filter 0,$(OOB_BENCH_VM)),,deps-vm) build
 	scripts/bench.sh
 
 # The first half (TPM identity, QR, enrollment, first boot), then the factory's flow through

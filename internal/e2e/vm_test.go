@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ var (
 	vmFinalized = regexp.MustCompile(`first boot: stage reached.*stage=finalized`)
 	vmRestart   = regexp.MustCompile(`reboot: Restarting system`)
 	vmAgentLog  = regexp.MustCompile(`oob-agent\[\d+\]`)
+	vmMemPeak   = regexp.MustCompile(`oob-vm: agent memory-peak=(\d+)`)
 )
 
 // A device's first boot for real: a Debian image with the agent's package (make deb) boots in
@@ -32,7 +34,8 @@ var (
 // connects to the hub and finalizes; the guest reboots, and in its second boot the workload
 // runs, the agent's unit is disabled and never started, the screen shows no code, and DPS
 // holds one enrollment with one assigned registration. The guest's only network is two
-// forwards to the emulator on the host's loopback.
+// forwards to the emulator on the host's loopback. With OOB_VM_FIGURES=FILE the figures it
+// measures go to FILE as JSON (vmFigures), for make bench.
 func TestVMFirstBoot(t *testing.T) {
 	vmEnabled(t)
 	for _, tool := range [][2]string{
@@ -50,12 +53,15 @@ func TestVMFirstBoot(t *testing.T) {
 	}
 	env := []string{"DPS_CONNECTION_STRING=" + strings.TrimSpace(string(cs)), "DPS_CA_FILE=" + filepath.Join(emu.Data, "ca.pem")}
 
+	var figures vmFigures
 	built := time.Now()
 	image := vmImage(t, agentDeb(t), emu.Data)
+	figures.Image = time.Since(built).Seconds()
 	t.Logf("image %s (%v, cached when unchanged)", image, time.Since(built).Round(time.Second))
 
 	run := t.TempDir()
 	m := bootVM(t, image, run, emu.Addr, emu.Hub)
+	figures.Accel = m.accel
 	t.Logf("QEMU accelerator: %s", m.accel)
 	// TCG emulates every instruction: a boot takes minutes instead of seconds.
 	slow := time.Duration(1)
@@ -91,6 +97,7 @@ func TestVMFirstBoot(t *testing.T) {
 		}
 	}
 	toQR := time.Since(m.start)
+	figures.BootToQR = toQR.Seconds()
 	t.Logf("boot to QR on the framebuffer: %v (registration ID %s)", toQR.Round(100*time.Millisecond), id.RegistrationID)
 	_, first := m.serial.waitFor(t, vmReport, 0, time.Minute)
 	if r := vmReport.FindStringSubmatch(first.text); r[2] != "enabled" || r[3] == "none" || r[4] != "disabled" {
@@ -103,12 +110,30 @@ func TestVMFirstBoot(t *testing.T) {
 	enrolled := time.Now()
 	runEnv(t, env, "companion", "enroll", "--image", screen, "--format", "json")
 	_, fin := m.serial.waitFor(t, vmFinalized, 0, slow*3*time.Minute)
+	figures.EnrollToFinalized = fin.at.Sub(enrolled).Seconds()
 	t.Logf("enrollment to finalized: %v", fin.at.Sub(enrolled).Round(100*time.Millisecond))
 
 	// The reboot, and the second boot: the workload active, the agent's unit disabled and not
 	// started at all in this boot.
 	restartAt, restart := m.serial.waitFor(t, vmRestart, 0, slow*2*time.Minute)
+	// The agent's unit stopped before the restart: its cgroup's peak memory.
+	// The agent's unit stopped before the restart: its cgroup's peak memory, a figure only (no
+	// user sees it), so a missing line is logged rather than failed.
+	figures.AgentPeakMiB = -1
+	for _, line := range m.serial.since(0) {
+		if p := vmMemPeak.FindStringSubmatch(line); p != nil {
+			if n, err := strconv.ParseInt(p[1], 10, 64); err == nil {
+				figures.AgentPeakMiB = float64(n) / (1 << 20)
+			}
+		}
+	}
+	if figures.AgentPeakMiB < 0 {
+		t.Log("the agent's peak memory: no oob-vm memory-peak line on the serial console")
+	} else {
+		t.Logf("the agent's peak memory (its unit's cgroup): %.1f MiB", figures.AgentPeakMiB)
+	}
 	_, kiosk := m.serial.waitFor(t, vmKiosk, restartAt, slow*3*time.Minute)
+	figures.RebootToWorkload = kiosk.at.Sub(restart.at).Seconds()
 	t.Logf("reboot to workload active: %v", kiosk.at.Sub(restart.at).Round(100*time.Millisecond))
 	_, second := m.serial.waitFor(t, vmReport, restartAt, slow*time.Minute)
 	r := vmReport.FindStringSubmatch(second.text)
@@ -146,6 +171,22 @@ func TestVMFirstBoot(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &reg); err != nil || reg.Status != "assigned" || reg.AssignedHub != "hub.oob.test" {
 		t.Errorf("registration of %s: %s (%v); want assigned to hub.oob.test", id.RegistrationID, out, err)
 	}
+	if path := os.Getenv("OOB_VM_FIGURES"); path != "" && !t.Failed() {
+		b, _ := json.Marshal(figures)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// vmFigures is what TestVMFirstBoot measures, in seconds and MiB; scripts/bench.sh prints them.
+type vmFigures struct {
+	Accel             string  `json:"accel"`
+	Image             float64 `json:"imageSeconds"` // build-image.sh: a build, or the cache's answer
+	BootToQR          float64 `json:"bootToQRSeconds"`
+	EnrollToFinalized float64 `json:"enrollToFinalizedSeconds"`
+	RebootToWorkload  float64 `json:"rebootToWorkloadSeconds"`
+	AgentPeakMiB      float64 `json:"agentPeakMiB"`
 }
 
 // vmEmulator starts the emulator for the VM: DPS's certificate also names dps.oob.test (the

@@ -11,8 +11,9 @@
 #
 # The image is made with mmdebstrap from Debian's packages (as root: it chroots to run the
 # packages' maintainer scripts) and kept in $OOB_VM_CACHE (default ~/.cache/oob-vm) under a key
-# that hashes this script, the .deb, the CA and the ID scope: the same inputs give the same
-# directory at once, changed inputs a new build. A device maker's image differs in its
+# that hashes this script, the .deb, the CA, the ID scope and the package list: the same inputs
+# give the same directory at once, changed inputs a new build, after which all but the two
+# images used last are removed (scripts/vm/prune-cache.sh). A device maker's image differs in its
 # workload, its config and its boot chain, not in how the agent goes in: the customize hooks
 # below are the part to copy.
 #
@@ -69,6 +70,8 @@ key=$( {
 } | sha256sum | cut -c1-16)
 out=$cache/$key
 if [[ -f $out/done ]]; then
+	# Used now: the pruning below keeps the images used last.
+	touch "$out/done"
 	echo "$out"
 	exit 0
 fi
@@ -141,11 +144,16 @@ ExecStart=/bin/sh -c 'echo "oob-vm: boot $(cat /proc/sys/kernel/random/boot_id) 
 EOF
 
 # The agent's service logs warnings only; the test image has it log its stages too (the
-# "first boot: stage reached" lines), which journald forwards to the serial console.
+# "first boot: stage reached" lines), which journald forwards to the serial console. When the
+# unit stops, the peak memory of its cgroup (cgroup v2's memory.peak: the agent's resident pages
+# and the page cache charged to it, at their highest) goes to the serial console, for make bench;
+# "+" runs that line outside the unit's sandbox (which allows no /dev/ttyS0), in its cgroup still.
 cat >"$files/verbose.conf" <<'EOF'
 [Service]
 ExecStart=
 ExecStart=/usr/bin/oob-agent run --config /etc/oob/agent.json --verbose
+MemoryAccounting=yes
+ExecStopPost=+/bin/sh -c 'echo "oob-vm: agent memory-peak=$(cat /sys/fs/cgroup/system.slice/oob-agent.service/memory.peak)" >/dev/ttyS0'
 EOF
 
 cat >"$files/journald-console.conf" <<'EOF'
@@ -196,4 +204,6 @@ cp -L "$work/boot"/initrd.img-* "$work/initrd.img"
 mkdir -p "$out"
 mv "$work/rootfs.ext4" "$work/vmlinuz" "$work/initrd.img" "$out/"
 touch "$out/done"
+# Each agent build is a new key, so old images pile up (800 MB each): keep the two used last.
+"$(dirname "$0")/prune-cache.sh" "$cache" 2
 echo "$out" >&3
