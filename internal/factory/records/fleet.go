@@ -105,7 +105,9 @@ func (s *Store) where(customer string, f FleetFilter) (string, []any) {
 			// unlike bytes; LIKE does not.
 			cond, args = append(cond, `guid LIKE ? ESCAPE '\'`), append(args, likeEscape(f.GUIDPrefix)+"%")
 		} else {
-			// SQLite compares bytes, and the range uses the primary key.
+			// SQLite compares bytes, so a range on the primary key finds the prefix's few boards;
+			// the + keeps SQLite from walking the organisation's index instead.
+			cond[0] = "+customer = ?"
 			cond, args = append(cond, "guid >= ? AND guid < ?"), append(args, f.GUIDPrefix, f.GUIDPrefix+"~")
 		}
 	}
@@ -183,14 +185,18 @@ func cursorOf(b *FleetBoard) Cursor {
 	return Cursor{ShippedAt: ts(b.ShippedAt), GUID: b.GUID}
 }
 
-// FleetCount returns how many of customer's boards match f.
-func (s *Store) FleetCount(ctx context.Context, customer string, f FleetFilter) (int, error) {
+// FleetCount returns how many of customer's boards match f, counting no further than max:
+// more reports that there are more than max.
+func (s *Store) FleetCount(ctx context.Context, customer string, f FleetFilter, max int) (n int, more bool, err error) {
 	cond, args := s.where(customer, f)
-	var n int
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM boards WHERE `+cond), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("records: fleet count: %w", err)
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM boards WHERE `+cond+` LIMIT ?) AS matching`), append(args, max+1)...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("records: fleet count: %w", err)
 	}
-	return n, nil
+	if n > max {
+		return max, true, nil
+	}
+	return n, false, nil
 }
 
 // Activation is what the portal records when a board is activated.

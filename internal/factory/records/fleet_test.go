@@ -92,8 +92,11 @@ func TestFleetKeysetPages(t *testing.T) {
 		if !slices.Equal(guidsOf(first), guidsOf(pages[0])) || first.Prev != nil {
 			t.Errorf("back to page 1: prev %v", first.Prev)
 		}
-		if n, _ := s.FleetCount(ctx, "acme", FleetFilter{}); n != 60 {
-			t.Errorf("count %d", n)
+		if n, more, _ := s.FleetCount(ctx, "acme", FleetFilter{}, 60); n != 60 || more {
+			t.Errorf("count %d, more %v", n, more)
+		}
+		if n, more, _ := s.FleetCount(ctx, "acme", FleetFilter{}, 59); n != 59 || !more {
+			t.Errorf("count up to 59: %d, more %v", n, more)
 		}
 	})
 }
@@ -127,8 +130,8 @@ func TestFleetSearchAndStates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := s.FleetCount(ctx, "acme", f)
-			if err != nil || n != len(p.Boards) {
+			n, more, err := s.FleetCount(ctx, "acme", f, 100)
+			if err != nil || n != len(p.Boards) || more {
 				t.Fatalf("count %d, page %d: %v", n, len(p.Boards), err)
 			}
 			return n

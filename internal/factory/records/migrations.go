@@ -108,7 +108,7 @@ ALTER TABLE boards ADD COLUMN registered_hub TEXT NOT NULL DEFAULT '';
 ALTER TABLE boards ADD COLUMN registered_at TEXT;
 ALTER TABLE boards ADD COLUMN registration_checked_at TEXT;
 UPDATE boards SET fleet_state = 'activated', registration_checked_at = '' WHERE state = 'activated';
-CREATE INDEX boards_fleet ON boards(customer, shipped_at, guid);
+CREATE INDEX boards_fleet ON boards(customer, shipped_at, guid, search_text);
 CREATE INDEX boards_fleet_state ON boards(customer, fleet_state, shipped_at, guid);
 CREATE INDEX boards_registration_due ON boards(fleet_state, registration_checked_at);
 `,
