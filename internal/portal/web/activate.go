@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -37,17 +38,8 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
 		return nil, false
 	}
-	b, err := s.cfg.Store.Board(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != a.user.Customer) {
-		s.notFound(w, r, a)
-		return nil, false
-	}
-	if err != nil {
-		s.internal(w, r, a, err)
-		return nil, false
-	}
-	want, err := s.cfg.Store.ActivationCode(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
+	b, err := s.codeMatches(r.Context(), a.user.Customer, guid, code)
+	if errors.Is(err, records.ErrNotFound) {
 		s.notFound(w, r, a)
 		return nil, false
 	}
@@ -56,6 +48,26 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 		return nil, false
 	}
 	return b, true
+}
+
+// codeMatches returns the board guid if it is customer's and code is its activation code, else
+// records.ErrNotFound, whichever of the two it is.
+func (s *Server) codeMatches(ctx context.Context, customer, guid, code string) (*records.Board, error) {
+	b, err := s.cfg.Store.Board(ctx, guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != customer) {
+		return nil, records.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	want, err := s.cfg.Store.ActivationCode(ctx, guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
+		return nil, records.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
@@ -111,9 +123,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.message(w, r, a, http.StatusForbidden, "Not allowed", "Your role is viewer: ask an activator or an administrator of "+a.user.Customer+" to activate this board.")
 		return
 	}
-	req := activation.Request{GUID: p.GUID, Hub: p.Hub, ETag: p.ETag, Customer: a.user.Customer,
-		Metadata: activation.Metadata{Location: p.Location, ChassisNumber: p.Chassis}}
-	req.Normalize()
+	req := newRequest(p.GUID, p.Hub, p.ETag, a.user.Customer, map[string]string{activation.FieldLocation: p.Location, activation.FieldChassis: p.Chassis})
 	if fe := req.Validate(); fe != nil {
 		p.CanActivate = true
 		if !s.readEnrollment(w, r, a, &p) {
@@ -132,8 +142,8 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	detail := fmt.Sprintf("hub %s; location %q; chassis number %q", req.Hub, req.Metadata.Location, req.Metadata.ChassisNumber)
-	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, detail, address(r)); err != nil {
+	if err := s.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: a.user.Customer, CodeSHA256: label.CodeHash(p.Code),
+		Hub: req.Hub, Metadata: metadataOf(req), Actor: a.user.Email, Detail: auditDetail(req), Address: address(r)}); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return
