@@ -111,7 +111,8 @@ func (s *Server) boards(w http.ResponseWriter, r *http.Request, a *auth) {
 	lq, err := parseListQuery(r.URL.Query())
 	p.Query = lq
 	if err != nil {
-		p.Error, v.P = err.Error(), p
+		p.Error = err.Error()
+		v.P = p
 		s.render(w, r, http.StatusBadRequest, "boards", v)
 		return
 	}

@@ -107,12 +107,17 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
 		return
 	}
-	f, _, err := r.FormFile("file")
+	f, fh, err := r.FormFile("file")
 	if err != nil {
 		s.render(w, r, http.StatusBadRequest, "import", s.importView(a, importPage{Error: "Choose a CSV file to upload."}))
 		return
 	}
 	defer f.Close()
+	if fh.Size > ImportMaxBytes {
+		s.render(w, r, http.StatusRequestEntityTooLarge, "import", s.importView(a, importPage{
+			Error: fmt.Sprintf("Nothing was activated. The file has more than %d MiB: split it into several files.", ImportMaxBytes>>20)}))
+		return
+	}
 	_, rows, err := boardcsv.Parse(f, []string{"guid", "code", "hub"}, metadataFields, boardcsv.Limits{MaxRows: ImportMaxRows, MaxField: importMaxField})
 	if err != nil {
 		s.render(w, r, http.StatusUnprocessableEntity, "import", s.importView(a, importPage{Error: "Nothing was activated. The file was refused: " + err.Error() + "."}))
