@@ -84,7 +84,7 @@ func TestFleetImportSearchBoardPageExport(t *testing.T) {
 
 		// Found by the text of its location, shown as text.
 		list := ann.get("/boards?q=" + url.QueryEscape("SCRIPT>alert"))
-		if !strings.Contains(list.body, good.GUID) || strings.Contains(list.body, wrong.GUID) || !strings.Contains(list.body, "1 matching boards") {
+		if !strings.Contains(list.body, good.GUID) || strings.Contains(list.body, wrong.GUID) || !strings.Contains(list.body, "1 matching board.") {
 			t.Errorf("text search: %s", list.body)
 		}
 		if strings.Contains(list.body, "<script>") || !strings.Contains(list.body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") {
