@@ -10,6 +10,7 @@
 #   - the factory: boards certified and pre-enrolled per second, SQLite and PostgreSQL
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
 #   - the first boot: agent start to QR, enrollment to finalized, the agent's peak memory
+#   - the portal's fleet list at 100,000 boards: first page, a deep one, searches
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
 set -euo pipefail
@@ -138,6 +139,13 @@ go test -run '^$' -bench 'RegisterTPMSwtpm|ImportDPSKeySwtpm|SignHMACSwtpm' -ben
 echo
 echo "== First boot: oob-agent run with swtpm (EK persisted) and the emulator"
 scripts/bench-firstboot.sh "$runs"
+
+echo
+echo "== The portal's fleet list at 100,000 boards on SQLite (one page of 25 and its count up to 10,000)"
+go test -run '^$' -bench 'FleetList' -benchtime 50x ./internal/factory/records 2>&1 |
+	awk '
+	/^BenchmarkFleetList/ { sub(/-[0-9]+$/, "", $1); sub(/^BenchmarkFleetList\//, "", $1); printf "%-18s %7.2f ms\n", $1, $3 / 1e6 }
+	/^(FAIL|---)/ { print }'
 
 echo
 echo "== Go benchmarks"
