@@ -15,6 +15,7 @@
 #   - the first boot: agent start to QR, enrollment to finalized, the agent's peak memory
 #   - the first boot in QEMU (TestVMFirstBoot): boot to QR on the framebuffer, enrollment to
 #     finalized, reboot to workload active, the agent's peak memory; OOB_BENCH_VM=0 skips it
+#   - the portal's fleet list at 100,000 boards: first page, a deep one, searches
 #   - Go benchmarks of the hot paths
 # Usage: scripts/bench.sh [--runs N]
 set -euo pipefail
@@ -194,6 +195,11 @@ m = f["agentPeakMiB"]
 print("agent peak memory (unit cgroup)     " + ("%6.1f MiB" % m if m >= 0 else "not reported by the guest"))
 ' "$work/vm.json"
 fi
+echo "== The portal's fleet list at 100,000 boards on SQLite (one page of 25 and its count up to 10,000)"
+go test -run '^$' -bench 'FleetList' -benchtime 50x ./internal/factory/records 2>&1 |
+	awk '
+	/^BenchmarkFleetList/ { sub(/-[0-9]+$/, "", $1); sub(/^BenchmarkFleetList\//, "", $1); printf "%-18s %7.2f ms\n", $1, $3 / 1e6 }
+	/^(FAIL|---)/ { print }'
 
 echo
 echo "== Go benchmarks"

@@ -25,6 +25,7 @@ import (
 	"github.com/oobtpm/oob/internal/cli/httpsserver"
 	"github.com/oobtpm/oob/internal/cli/hubflags"
 	"github.com/oobtpm/oob/internal/portal/activation"
+	"github.com/oobtpm/oob/internal/portal/registration"
 	"github.com/oobtpm/oob/internal/portal/web"
 	"github.com/oobtpm/oob/pkg/dps"
 )
@@ -43,6 +44,9 @@ type ServeOptions struct {
 	Idle      time.Duration
 	MaxAge    time.Duration
 
+	RegistrationEvery time.Duration
+	RegistrationBatch int
+
 	// Ready, when set, is called with the address once the server listens (tests).
 	Ready func(addr string)
 }
@@ -59,7 +63,9 @@ will warn: its SHA-256 fingerprint is printed to compare).
 
 DPS: the service connection string from $DPS_CONNECTION_STRING or
 --connection-string-file (0600), as the companion takes it; without one the portal
-runs but cannot activate.
+runs but cannot activate. With it, the portal also reads from DPS, every
+--registration-every, whether activated boards have registered (at most
+--registration-batch boards each time, the longest unread first).
 
 IoT hubs: with the hubs' service connection strings (one per line, each a hub's
 iothubowner or registry read policy, from $IOTHUB_CONNECTION_STRINGS or
@@ -86,6 +92,9 @@ connected to that hub, and the board list shows it.`,
 			if opts.Idle <= 0 || opts.MaxAge < opts.Idle {
 				return cli.Usagef("--idle must be positive and no longer than --max-age")
 			}
+			if opts.RegistrationEvery < time.Second || opts.RegistrationBatch < 1 {
+				return cli.Usagef("--registration-every must be at least 1s and --registration-batch at least 1")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -99,6 +108,8 @@ connected to that hub, and the board list shows it.`,
 	f.StringSliceVar(&opts.Hostnames, "hostname", nil, "host names or addresses for a certificate the portal makes for itself (local use)")
 	f.DurationVar(&opts.Idle, "idle", web.DefaultIdle, "sign a user out after this long without a request")
 	f.DurationVar(&opts.MaxAge, "max-age", web.DefaultMaxAge, "sign a user out this long after they signed in, in use or not")
+	f.DurationVar(&opts.RegistrationEvery, "registration-every", registration.DefaultEvery, "how often to read from DPS whether activated boards have registered")
+	f.IntVar(&opts.RegistrationBatch, "registration-batch", registration.DefaultBatch, "at most this many boards' registrations read each time")
 	opts.Data.Register(f, "the factory's data directory, where its SQLite database is")
 	opts.Service.Register(f)
 	opts.Hubs.Register(f)
@@ -125,6 +136,8 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		log.Info("serve: made a certificate of its own", "hosts", opts.Hostnames, "sha256", hex.EncodeToString(sum[:]))
 	}
 	var enrollments activation.Enrollments
+	var states registration.States
+	var jobs []func(context.Context) error
 	client, err := opts.Service.Dial(dps.Options{Logger: log})
 	switch {
 	case errors.Is(err, dpsflags.ErrNoConnectionString):
@@ -132,7 +145,10 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	case err != nil:
 		return err
 	default:
-		enrollments = client
+		enrollments, states = client, client
+		// Activated boards' registrations, read in the background so the list shows them.
+		refresher := &registration.Refresher{Store: store, DPS: client, Every: opts.RegistrationEvery, Batch: opts.RegistrationBatch, Logger: log}
+		jobs = append(jobs, refresher.Run)
 	}
 	ctx, stopRefresh := context.WithCancel(ctx)
 	waitRefresh, err := startHubState(ctx, opts, store, client, log)
@@ -143,7 +159,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	// Stopped before the store closes (deferred above, so run after this).
 	defer waitRefresh()
 	defer stopRefresh()
-	w, err := web.New(web.Config{Store: store, DPS: enrollments, Logger: log, Idle: opts.Idle, MaxAge: opts.MaxAge})
+	w, err := web.New(web.Config{Store: store, DPS: enrollments, Registrations: states, Logger: log, Idle: opts.Idle, MaxAge: opts.MaxAge})
 	if err != nil {
 		return err
 	}
@@ -156,7 +172,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	if opts.Ready != nil {
 		opts.Ready(l.Addr().String())
 	}
-	return httpsserver.Run(ctx, srv, l)
+	return httpsserver.Run(ctx, srv, l, jobs...)
 }
 
 // selfSigned makes a 90-day ECDSA P-256 certificate for hosts, kept in memory only.

@@ -114,7 +114,23 @@ UPDATE audit SET customer = (SELECT customer FROM portal_users WHERE portal_user
 	WHERE actor IN (SELECT email FROM portal_users);
 CREATE INDEX audit_customer ON audit(customer, at);
 `,
-	5: ``, // reserved
+	// 5: the fleet as a customer sees it: each shipped board's state (shipped, activated,
+	// registered), the metadata and hub it was activated with, lower-cased text to search, where
+	// DPS registered it and when its registration was last read; indexes for the list's keyset
+	// pages, newest shipment first, and for the boards whose registration is due a read.
+	5: `
+ALTER TABLE boards ADD COLUMN fleet_state TEXT NOT NULL DEFAULT 'shipped';
+ALTER TABLE boards ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE boards ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE boards ADD COLUMN hub TEXT NOT NULL DEFAULT '';
+ALTER TABLE boards ADD COLUMN registered_hub TEXT NOT NULL DEFAULT '';
+ALTER TABLE boards ADD COLUMN registered_at TEXT;
+ALTER TABLE boards ADD COLUMN registration_checked_at TEXT;
+UPDATE boards SET fleet_state = 'activated', registration_checked_at = '' WHERE state = 'activated';
+CREATE INDEX boards_fleet ON boards(customer, shipped_at, guid, search_text);
+CREATE INDEX boards_fleet_state ON boards(customer, fleet_state, shipped_at, guid);
+CREATE INDEX boards_registration_due ON boards(fleet_state, registration_checked_at);
+`,
 	// 6: API tokens of customer organisations, stored only as their SHA-256.
 	6: `
 CREATE TABLE portal_api_tokens (

@@ -220,25 +220,9 @@ func (s *Store) CustomerBoards(ctx context.Context, customer string, limit, offs
 	return out, total, rows.Err()
 }
 
-// Activated records that guid, shipped to customer, was activated with the code whose hash is
-// codeSHA256: the code is spent, the board's state becomes activated, and the change is audited
-// with who, what and from where, in one transaction. ErrNotFound when the board is not
-// customer's or the code is not (or no longer) its code.
+// Activated records an activation without metadata or hub (Activate with the rest).
 func (s *Store) Activated(ctx context.Context, guid, customer, codeSHA256, actor, detail, address string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM activation_codes WHERE guid = ? AND code_sha256 = ? AND guid IN (SELECT guid FROM boards WHERE customer = ?)`),
-			guid, codeSHA256, customer)
-		if err != nil {
-			return fmt.Errorf("records: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: board %s with that code", ErrNotFound, guid)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE boards SET state = ?, activated_at = ? WHERE guid = ?`), StateActivated, ts(time.Now()), guid); err != nil {
-			return fmt.Errorf("records: %w", err)
-		}
-		return s.auditFrom(ctx, tx, actor, "activated", guid, detail, address)
-	})
+	return s.Activate(ctx, Activation{GUID: guid, Customer: customer, CodeSHA256: codeSHA256, Actor: actor, Detail: detail, Address: address})
 }
 
 // AuditFrom adds a line to the audit trail with the address the change came from.

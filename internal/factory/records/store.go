@@ -127,3 +127,7 @@ func nullTS(s sql.NullString) time.Time {
 	}
 	return parseTS(s.String)
 }
+
+// TimeText is a time as the records store it (fixed-width RFC 3339 in UTC, so that text order is
+// time order), as a Cursor carries it.
+func TimeText(t time.Time) string { return ts(t) }

@@ -43,3 +43,15 @@ func AuditDetail(r Request) string {
 	}
 	return detail
 }
+
+// Kept is what the records keep of the request's metadata: each value given for a field of the
+// form, by field name.
+func (r Request) Kept() map[string]string {
+	m := map[string]string{}
+	for k, v := range r.Values {
+		if v != "" && (r.Schema == nil || r.Schema.Field(k) != nil) {
+			m[k] = v
+		}
+	}
+	return m
+}

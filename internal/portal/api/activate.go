@@ -167,7 +167,8 @@ func (a *api) activate(w http.ResponseWriter, r *http.Request, t *records.APITok
 		return
 	}
 	who := "api token " + t.ID + " (" + t.Name + ")"
-	if err := a.cfg.Store.Activated(r.Context(), req.GUID, t.Customer, label.CodeHash(code), who, activation.AuditDetail(req), address(r)); err != nil {
+	if err := a.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: t.Customer, CodeSHA256: label.CodeHash(code),
+		Hub: req.Hub, Metadata: req.Kept(), Actor: who, Detail: activation.AuditDetail(req), Address: address(r)}); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		a.internal(w, r, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return

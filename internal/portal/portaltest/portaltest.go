@@ -6,6 +6,7 @@ package portaltest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/provision"
 )
 
 // SQLite returns a fresh SQLite store, closed when the test ends.
@@ -48,6 +50,21 @@ func Backends(t *testing.T, f func(t *testing.T, s *records.Store)) {
 type Board struct {
 	GUID string
 	Code string
+	// Cert is the board's X.509 certificate and key, as its enrollment names it.
+	Cert *tls.Certificate
+}
+
+// Register registers b with emu's device API by X.509, as the board does at its first boot,
+// and returns the hub DPS assigned it to.
+func Register(t testing.TB, emu *emulatortest.Emulator, b Board) string {
+	t.Helper()
+	res, err := provision.Register(context.Background(), provision.Config{
+		IDScope: emu.IDScope, Endpoint: emu.Endpoint, RootCAs: emu.RootCAs, Certificate: b.Cert,
+	})
+	if err != nil {
+		t.Fatalf("register %s: %v", b.GUID, err)
+	}
+	return res.AssignedHub
 }
 
 var n int
@@ -89,7 +106,7 @@ func ShipBoard(t testing.TB, s *records.Store, emu *emulatortest.Emulator, custo
 	}, ""); err != nil {
 		t.Fatalf("pre-enroll %s: %v", guid, err)
 	}
-	return Board{GUID: guid, Code: code}
+	return Board{GUID: guid, Code: code, Cert: cert}
 }
 
 // AllowHubs records customer (if it is not yet) and allows it the hubs, as `oob-factory customer

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,6 +77,26 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 // attempts are the budgets activation-code checks spend from, the API's as well as the pages'.
 func (s *Server) attempts() activation.Attempts {
 	return activation.Attempts{Account: s.cfg.Limits.Account, Board: s.cfg.Limits.Board, Address: s.cfg.Limits.Address}
+}
+
+// codeMatches returns the board guid if it is customer's and code is its activation code, else
+// records.ErrNotFound, whichever of the two it is.
+func (s *Server) codeMatches(ctx context.Context, customer, guid, code string) (*records.Board, error) {
+	b, err := s.cfg.Store.Board(ctx, guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != customer) {
+		return nil, records.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	want, err := s.cfg.Store.ActivationCode(ctx, guid)
+	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
+		return nil, records.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
@@ -164,7 +186,8 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	if err := s.cfg.Store.Activated(r.Context(), req.GUID, a.user.Customer, label.CodeHash(p.Code), a.user.Email, activation.AuditDetail(req), address(r)); err != nil {
+	if err := s.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: a.user.Customer, CodeSHA256: label.CodeHash(p.Code),
+		Hub: req.Hub, Metadata: req.Kept(), Actor: a.user.Email, Detail: activation.AuditDetail(req), Address: address(r)}); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return

@@ -190,7 +190,7 @@ func TestActivationOffersOnlyAllowedHubs(t *testing.T) {
 	}
 }
 
-var linkRE = regexp.MustCompile(`href="(https://[^"]+/invite/[^"]+)"`)
+var inviteLinkRE = regexp.MustCompile(`href="(https://[^"]+/invite/[^"]+)"`)
 
 func TestAdminManagesUsers(t *testing.T) {
 	portaltest.Backends(t, func(t *testing.T, s *records.Store) {
@@ -206,7 +206,7 @@ func TestAdminManagesUsers(t *testing.T) {
 			t.Errorf("another organisation's user: %d", pg.status)
 		}
 		pg := ada.post("/admin/users/invite", url.Values{"csrf": {csrf}, "email": {"Bob@acme.example"}, "role": {"viewer"}})
-		m := linkRE.FindStringSubmatch(pg.body)
+		m := inviteLinkRE.FindStringSubmatch(pg.body)
 		if pg.status != 200 || m == nil {
 			t.Fatalf("invitation: %d %s", pg.status, pg.body)
 		}

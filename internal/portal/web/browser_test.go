@@ -18,6 +18,7 @@ import (
 	"github.com/oobtpm/oob/internal/factory/label"
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/portaltest"
+	"github.com/oobtpm/oob/pkg/dps"
 )
 
 // chromium returns Debian's chromium, skipping the test without it unless OOB_E2E=1.
@@ -130,10 +131,11 @@ const pw = "a long passphrase"
 // TestBrowserInviteSignInActivate drives headless chromium, at a phone's size, through the
 // portal as its users meet it: an invitation, a password, signing out and in, a label's URL, a
 // field left empty, the activation; then a form on another site posting to the portal, and a
-// second organisation's user opening the first's label. Each page is saved as a PNG.
+// second organisation's user opening the first's label; between them a CSV import, its report,
+// a search and a board's page. Each page is saved as a PNG.
 func TestBrowserInviteSignInActivate(t *testing.T) {
 	s := portaltest.SQLite(t)
-	p := start(t, s, nil)
+	p := start(t, s, func(c *Config) { c.Registrations = c.DPS.(*dps.Client) })
 	c := newChrome(t, p)
 	allowHubs(t, s, "acme", "hub-1.azure-devices.net")
 	mine := portaltest.ShipBoard(t, s, p.emu, "acme")
@@ -181,6 +183,42 @@ func TestBrowserInviteSignInActivate(t *testing.T) {
 		desired["location"] != "Hall 3, Lyon" || desired["chassisNumber"] != "CH-0042" || tags["chassisNumber"] != "CH-0042" {
 		t.Errorf("enrollment after activation: %s %s desired %v tags %v", e.ProvisioningStatus, e.IoTHubHostName, desired, tags)
 	}
+
+	// Many boards from a CSV file, with markup in a location: the report, a search, the board's
+	// page once it has registered, every value shown as text.
+	good, wrong, badHub := portaltest.ShipBoard(t, s, p.emu, "acme"), portaltest.ShipBoard(t, s, p.emu, "acme"), portaltest.ShipBoard(t, s, p.emu, "acme")
+	theirs := portaltest.ShipBoard(t, s, p.emu, "globex")
+	allowHubs(t, s, "acme", "hub-9.azure-devices.net")
+	file := filepath.Join(t.TempDir(), "boards.csv")
+	if err := os.WriteFile(file, []byte(fleetRows(good, wrong, badHub, theirs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do("CSV import", chromedp.Navigate(p.srv.URL+"/boards/import"), chromedp.WaitVisible(chromedp.ID("file")),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}), chromedp.Click(chromedp.CSS("main button")),
+		chromedp.WaitVisible(chromedp.ID("report")))
+	if got := text("#summary"); !strings.Contains(got, "5 rows: 1 activated, 2 refused, 2 not found") {
+		t.Errorf("import summary: %q", got)
+	}
+	if got := text("#report tbody tr:nth-child(3)"); !strings.Contains(got, badHub.GUID) || !strings.Contains(got, "refused") || !strings.Contains(got, "has not allowed the hub") {
+		t.Errorf("the bad hub's row: %q", got)
+	}
+	shot("import-report")
+	do("search", chromedp.Navigate(p.srv.URL+"/boards"), chromedp.WaitVisible(chromedp.ID("q")),
+		chromedp.SendKeys(chromedp.ID("q"), "<script>"), chromedp.Click(chromedp.CSS(".search button")),
+		chromedp.WaitVisible(chromedp.ID("show-all")))
+	if got := text("main table"); !strings.Contains(got, good.GUID) || !strings.Contains(got, hostile) || strings.Contains(got, wrong.GUID) {
+		t.Errorf("search results: %q", got)
+	}
+	shot("fleet-search")
+	hub := portaltest.Register(t, p.emu, good)
+	do("a board's page", chromedp.Click(chromedp.CSS("main table a.guid")), chromedp.WaitVisible(chromedp.ID("history")))
+	if got := text("#state"); !strings.Contains(got, "registered to "+hub) {
+		t.Errorf("board state: %q", got)
+	}
+	if got := text("main"); !strings.Contains(got, hostile) || !strings.Contains(got, "from a CSV file") {
+		t.Errorf("board page: %q", got)
+	}
+	shot("board")
 
 	// Another site (another host name, so another site to the browser) with a form aimed at the
 	// portal, every field right but the form token it cannot know.

@@ -41,10 +41,10 @@ func TestBoardListShowsHubConnection(t *testing.T) {
 			r, _, _ := strings.Cut(rest, "</tr>")
 			return r
 		}
-		if r := row(on.GUID); !strings.Contains(r, "activated, connected since 2026-03-04 05:06 UTC") {
+		if r := row(on.GUID); !strings.Contains(r, ", connected since 2026-03-04 05:06 UTC") {
 			t.Errorf("connected board's row: %s", r)
 		}
-		if r := row(off.GUID); !strings.Contains(r, "activated, disconnected since 2026-03-04 05:06 UTC") {
+		if r := row(off.GUID); !strings.Contains(r, ", disconnected since 2026-03-04 05:06 UTC") {
 			t.Errorf("disconnected board's row: %s", r)
 		}
 		if r := row(unread.GUID); strings.Contains(r, "connected") {

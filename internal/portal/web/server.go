@@ -19,6 +19,7 @@ import (
 	"github.com/oobtpm/oob/internal/portal/api"
 	"github.com/oobtpm/oob/internal/portal/password"
 	"github.com/oobtpm/oob/internal/portal/ratelimit"
+	"github.com/oobtpm/oob/internal/portal/registration"
 )
 
 //go:embed templates/*.html static/*
@@ -57,6 +58,8 @@ type Config struct {
 	Idle, MaxAge time.Duration
 	// Limits are the attempt budgets; zero fields get DefaultLimits'.
 	Limits Limits
+	// Registrations, when set, is read for a board's page (the DPS service client).
+	Registrations registration.States
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -69,7 +72,7 @@ type Server struct {
 	handler   http.Handler
 }
 
-var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message"}
+var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message", "board", "import", "report"}
 
 // New parses the templates and returns the portal's server.
 func New(cfg Config) (*Server, error) {
@@ -141,6 +144,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /invite/{token}", s.inviteForm)
 	mux.HandleFunc("POST /invite/{token}", s.acceptInvite)
 	mux.HandleFunc("GET /boards", s.authed(s.boards))
+	mux.HandleFunc("GET /boards/{guid}", s.authed(s.board))
+	mux.HandleFunc("GET /boards/export.csv", s.authed(s.export))
+	mux.HandleFunc("GET /boards/import", s.authed(s.importForm))
+	mux.HandleFunc("POST /boards/import", s.importLimit(s.authed(s.importCSV)))
 	mux.HandleFunc("GET /a", s.authed(s.activateForm))
 	mux.HandleFunc("POST /a", s.authed(s.activate))
 	s.adminRoutes(mux)
@@ -151,7 +158,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, nil, http.StatusForbidden, "Request refused", "This form was sent from another site. Open the portal itself and try again.")
 	}))
-	return headers(cop.Handler(http.MaxBytesHandler(mux, 64<<10)))
+	return headers(cop.Handler(limitBodies(mux)))
 }
 
 // headers sets what every answer carries: no scripts, frames or foreign form targets, no

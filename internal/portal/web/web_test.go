@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -376,12 +377,32 @@ func TestBoardListPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		one := ann.get("/boards")
-		if !strings.Contains(one.body, fmt.Sprintf("of %d", PageSize+2)) || !strings.Contains(one.body, "/boards?page=2") || strings.Count(one.body, `class="guid"`) != PageSize {
+		if !strings.Contains(one.body, fmt.Sprintf("%d boards", PageSize+2)) || strings.Count(one.body, `class="guid"`) != PageSize || strings.Contains(one.body, `rel="prev"`) {
 			t.Errorf("first page: %s", one.body)
 		}
-		two := ann.get("/boards?page=2")
-		if strings.Count(two.body, `class="guid"`) != 2 || strings.Contains(two.body, "page=3") {
+		two := ann.get(link(t, one.body, "next"))
+		if strings.Count(two.body, `class="guid"`) != 2 || strings.Contains(two.body, `rel="next"`) {
 			t.Errorf("second page: %s", two.body)
 		}
+		back := ann.get(link(t, two.body, "prev"))
+		if strings.Count(back.body, `class="guid"`) != PageSize || strings.Contains(back.body, `rel="prev"`) {
+			t.Errorf("back to the first page: %s", back.body)
+		}
+		for _, bad := range []string{"/boards?after=yesterday", "/boards?guid=xyz", "/boards?state=lost", "/boards?q=" + url.QueryEscape("a\nb")} {
+			if pg := ann.get(bad); pg.status != http.StatusBadRequest || !strings.Contains(pg.body, `class="error"`) {
+				t.Errorf("%s: %d", bad, pg.status)
+			}
+		}
 	})
+}
+
+var linkRE = map[string]*regexp.Regexp{
+	"next": regexp.MustCompile(`<a href="([^"]+)" rel="next">`),
+	"prev": regexp.MustCompile(`<a href="([^"]+)" rel="prev">`),
+}
+
+// link returns the page's next or previous link as a path to get.
+func link(t *testing.T, body, rel string) string {
+	t.Helper()
+	return html.UnescapeString(field(t, linkRE[rel], body))
 }
