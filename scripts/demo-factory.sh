@@ -144,7 +144,7 @@ for n in 1 2; do
 		"agent $(systemctl --root="$root" is-enabled oob-agent.service 2>/dev/null || true)," \
 		"twin's location: $(grep -o '"location": *"[^"]*"' "$work/board$n/state/desired.json" 2>/dev/null | sed -E 's/.*: *"(.*)"/\1/')"
 done
-echo "the portal's board list: $(web "$portal/boards" | grep -o '<td>activated' | wc -l) boards activated"
+echo "the portal's board list: $(web "$portal/boards" | grep -oE 'class="state">(activated|registered)' | wc -l) boards activated"
 echo "activated to both finalized: $done_ms ms (agents retrying every 1-2 s in this demo)"
 echo "whole demo:                  $(($(now_ms) - t0)) ms"
 echo "Labels are in demo/labels; the boards' waiting screens in demo/board-1.png and demo/board-2.png."
