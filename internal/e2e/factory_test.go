@@ -47,6 +47,13 @@ func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ..
 	cmd := exec.Command(filepath.Join(bin, "oob-factory"), append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0",
 		"--hostname", "127.0.0.1", "--line", "7", "--ca-file", filepath.Join(emu.Dir, tlsca.CertFile)}, extra...)...)
 	cmd.Env = append(os.Environ(), "DPS_CONNECTION_STRING="+emu.ConnectionString.Secret())
+	return &factory{cmd: cmd, url: startServing(t, cmd, "/.well-known/est/simpleenroll")}
+}
+
+// startServing starts cmd, a server that logs `url=https://…` once it listens, and returns that
+// URL without the suffix; the server is killed when the test ends.
+func startServing(t *testing.T, cmd *exec.Cmd, suffix string) string {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ..
 		for sc.Scan() {
 			if _, after, ok := strings.Cut(sc.Text(), "url=https://"); ok {
 				select {
-				case found <- "https://" + strings.TrimSuffix(strings.Fields(after)[0], "/.well-known/est/simpleenroll"):
+				case found <- "https://" + strings.TrimSuffix(strings.Fields(after)[0], suffix):
 				default:
 				}
 			}
@@ -70,11 +77,11 @@ func startFactory(t *testing.T, dir string, emu *emulatortest.Emulator, extra ..
 	}()
 	select {
 	case u := <-found:
-		return &factory{cmd: cmd, url: u}
+		return u
 	case <-time.After(30 * time.Second):
-		t.Fatal("oob-factory serve did not say it was listening within 30 s")
+		t.Fatalf("%s did not say it was listening within 30 s", strings.Join(cmd.Args[:2], " "))
+		return ""
 	}
-	return nil
 }
 
 // stationClient asks the factory for board certificates as a station, with the project's own EST

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -148,34 +146,7 @@ func startPortal(t *testing.T, data string, emu *emulatortest.Emulator) string {
 		"--hostname", "127.0.0.1", "--ca-file", caFile, "--hub-ca-file", caFile, "--hub-endpoint", emu.HubServiceAddr, "--hub-refresh", "1s")
 	cmd.Env = append(os.Environ(), "DPS_CONNECTION_STRING="+emu.ConnectionString.Secret(),
 		"IOTHUB_CONNECTION_STRINGS="+emu.HubConnectionString(t, portalHub).Secret())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if _, after, ok := strings.Cut(sc.Text(), "url=https://"); ok {
-				select {
-				case found <- "https://" + strings.TrimSuffix(strings.Fields(after)[0], "/"):
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case u := <-found:
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatal("oob-portal serve did not say it was listening within 30 s")
-		return ""
-	}
+	return startServing(t, cmd, "/")
 }
 
 // connectWorkload connects to the board's hub as the board, with its factory certificate, as
