@@ -69,8 +69,8 @@ Roles: viewer lists and reads the organisation's boards; activator also activate
 			if opts.Customer == "" || opts.Name == "" {
 				return cli.Usagef("give --customer and --name")
 			}
-			if len(opts.Name) > 64 || strings.IndexFunc(opts.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
-				return cli.Usagef("--name is at most 64 characters on one line")
+			if err := apitoken.CheckName(opts.Name); err != nil {
+				return cli.Usagef("--name: %v", err)
 			}
 			if !records.ValidTokenRole(opts.Role) {
 				return cli.Usagef("--role must be viewer or activator")

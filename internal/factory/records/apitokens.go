@@ -43,8 +43,13 @@ func scanAPIToken(row interface{ Scan(...any) error }) (*APIToken, error) {
 }
 
 // AddAPIToken records a new API token of an existing customer (ErrNotFound otherwise), audited
-// with actor.
+// in the customer's trail with t.CreatedBy as the actor.
 func (s *Store) AddAPIToken(ctx context.Context, t *APIToken) error {
+	return s.AddAPITokenFrom(ctx, t, "")
+}
+
+// AddAPITokenFrom is AddAPIToken for a request from address (a portal user's browser).
+func (s *Store) AddAPITokenFrom(ctx context.Context, t *APIToken, address string) error {
 	if !ValidTokenRole(t.Role) {
 		return fmt.Errorf("records: an API token's role must be viewer or activator, not %q", t.Role)
 	}
@@ -60,7 +65,7 @@ func (s *Store) AddAPIToken(ctx context.Context, t *APIToken) error {
 			t.ID, t.TokenSHA256, t.Customer, t.Name, t.Role, t.CreatedBy, ts(t.CreatedAt)); err != nil {
 			return fmt.Errorf("records: API token: %w", err)
 		}
-		return s.auditFrom(ctx, tx, t.CreatedBy, "api-token-created", "", fmt.Sprintf("token %s %q as %s of %s", t.ID, t.Name, t.Role, t.Customer), "")
+		return s.auditFor(ctx, tx, t.Customer, t.CreatedBy, "api-token-created", "", fmt.Sprintf("token %s %q as %s of %s", t.ID, t.Name, t.Role, t.Customer), address)
 	})
 }
 
@@ -88,9 +93,14 @@ func (s *Store) APITokens(ctx context.Context, customer string) ([]APIToken, err
 	return out, rows.Err()
 }
 
-// RevokeAPIToken ends customer's token id at t, audited; ErrNotFound when customer has no such
-// token that is not revoked already.
+// RevokeAPIToken ends customer's token id at t, audited in the customer's trail; ErrNotFound
+// when customer has no such token that is not revoked already.
 func (s *Store) RevokeAPIToken(ctx context.Context, customer, id, actor string, t time.Time) error {
+	return s.RevokeAPITokenFrom(ctx, customer, id, actor, "", t)
+}
+
+// RevokeAPITokenFrom is RevokeAPIToken for a request from address.
+func (s *Store) RevokeAPITokenFrom(ctx context.Context, customer, id, actor, address string, t time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE portal_api_tokens SET revoked_at = ? WHERE id = ? AND customer = ? AND revoked_at IS NULL`), ts(t), id, customer)
 		if err != nil {
@@ -99,7 +109,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, customer, id, actor string, 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("%w: no unrevoked API token %s of %s", ErrNotFound, id, customer)
 		}
-		return s.auditFrom(ctx, tx, actor, "api-token-revoked", "", "token "+id+" of "+customer, "")
+		return s.auditFor(ctx, tx, customer, actor, "api-token-revoked", "", "token "+id+" of "+customer, address)
 	})
 }
 

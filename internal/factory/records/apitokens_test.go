@@ -58,6 +58,19 @@ func TestAPITokens(t *testing.T) {
 		if list, _ := s.APITokens(ctx, "acme"); len(list) != 1 || list[0].RevokedAt.IsZero() {
 			t.Errorf("revoked token in the list: %+v", list)
 		}
+		// Made and revoked by an operator who is no portal user, the changes are still in the
+		// organisation's own trail, where its admins read them.
+		lines, _, err := s.CustomerAudit(ctx, "acme", 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, l := range lines {
+			actions = append(actions, l.Action)
+		}
+		if got := fmt.Sprint(actions); got != "[api-token-revoked api-token-created]" {
+			t.Errorf("acme's audit trail: %s", got)
+		}
 	})
 }
 

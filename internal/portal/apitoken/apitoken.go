@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -35,6 +36,21 @@ func New(customer, name, role, actor string, now time.Time) (string, *records.AP
 	_, _ = rand.Read(id)
 	return secret, &records.APIToken{ID: hex.EncodeToString(id), TokenSHA256: Hash(secret), Customer: customer,
 		Name: name, Role: role, CreatedBy: actor, CreatedAt: now}
+}
+
+// MaxNameLen is the longest name a token may have.
+const MaxNameLen = 64
+
+// CheckName says what is wrong with a token's name (which of the organisation's systems holds
+// it), or returns nil: one line of at most MaxNameLen characters, not empty.
+func CheckName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("give the name of the system that will hold the token, such as erp")
+	case len(name) > MaxNameLen || strings.IndexFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0:
+		return fmt.Errorf("a token's name is at most %d characters on one line", MaxNameLen)
+	}
+	return nil
 }
 
 // Hash is how a token is stored and looked up: hex SHA-256 of the whole token.

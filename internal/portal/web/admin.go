@@ -7,7 +7,7 @@ import (
 )
 
 // adminPageNames are the templates of the pages adminRoutes serves.
-var adminPageNames = []string{"admin-form", "admin-users", "admin-audit", "account"}
+var adminPageNames = []string{"admin-form", "admin-users", "admin-audit", "admin-tokens", "account"}
 
 // adminRoutes adds the organisation's administration pages, admins only, and each user's own
 // account page.
@@ -22,6 +22,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/remove", s.admin(s.removeUser))
 	mux.HandleFunc("POST /admin/users/sign-out", s.admin(s.signOutUser))
 	mux.HandleFunc("GET /admin/audit", s.admin(s.audit))
+	mux.HandleFunc("GET /admin/tokens", s.admin(s.tokens))
+	mux.HandleFunc("POST /admin/tokens/create", s.admin(s.createToken))
+	mux.HandleFunc("POST /admin/tokens/revoke", s.admin(s.revokeToken))
 }
 
 // admin wraps h for the organisation's administrators: other signed-in users get 403.

@@ -21,7 +21,7 @@ func TestAdminPagesAreForAdmins(t *testing.T) {
 	for _, role := range []string{records.RoleViewer, records.RoleActivator} {
 		b := p.user(role+"@acme.example", "acme", role)
 		csrf := field(t, csrfRE, b.get("/boards").body)
-		for _, path := range []string{"/admin/users", "/admin/form", "/admin/audit"} {
+		for _, path := range []string{"/admin/users", "/admin/form", "/admin/audit", "/admin/tokens"} {
 			if pg := b.get(path); pg.status != http.StatusForbidden || !strings.Contains(pg.body, "Only an administrator") {
 				t.Errorf("%s opening %s: %d", role, path, pg.status)
 			}
@@ -36,7 +36,7 @@ func TestAdminPagesAreForAdmins(t *testing.T) {
 			t.Errorf("the %s's menu links to the admin pages", role)
 		}
 	}
-	for _, path := range []string{"/admin/users", "/admin/form", "/admin/audit"} {
+	for _, path := range []string{"/admin/users", "/admin/form", "/admin/audit", "/admin/tokens"} {
 		if pg := ada.get(path); pg.status != 200 {
 			t.Errorf("admin opening %s: %d", path, pg.status)
 		}
