@@ -26,6 +26,10 @@ type enrollRow struct {
 	EKCert   []byte // DER, as the row gave it; nil when it gave none
 	DeviceID string
 	Tags     map[string]string
+	// Label and Payload are a JSON line's device label and QR payload, as the agent printed
+	// them; empty for CSV. Payload, when given, is the same device's (samePayload).
+	Label   string
+	Payload string
 }
 
 // rowError is a bad row of an --from file.
@@ -116,6 +120,7 @@ func parseJSONRows(data []byte) ([]enrollRow, []rowError) {
 			bad = append(bad, rowError{line, err})
 			continue
 		}
+		row.Label, row.Payload = j.Label, j.Payload
 		rows = append(rows, row)
 	}
 	return rows, bad
