@@ -43,7 +43,16 @@ func (l Label) Image(m Media) (*image.RGBA, error) {
 	}
 	w, h := display.DefaultPNGWidth, display.DefaultPNGHeight
 	if !m.IsZero() {
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
 		w, h = m.Dots()
+		// display draws the code at no fewer than min(3, what fits) pixels per module, which
+		// is at least minScale dots up to 300 dpi, once minScale fit.
+		if side := s.Code.Size() + 2*qr.QuietZone; side*m.minScale() > min(w, h) {
+			return nil, fmt.Errorf("boxlabel: a %s label at %d dpi is %d×%d dots, but the QR code needs %d×%d (%d modules with its quiet zone, %d dots each): use a larger --size or a higher --dpi",
+				m.Size, m.DPI, w, h, side*m.minScale(), side*m.minScale(), side, m.minScale())
+		}
 	}
 	img, err := display.Render(s, w, h)
 	if err != nil {

@@ -29,13 +29,17 @@ func (m Media) Dots() (w, h int) {
 
 func mmToDots(mm float64, dpi int) int { return int(math.Floor(mm*float64(dpi)/25.4 + 1e-9)) }
 
-// Validate checks the resolution: 100 to 600 dpi covers every label printer.
+// Validate checks the resolution: 100 to 300 dpi, where a module of minModuleMM is two or
+// three dots and pkg/display's layout never draws a code smaller than that.
 func (m Media) Validate() error {
-	if m.DPI < 100 || m.DPI > 600 {
+	if m.DPI < 100 || m.DPI > 300 {
 		return fmt.Errorf("boxlabel: %d dpi is not a label printer's resolution: give the printer's, such as 203 or 300", m.DPI)
 	}
 	return nil
 }
+
+// minScale is the fewest dots per module a label's code gets: minModuleMM at m's resolution.
+func (m Media) minScale() int { return int(math.Ceil(minModuleMM*float64(m.DPI)/25.4 - 1e-9)) }
 
 // tooSmall rewrites display's size error in the label's terms.
 func (m Media) tooSmall(err error) error {

@@ -3,7 +3,6 @@ package boxlabel
 import (
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/oobtpm/oob/pkg/qr"
 )
@@ -65,7 +64,7 @@ func (l Label) planZPL(m Media) (*zplPlan, error) {
 	} else {
 		scale = min((W-2*margin)/side, (H-2*margin-H*3/10)/side)
 	}
-	minScale := int(math.Ceil(minModuleMM*float64(m.DPI)/25.4 - 1e-9))
+	minScale := m.minScale()
 	if scale < minScale {
 		return nil, fmt.Errorf("boxlabel: a %s label at %d dpi is %d×%d dots, but the QR code (%d modules with its quiet zone, at least %d dots each) and its text need more: use a larger --size or a higher --dpi",
 			m.Size, m.DPI, W, H, side, minScale)

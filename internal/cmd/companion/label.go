@@ -97,7 +97,7 @@ progress is shown on standard error. Exit status 1 when a row is bad.`,
 	f.Var(opts.Format, "format", "label output: "+"pdf|png|zpl")
 	f.StringVar(&opts.Output, "output", "", "the PDF file, the PNG folder, or the ZPL file (- for standard output)")
 	f.StringVar(&opts.Size, "size", "50x30mm", "label size WIDTHxHEIGHTmm, e.g. 62x29mm")
-	f.IntVar(&opts.DPI, "dpi", 203, "the printer's resolution in dots per inch: 203 or 300 (600 for some)")
+	f.IntVar(&opts.DPI, "dpi", 203, "the printer's resolution in dots per inch: 203 or 300")
 	f.StringVar(&opts.Sheet, "sheet", "", "pdf only: tile labels on a4 sheets instead of one label per page")
 	f.Var(opts.Summary, "summary", "summary format: "+"text|json")
 	return cmd
