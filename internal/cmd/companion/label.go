@@ -153,6 +153,7 @@ func labelRun(ctx context.Context, opts *LabelOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.From, err)
 	}
+	total := len(rows) + len(bad)
 	labels := make([]boxLabel, 0, len(rows))
 	for _, row := range rows {
 		l, err := rowLabel(row)
@@ -166,7 +167,7 @@ func labelRun(ctx context.Context, opts *LabelOptions) error {
 		for _, b := range bad {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", opts.From, b)
 		}
-		return fmt.Errorf("%s: %d of %d rows are bad (listed above); no label was written: fix them and run again", opts.From, len(bad), len(bad)+len(rows))
+		return fmt.Errorf("%s: %d of %d rows are bad (listed above); no label was written: fix them and run again", opts.From, len(bad), total)
 	}
 	// One label is laid out first, so that a size too small for the code is said once, before
 	// anything is written.
