@@ -34,7 +34,6 @@ type PDF struct {
 	// cols and rows are the labels per sheet; x0 and y0 the first label's corner.
 	cols, rows int
 	x0, y0     float64
-	buf        bytes.Buffer
 }
 
 // NewPDF starts a document of labels for m, on sheet (SheetNone or SheetA4).
@@ -67,32 +66,53 @@ func NewPDF(m Media, sheet string) (*PDF, error) {
 	return p, nil
 }
 
-// Add draws l as the next label.
-func (p *PDF) Add(l Label) error {
+// Page is one label drawn for a PDF, ready to be added.
+type Page struct {
+	png  []byte
+	w, h int
+}
+
+// Page draws l for this document. It does not touch the document, so labels can be drawn
+// on several goroutines and added in order.
+func (p *PDF) Page(l Label) (Page, error) {
 	img, err := l.Image(p.m)
 	if err != nil {
-		return err
+		return Page{}, err
 	}
 	// Gray, not RGBA: the label is black and white, and fpdf would otherwise split an alpha
 	// channel off every image.
 	gray := image.NewGray(img.Bounds())
 	draw.Draw(gray, gray.Rect, img, img.Rect.Min, draw.Src)
-	p.buf.Reset()
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&p.buf, gray); err != nil {
-		return fmt.Errorf("boxlabel: encode PNG: %w", err)
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, gray); err != nil {
+		return Page{}, fmt.Errorf("boxlabel: encode PNG: %w", err)
 	}
+	return Page{png: b.Bytes(), w: gray.Rect.Dx(), h: gray.Rect.Dy()}, nil
+}
+
+// Add draws l as the next label.
+func (p *PDF) Add(l Label) error {
+	pg, err := p.Page(l)
+	if err != nil {
+		return err
+	}
+	return p.AddPage(pg)
+}
+
+// AddPage adds a label drawn by Page as the next one: on a page of its own, or in the next
+// slot of the sheet.
+func (p *PDF) AddPage(pg Page) error {
 	slot := p.n % (p.cols * p.rows)
 	if slot == 0 {
 		p.doc.AddPage()
 	}
 	name := "label" + strconv.Itoa(p.n)
 	opt := fpdf.ImageOptions{ImageType: "PNG"}
-	p.doc.RegisterImageOptionsReader(name, opt, &p.buf)
-	w, h := gray.Rect.Dx(), gray.Rect.Dy()
+	p.doc.RegisterImageOptionsReader(name, opt, bytes.NewReader(pg.png))
 	mm := 25.4 / float64(p.m.DPI)
 	x := p.x0 + float64(slot%p.cols)*p.m.Size.WidthMM
 	y := p.y0 + float64(slot/p.cols)*p.m.Size.HeightMM
-	p.doc.ImageOptions(name, x, y, float64(w)*mm, float64(h)*mm, false, opt, 0, "")
+	p.doc.ImageOptions(name, x, y, float64(pg.w)*mm, float64(pg.h)*mm, false, opt, 0, "")
 	if err := p.doc.Error(); err != nil {
 		return fmt.Errorf("boxlabel: PDF: %w", err)
 	}

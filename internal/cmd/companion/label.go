@@ -217,14 +217,17 @@ func writeLabelPDF(ctx context.Context, opts *LabelOptions, labels []boxLabel, p
 	if err != nil {
 		return 0, &cli.UsageError{Err: err}
 	}
-	for i, l := range labels {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if err := doc.Add(l.label); err != nil {
-			return 0, fmt.Errorf("%s: %w", l.regID, err)
-		}
-		progress.step(i + 1)
+	err = renderInOrder(ctx, len(labels),
+		func(i int) (boxlabel.Page, error) { return doc.Page(labels[i].label) },
+		func(i int, pg boxlabel.Page) error {
+			if err := doc.AddPage(pg); err != nil {
+				return fmt.Errorf("%s: %w", labels[i].regID, err)
+			}
+			progress.step(i + 1)
+			return nil
+		})
+	if err != nil {
+		return 0, err
 	}
 	var b bytes.Buffer
 	if err := doc.Write(&b); err != nil {
@@ -237,40 +240,47 @@ func writeLabelPNGs(ctx context.Context, opts *LabelOptions, labels []boxLabel, 
 	if err := os.MkdirAll(opts.Output, 0o755); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	for i, l := range labels {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		b.Reset()
-		if err := l.label.PNG(&b, opts.media); err != nil {
-			return fmt.Errorf("%s: %w", l.regID, err)
-		}
-		// Registration IDs hold only a-z 0-9 - . _ : (DPS's rules), so each is a file name.
-		if err := atomicfile.Write(filepath.Join(opts.Output, l.regID+".png"), b.Bytes(), 0o644); err != nil {
-			return err
-		}
-		progress.step(i + 1)
-	}
-	return nil
+	return renderInOrder(ctx, len(labels),
+		func(i int) ([]byte, error) {
+			var b bytes.Buffer
+			if err := labels[i].label.PNG(&b, opts.media); err != nil {
+				return nil, fmt.Errorf("%s: %w", labels[i].regID, err)
+			}
+			return b.Bytes(), nil
+		},
+		func(i int, png []byte) error {
+			// Registration IDs hold only a-z 0-9 - . _ : (DPS's rules), so each is a file name.
+			if err := atomicfile.Write(filepath.Join(opts.Output, labels[i].regID+".png"), png, 0o644); err != nil {
+				return err
+			}
+			progress.step(i + 1)
+			return nil
+		})
 }
 
 func writeLabelZPL(ctx context.Context, opts *LabelOptions, labels []boxLabel, progress *labelProgress) error {
-	var b bytes.Buffer
-	for i, l := range labels {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := l.label.ZPL(&b, opts.media); err != nil {
-			return fmt.Errorf("%s: %w", l.regID, err)
-		}
-		progress.step(i + 1)
-	}
-	if opts.Output == "-" {
-		_, err := opts.IO.Out.Write(b.Bytes())
+	var all bytes.Buffer
+	err := renderInOrder(ctx, len(labels),
+		func(i int) ([]byte, error) {
+			var b bytes.Buffer
+			if err := labels[i].label.ZPL(&b, opts.media); err != nil {
+				return nil, fmt.Errorf("%s: %w", labels[i].regID, err)
+			}
+			return b.Bytes(), nil
+		},
+		func(i int, zpl []byte) error {
+			all.Write(zpl)
+			progress.step(i + 1)
+			return nil
+		})
+	if err != nil {
 		return err
 	}
-	return atomicfile.Write(opts.Output, b.Bytes(), 0o644)
+	if opts.Output == "-" {
+		_, err := opts.IO.Out.Write(all.Bytes())
+		return err
+	}
+	return atomicfile.Write(opts.Output, all.Bytes(), 0o644)
 }
 
 func printLabelSummary(opts *LabelOptions, sum labelSummary) error {
