@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/oobtpm/oob/pkg/ekcert"
@@ -39,6 +40,29 @@ type rowError struct {
 }
 
 func (e rowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// readRowsFile reads and checks the --from file at path, as parseRows does.
+func readRowsFile(path string) ([]enrollRow, []rowError, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	rows, bad, err := parseRows(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rows, bad, nil
+}
+
+// badRowsError reports each bad row of the file at path on w, by its line, and returns the
+// error that says how many of total rows were bad and that nothing was done.
+func badRowsError(w io.Writer, path string, bad []rowError, total int, nothing string) error {
+	for _, b := range bad {
+		fmt.Fprintf(w, "%s: %v\n", path, b)
+	}
+	return fmt.Errorf("%s: %d of %d rows are bad (listed above); %s: fix them and run again", path, len(bad), total, nothing)
+}
 
 // rowJSON is one line of JSON lines input: what `oob-agent identity --format json` prints, and
 // optionally the IoT Hub device ID and tags.

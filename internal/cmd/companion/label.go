@@ -73,7 +73,8 @@ size is whatever ^BQ's magnification gives.
 
 A summary is printed at the end (--summary json: one JSON object), on standard
 output, or on standard error when the ZPL goes to standard output. On a terminal,
-progress is shown on standard error. Exit status 1 when a row is bad.`,
+progress is shown on standard error. Exit status 1 when a row is bad (nothing is
+written), 2 for wrong options or a label too small for the code.`,
 		Example: `  oob-agent identity --format json >> line4.jsonl     # on each device
   companion label --from line4.jsonl --output line4.pdf
   companion label --from line4.jsonl --format pdf --size 62x29mm --dpi 300 --output line4.pdf
@@ -94,12 +95,12 @@ progress is shown on standard error. Exit status 1 when a row is bad.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.From, "from", "", "the devices: JSON lines from oob-agent identity --format json, or CSV as for enroll --from")
-	f.Var(opts.Format, "format", "label output: "+"pdf|png|zpl")
+	f.Var(opts.Format, "format", "label output: pdf|png|zpl")
 	f.StringVar(&opts.Output, "output", "", "the PDF file, the PNG folder, or the ZPL file (- for standard output)")
 	f.StringVar(&opts.Size, "size", "50x30mm", "label size WIDTHxHEIGHTmm, e.g. 62x29mm")
 	f.IntVar(&opts.DPI, "dpi", 203, "the printer's resolution in dots per inch: 203 or 300")
 	f.StringVar(&opts.Sheet, "sheet", "", "pdf only: tile labels on a4 sheets instead of one label per page")
-	f.Var(opts.Summary, "summary", "summary format: "+"text|json")
+	f.Var(opts.Summary, "summary", "summary format: text|json")
 	return cmd
 }
 
@@ -144,14 +145,9 @@ type boxLabel struct {
 }
 
 func labelRun(ctx context.Context, opts *LabelOptions) error {
-	f, err := os.Open(opts.From)
+	rows, bad, err := readRowsFile(opts.From)
 	if err != nil {
 		return err
-	}
-	rows, bad, err := parseRows(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", opts.From, err)
 	}
 	total := len(rows) + len(bad)
 	labels := make([]boxLabel, 0, len(rows))
@@ -164,10 +160,7 @@ func labelRun(ctx context.Context, opts *LabelOptions) error {
 		labels = append(labels, l)
 	}
 	if len(bad) > 0 {
-		for _, b := range bad {
-			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", opts.From, b)
-		}
-		return fmt.Errorf("%s: %d of %d rows are bad (listed above); no label was written: fix them and run again", opts.From, len(bad), total)
+		return badRowsError(opts.IO.ErrOut, opts.From, bad, total, "no label was written")
 	}
 	// One label is laid out first, so that a size too small for the code is said once, before
 	// anything is written.
