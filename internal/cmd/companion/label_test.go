@@ -311,3 +311,19 @@ func TestLabelUsage(t *testing.T) {
 		}
 	}
 }
+
+// On a terminal, standard error shows the count of labels done, ending at the total.
+func TestLabelProgressOnATerminal(t *testing.T) {
+	_, _, from := labelDevices(t)
+	var out, errOut bytes.Buffer
+	ios := cli.Test(nil, &out, &errOut)
+	ios.ErrTTY = true
+	c := labelCmd(ios)
+	c.SetArgs([]string{"--from", from, "--format", "zpl", "--output", filepath.Join(t.TempDir(), "l.zpl")})
+	if err := c.ExecuteContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "\rlabelled 1 of 3\rlabelled 2 of 3\rlabelled 3 of 3\n") {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
