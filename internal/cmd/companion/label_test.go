@@ -22,10 +22,9 @@ import (
 
 func labelCmd(ios *cli.IOStreams) command { return quiet(NewCmdLabel(ios, nil)) }
 
-// labelDevices returns three devices (the second with a label) and an --from file of them: the
-// first two as JSON lines as `oob-agent identity --format json` prints them, payload included,
-// the third as a CSV file's row would not fit in the same file, so it is a JSON line without a
-// payload; and the payload each device shows.
+// labelDevices returns three devices (the second with a device label), an --from file of them
+// as JSON lines as `oob-agent identity --format json` prints them (the third without its
+// payload, which the companion then builds from the EK), and the payload each device shows.
 func labelDevices(t *testing.T) (devs []identity.Identity, payloads []string, jsonl string) {
 	t.Helper()
 	var lines []string
