@@ -121,6 +121,16 @@ go test -run '^$' -bench 'EnrollFrom10000' -benchtime 1x ./internal/cmd/companio
 	/^(FAIL|---)/ { print }'
 
 echo
+echo "== Box labels: companion label on a 10,000-row file, 50x30 mm at 203 dpi (checked, encoded, laid out, written)"
+go test -run '^$' -bench 'Label10000' -benchtime 1x -timeout 30m ./internal/cmd/companion 2>&1 |
+	awk '
+	function row(what, n, unit) { printf "%-42s %7.0f %s\n", what, n, unit }
+	/^BenchmarkLabel10000\/pdf/ { row("companion label --format pdf", $(NF-1), "labels/s") }
+	/^BenchmarkLabel10000\/png/ { row("companion label --format png", $(NF-1), "labels/s") }
+	/^BenchmarkLabel10000\/zpl/ { row("companion label --format zpl", $(NF-1), "labels/s") }
+	/^(FAIL|---)/ { print }'
+
+echo
 echo "== The factory: boards certified over EST and pre-enrolled disabled on the emulator"
 echo "(4 stations at once; boards/s until every enrollment is read back; latency CSR to certificate)"
 OOB_E2E=1 go test -run '^$' -bench 'CertifyBoards' -benchtime 1000x ./internal/cmd/factory 2>&1 |

@@ -40,6 +40,8 @@ test | bench)
 		[flock]=util-linux
 		# the factory demo (also run by the tests) signs in to the portal and activates with curl.
 		[curl]=curl
+		# companion label's PDF tests rasterize the labels with poppler before decoding them.
+		[pdftoppm]=poppler-utils
 	)
 	;;
 demo)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -67,14 +66,9 @@ func enrollFromRun(ctx context.Context, opts *EnrollOptions) error {
 			return err
 		}
 	}
-	f, err := os.Open(opts.From)
+	rows, bad, err := readRowsFile(opts.From)
 	if err != nil {
 		return err
-	}
-	rows, bad, err := parseRows(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", opts.From, err)
 	}
 	items := make([]enroll.Item, 0, len(rows))
 	var good []enrollRow
@@ -102,10 +96,7 @@ func enrollFromRun(ctx context.Context, opts *EnrollOptions) error {
 		items = append(items, enroll.Item{ID: row.ID, Settings: s})
 	}
 	if len(bad) > 0 {
-		for _, b := range bad {
-			fmt.Fprintf(opts.IO.ErrOut, "%s: %v\n", opts.From, b)
-		}
-		return fmt.Errorf("%s: %d of %d rows are bad (listed above); nothing was enrolled: fix them and run again", opts.From, len(bad), len(bad)+len(rows))
+		return badRowsError(opts.IO.ErrOut, opts.From, bad, len(bad)+len(rows), "nothing was enrolled")
 	}
 	j, err := openJournal(opts.Journal)
 	if err != nil {

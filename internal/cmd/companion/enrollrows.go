@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/oobtpm/oob/pkg/ekcert"
@@ -26,6 +27,10 @@ type enrollRow struct {
 	EKCert   []byte // DER, as the row gave it; nil when it gave none
 	DeviceID string
 	Tags     map[string]string
+	// Label and Payload are a JSON line's device label and QR payload, as the agent printed
+	// them; empty for CSV. Payload, when given, is the same device's (samePayload).
+	Label   string
+	Payload string
 }
 
 // rowError is a bad row of an --from file.
@@ -35,6 +40,29 @@ type rowError struct {
 }
 
 func (e rowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// readRowsFile reads and checks the --from file at path, as parseRows does.
+func readRowsFile(path string) ([]enrollRow, []rowError, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	rows, bad, err := parseRows(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rows, bad, nil
+}
+
+// badRowsError reports each bad row of the file at path on w, by its line, and returns the
+// error that says how many of total rows were bad and that nothing was done.
+func badRowsError(w io.Writer, path string, bad []rowError, total int, nothing string) error {
+	for _, b := range bad {
+		fmt.Fprintf(w, "%s: %v\n", path, b)
+	}
+	return fmt.Errorf("%s: %d of %d rows are bad (listed above); %s: fix them and run again", path, len(bad), total, nothing)
+}
 
 // rowJSON is one line of JSON lines input: what `oob-agent identity --format json` prints, and
 // optionally the IoT Hub device ID and tags.
@@ -116,6 +144,7 @@ func parseJSONRows(data []byte) ([]enrollRow, []rowError) {
 			bad = append(bad, rowError{line, err})
 			continue
 		}
+		row.Label, row.Payload = j.Label, j.Payload
 		rows = append(rows, row)
 	}
 	return rows, bad

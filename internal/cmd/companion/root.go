@@ -22,6 +22,7 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdEnrollment(ios))
 	root.AddCommand(NewCmdRegistration(ios))
 	root.AddCommand(NewCmdJournal(ios))
+	root.AddCommand(NewCmdLabel(ios, nil))
 	root.AddCommand(NewCmdScan(ios, nil))
 	root.AddCommand(NewCmdSync(ios, nil))
 	return root

@@ -13,8 +13,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/oobtpm/oob/pkg/display"
-	"github.com/oobtpm/oob/pkg/qr"
+	"github.com/oobtpm/oob/pkg/boxlabel"
 )
 
 // Label is what a board's label shows.
@@ -58,27 +57,26 @@ func New(portal, guid, code string) (*Label, error) {
 	return &Label{GUID: guid, Code: code, URL: u.String()}, nil
 }
 
-// PNG writes the label as a PNG image.
-func (l *Label) PNG(w io.Writer) error {
-	c, err := qr.Encode(l.URL, qr.LevelM)
-	if err != nil {
-		return fmt.Errorf("label: %w", err)
-	}
-	return display.RenderPNG(w, display.Screen{
-		Title: "Scan to activate", Code: c, RegistrationID: l.GUID,
-		Status: "Activation code: " + l.Code,
-	}, display.PNGOptions{})
+// box is the label as pkg/boxlabel lays it out.
+func (l *Label) box() boxlabel.Label {
+	return boxlabel.Label{Payload: l.URL, Title: "Scan to activate", ID: l.GUID, Status: "Activation code: " + l.Code}
 }
 
-// ZPL writes the label in Zebra's ZPL II: the GUID and code as text, the URL as a QR code.
+// PNG writes the label as an 800×480 PNG image.
+func (l *Label) PNG(w io.Writer) error {
+	if err := l.box().PNG(w, boxlabel.Media{}); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
+// ZPL writes the label in Zebra's ZPL II: the GUID and code as text, the URL as a QR code the
+// printer encodes (^BQ), at fixed positions for 203 dpi stock.
 func (l *Label) ZPL(w io.Writer) error {
-	// ^FH lets ^FD carry any character as _hh; the URL and GUID hold only safe ones, but the
-	// caret and tilde would end a field, so they are escaped all the same.
-	esc := strings.NewReplacer("_", "_5F", "^", "_5E", "~", "_7E")
-	_, err := fmt.Fprintf(w, "^XA\n^CI28\n"+
-		"^FO40,30^A0N,32,32^FH^FDBoard %s^FS\n"+
-		"^FO40,75^A0N,28,28^FH^FDActivation code: %s^FS\n"+
-		"^FO40,120^BQN,2,5^FH^FDMA,%s^FS\n"+
-		"^XZ\n", esc.Replace(l.GUID), esc.Replace(l.Code), esc.Replace(l.URL))
-	return err
+	z := boxlabel.NewZPL(w)
+	z.Begin()
+	z.Text(40, 30, 32, 32, "Board "+l.GUID)
+	z.Text(40, 75, 28, 28, "Activation code: "+l.Code)
+	z.PrinterQR(40, 120, 5, l.URL)
+	return z.End()
 }
