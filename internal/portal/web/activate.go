@@ -1,11 +1,10 @@
 package web
 
 import (
-	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/oobtpm/oob/internal/factory/label"
@@ -63,7 +62,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 	b, err := activation.Check(r.Context(), s.cfg.Store, s.attempts(), a.user.Email, address(r), a.user.Customer, guid, code)
 	switch {
 	case errors.Is(err, activation.ErrTooManyAttempts):
-		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
+		s.tooMany(w, r, a, err)
 	case errors.Is(err, activation.ErrNotFound):
 		s.notFound(w, r, a)
 	case err != nil:
@@ -74,29 +73,18 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 	return nil, false
 }
 
+// tooMany answers an attempt refused by a spent budget: 429, with Retry-After saying when the
+// next attempt is allowed.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, a *auth, err error) {
+	secs := activation.RetryAfter(err)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts",
+		fmt.Sprintf("Too many activation attempts. Wait %d seconds, then try again. Repeated wrong codes are reported to your organisation's administrators.", secs))
+}
+
 // attempts are the budgets activation-code checks spend from, the API's as well as the pages'.
 func (s *Server) attempts() activation.Attempts {
 	return activation.Attempts{Account: s.cfg.Limits.Account, Board: s.cfg.Limits.Board, Address: s.cfg.Limits.Address}
-}
-
-// codeMatches returns the board guid if it is customer's and code is its activation code, else
-// records.ErrNotFound, whichever of the two it is.
-func (s *Server) codeMatches(ctx context.Context, customer, guid, code string) (*records.Board, error) {
-	b, err := s.cfg.Store.Board(ctx, guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != customer) {
-		return nil, records.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	want, err := s.cfg.Store.ActivationCode(ctx, guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
-		return nil, records.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {

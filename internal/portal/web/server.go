@@ -150,6 +150,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /boards/import", s.importLimit(s.authed(s.importCSV)))
 	mux.HandleFunc("GET /a", s.authed(s.activateForm))
 	mux.HandleFunc("POST /a", s.authed(s.activate))
+	s.lifecycleRoutes(mux)
 	s.adminRoutes(mux)
 	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Now: s.cfg.Now}))
 
