@@ -152,7 +152,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /a", s.authed(s.activate))
 	s.lifecycleRoutes(mux)
 	s.adminRoutes(mux)
-	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Now: s.cfg.Now}))
+	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Registrations: s.cfg.Registrations, Now: s.cfg.Now}))
 
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern(api.Prefix) // bearer tokens, never cookies: nothing to forge
