@@ -38,12 +38,13 @@ func reportCount(n int) bool {
 	return false
 }
 
-// CodeFailed counts one failed activation attempt for guid from address, in the counts of each
-// organisation in customers (the account's, and the board's when it is another's): wrong is a
-// code checked and wrong, else an attempt refused as too many. When a count reaches a report
-// count (CodeFailureReportAt, then each tenfold), for the board and address or for the address
-// across boards, the organisation's audit trail gets a line saying so.
-func (s *Store) CodeFailed(ctx context.Context, customers []string, guid, address string, wrong bool, now time.Time) error {
+// CodeFailed counts one failed activation attempt by account (of the organisation accountOrg)
+// for guid from address, in the counts of accountOrg and of boardOrg (the board's organisation,
+// when it is known and another): wrong is a code checked and wrong, else an attempt refused as
+// too many. When a count reaches a report count (CodeFailureReportAt, then each tenfold), for
+// the board and address or for the address across boards, the organisation's audit trail gets
+// a line saying so, naming the account to its own organisation only.
+func (s *Store) CodeFailed(ctx context.Context, account, accountOrg, boardOrg, guid, address string, wrong bool, now time.Time) error {
 	if len(guid) > maxFailureGUID {
 		guid = guid[:maxFailureGUID]
 	}
@@ -52,11 +53,15 @@ func (s *Store) CodeFailed(ctx context.Context, customers []string, guid, addres
 		w, rf = 1, 0
 	}
 	var seen []string
-	for _, c := range customers {
+	for _, c := range []string{accountOrg, boardOrg} {
 		if c == "" || slices.Contains(seen, c) {
 			continue
 		}
 		seen = append(seen, c)
+		actor := "portal"
+		if c == accountOrg && account != "" {
+			actor = account
+		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var nw, nr int
 			if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO code_failures (customer, guid, address, wrong, refused, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -69,14 +74,14 @@ RETURNING wrong, refused`), c, guid, address, w, rf, ts(now), ts(now)).Scan(&nw,
 				if nr > 0 {
 					detail += fmt.Sprintf(", and %d more attempts refused as too many", nr)
 				}
-				return s.auditFor(ctx, tx, c, "portal", "wrong-codes", guid, detail, address)
+				return s.auditFor(ctx, tx, c, actor, "wrong-codes", guid, detail, address)
 			}
 			var sum, boards int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(wrong + refused), 0), COUNT(*) FROM code_failures WHERE customer = ? AND address = ?`), c, address).Scan(&sum, &boards); err != nil {
 				return fmt.Errorf("records: code failures: %w", err)
 			}
 			if boards > 1 && reportCount(sum) {
-				return s.auditFor(ctx, tx, c, "portal", "wrong-codes", "",
+				return s.auditFor(ctx, tx, c, actor, "wrong-codes", "",
 					fmt.Sprintf("%d failed activation attempts from address %s, across %d boards", sum, address, boards), address)
 			}
 			return nil

@@ -20,8 +20,8 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 		now := time.Now()
 		const g = "0b7e2c1a-3f4d-4e5f-8a9b-000000000001"
 		for i := range 100 {
-			// The account's organisation named twice (the board is its own) counts once.
-			if err := s.CodeFailed(ctx, []string{"acme", "acme"}, g, "192.0.2.7", i < 10, now); err != nil {
+			// The account's organisation is the board's: counted once.
+			if err := s.CodeFailed(ctx, "eve@acme.example", "acme", "acme", g, "192.0.2.7", i < 10, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -33,7 +33,7 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 		for _, l := range lines {
 			if l.Action == "wrong-codes" {
 				reports = append(reports, l.Detail)
-				if l.GUID != g || l.Address != "192.0.2.7" || l.Actor != "portal" {
+				if l.GUID != g || l.Address != "192.0.2.7" || l.Actor != "eve@acme.example" {
 					t.Errorf("report line: %+v", l)
 				}
 			}
@@ -60,7 +60,7 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 		// guesser's organisation and, for its boards, to the boards'.
 		for i := range 10 {
 			guid := strings.Replace(g, "001", "10"+string(rune('0'+i)), 1)
-			if err := s.CodeFailed(ctx, []string{"globex", "acme"}, guid, "198.51.100.9", true, now); err != nil {
+			if err := s.CodeFailed(ctx, "mallory@globex.example", "globex", "acme", guid, "198.51.100.9", true, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -72,8 +72,10 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 			if len(addrs) != 1 || addrs[0].Address != "198.51.100.9" || addrs[0].Boards != 10 || addrs[0].Total() != 10 {
 				t.Errorf("%s's notice of the address: %+v", c, addrs)
 			}
+			// The account is named to its own organisation, not to the boards'.
+			actor := map[string]string{"globex": "mallory@globex.example", "acme": "portal"}[c]
 			lines, _, _ := s.CustomerAudit(ctx, c, 1, 0)
-			if len(lines) != 1 || lines[0].Detail != "10 failed activation attempts from address 198.51.100.9, across 10 boards" {
+			if len(lines) != 1 || lines[0].Detail != "10 failed activation attempts from address 198.51.100.9, across 10 boards" || lines[0].Actor != actor {
 				t.Errorf("%s's last audit line: %+v", c, lines)
 			}
 		}

@@ -19,8 +19,8 @@ var ErrWrongState = errors.New("records: the board is not in a state this change
 type Change struct {
 	GUID, Customer string
 	// Hub and Metadata are the board's new hub and metadata (EditMetadata only).
-	Hub      string
-	Metadata map[string]string
+	Hub                    string
+	Metadata               map[string]string
 	Actor, Detail, Address string
 }
 

@@ -66,14 +66,14 @@ func (at Attempts) Spend(account, guid, address string) error {
 // the board's when it is another's (records.CodeFailed), whose admins are told when it repeats.
 func Check(ctx context.Context, store *records.Store, at Attempts, account, address, customer, guid, code string) (*records.Board, error) {
 	if err := at.Spend(account, guid, address); err != nil {
-		if ferr := Failed(ctx, store, customer, guid, address, false); ferr != nil {
+		if ferr := Failed(ctx, store, account, customer, guid, address, false); ferr != nil {
 			return nil, ferr
 		}
 		return nil, err
 	}
 	b, err := Match(ctx, store, customer, guid, code)
 	if errors.Is(err, ErrNotFound) {
-		if ferr := Failed(ctx, store, customer, guid, address, true); ferr != nil {
+		if ferr := Failed(ctx, store, account, customer, guid, address, true); ferr != nil {
 			return nil, ferr
 		}
 	}
@@ -81,15 +81,15 @@ func Check(ctx context.Context, store *records.Store, at Attempts, account, addr
 }
 
 // Failed counts a failed attempt (wrong: a code checked and wrong, else one refused as too many)
-// for the account's organisation, customer, and for the board's.
-func Failed(ctx context.Context, store *records.Store, customer, guid, address string, wrong bool) error {
-	orgs := []string{customer}
-	if b, err := store.Board(ctx, guid); err == nil && b.Customer != "" {
-		orgs = append(orgs, b.Customer)
-	} else if err != nil && !errors.Is(err, records.ErrNotFound) {
+// by account for its organisation, customer, and for the board's.
+func Failed(ctx context.Context, store *records.Store, account, customer, guid, address string, wrong bool) error {
+	boardOrg := ""
+	if b, err := store.Board(ctx, guid); err == nil {
+		boardOrg = b.Customer
+	} else if !errors.Is(err, records.ErrNotFound) {
 		return err
 	}
-	return store.CodeFailed(ctx, orgs, guid, address, wrong, time.Now())
+	return store.CodeFailed(ctx, account, customer, boardOrg, guid, address, wrong, time.Now())
 }
 
 // Match returns guid's board if it was shipped to customer and code is its unspent activation

@@ -31,10 +31,10 @@ const (
 
 // board is a board as the API shows it.
 type board struct {
-	GUID        string      `json:"guid"`
-	State       string      `json:"state"`
-	ShippedAt   time.Time   `json:"shippedAt"`
-	ActivatedAt time.Time   `json:"activatedAt,omitzero"`
+	GUID        string    `json:"guid"`
+	State       string    `json:"state"`
+	ShippedAt   time.Time `json:"shippedAt"`
+	ActivatedAt time.Time `json:"activatedAt,omitzero"`
 	// DeactivatedAt is when a deactivated board was deactivated.
 	DeactivatedAt time.Time `json:"deactivatedAt,omitzero"`
 	// Registered says DPS has assigned the board to a hub, as the portal last read it: its

@@ -19,9 +19,9 @@ type auditPage struct {
 	// failureWindow: per board and address, and per address across boards.
 	Guessed, GuessedFrom []records.CodeFailure
 	Lines                []records.AuditEntry
-	Total       int
-	Prev, Next  int
-	First, Last int
+	Total                int
+	Prev, Next           int
+	First, Last          int
 }
 
 // audit shows the organisation's audit trail, newest first: who did what, when, from where.

@@ -30,6 +30,8 @@ type boardPage struct {
 	Fields   []formField
 	Hub      string
 	Hubs     []string
+	// Done is what the change just made did, after its redirect here.
+	Done string
 }
 
 // board shows one board of the user's organisation: its state, metadata, hub, registration (read
@@ -102,6 +104,7 @@ func (s *Server) showBoard(w http.ResponseWriter, r *http.Request, a *auth, b *r
 		s.internal(w, r, a, err)
 		return
 	}
+	p.Done = doneNotes[r.URL.Query().Get("done")]
 	s.render(w, r, status, "board", &view{Title: "Board " + guid, User: a.user, CSRF: a.ses.FormToken, Errors: fe, P: p})
 }
 

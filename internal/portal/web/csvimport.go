@@ -189,7 +189,7 @@ func (s *Server) importRow(ctx context.Context, r *http.Request, a *auth, o org,
 	}
 	if _, err := activation.Match(ctx, s.cfg.Store, a.user.Customer, guid, code); errors.Is(err, activation.ErrNotFound) {
 		// A wrong code costs what it costs on the form, and is counted as the form counts it.
-		if err := activation.Failed(ctx, s.cfg.Store, a.user.Customer, guid, address(r), true); err != nil {
+		if err := activation.Failed(ctx, s.cfg.Store, a.user.Email, a.user.Customer, guid, address(r), true); err != nil {
 			s.cfg.Logger.Error("web: CSV import: counting a wrong code", "guid", guid, "err", err)
 		}
 		if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Address.Allow(address(r)) {

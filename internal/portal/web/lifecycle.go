@@ -50,8 +50,16 @@ func (s *Server) dpsChangeFailed(w http.ResponseWriter, r *http.Request, a *auth
 	}
 }
 
-// recorded finishes a change DPS took: recorded and audited, then back to the board's page.
-func (s *Server) recorded(w http.ResponseWriter, r *http.Request, a *auth, guid string, err error) {
+// doneNotes are what the board's page says after each change, by the ?done= its redirect names.
+var doneNotes = map[string]string{
+	"edited":      "The metadata and hub were saved in the board's initial twin.",
+	"deactivated": "The board was deactivated: its enrollment is disabled.",
+	"reactivated": "The board was re-activated: its enrollment is enabled again.",
+}
+
+// recorded finishes a change DPS took (done names it in doneNotes): recorded and audited, then
+// back to the board's page.
+func (s *Server) recorded(w http.ResponseWriter, r *http.Request, a *auth, guid, done string, err error) {
 	if errors.Is(err, records.ErrWrongState) {
 		s.message(w, r, a, http.StatusConflict, "Changed by someone else", "DPS took the change, but someone else changed this board in the portal at the same time. Open the board's page again to see it as it is now.")
 		return
@@ -60,7 +68,7 @@ func (s *Server) recorded(w http.ResponseWriter, r *http.Request, a *auth, guid 
 		s.internal(w, r, a, fmt.Errorf("board %s changed in DPS but not recorded: %w", guid, err))
 		return
 	}
-	http.Redirect(w, r, "/boards/"+guid, http.StatusSeeOther)
+	http.Redirect(w, r, "/boards/"+guid+"?done="+done, http.StatusSeeOther)
 }
 
 func (s *Server) change(a *auth, r *http.Request, guid, detail string) records.Change {
@@ -86,7 +94,7 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request, a *auth) {
 		detail += "; its identity in " + b.RegisteredHub + " stays"
 	}
 	s.cfg.Logger.Info("web: deactivated", "guid", b.GUID, "by", a.user.Email)
-	s.recorded(w, r, a, b.GUID, s.cfg.Store.Deactivate(r.Context(), s.change(a, r, b.GUID, detail)))
+	s.recorded(w, r, a, b.GUID, "deactivated", s.cfg.Store.Deactivate(r.Context(), s.change(a, r, b.GUID, detail)))
 }
 
 // reactivate enables a deactivated board's enrollment again with the metadata and hub the
@@ -115,7 +123,7 @@ func (s *Server) reactivate(w http.ResponseWriter, r *http.Request, a *auth) {
 		return
 	}
 	s.cfg.Logger.Info("web: re-activated", "guid", b.GUID, "by", a.user.Email)
-	s.recorded(w, r, a, b.GUID, s.cfg.Store.Reactivate(r.Context(), s.change(a, r, b.GUID, "provisioning enabled again for hub "+b.Hub)))
+	s.recorded(w, r, a, b.GUID, "reactivated", s.cfg.Store.Reactivate(r.Context(), s.change(a, r, b.GUID, "provisioning enabled again for hub "+b.Hub)))
 }
 
 // editMetadata replaces an activated board's metadata and hub in its initial twin, under the
@@ -165,5 +173,5 @@ func (s *Server) editMetadata(w http.ResponseWriter, r *http.Request, a *auth) {
 	s.cfg.Logger.Info("web: metadata edited", "guid", b.GUID, "by", a.user.Email)
 	c := s.change(a, r, b.GUID, activation.AuditDetail(req))
 	c.Hub, c.Metadata = req.Hub, req.Kept()
-	s.recorded(w, r, a, b.GUID, s.cfg.Store.EditMetadata(r.Context(), c))
+	s.recorded(w, r, a, b.GUID, "edited", s.cfg.Store.EditMetadata(r.Context(), c))
 }

@@ -56,7 +56,7 @@ func TestEditDeactivateReactivateFromTheBoardPage(t *testing.T) {
 			t.Errorf("an edit with fields wrong: %d %s", bad.status, bad.body)
 		}
 		done := ann.post(path+"/metadata", editForm(csrf, etag, hostile, "CH-2", "hub-2.azure-devices.net"))
-		if done.url != path || !strings.Contains(done.body, "&lt;script&gt;") || strings.Contains(done.body, "<script>") || !strings.Contains(done.body, "metadata-edited") {
+		if done.url != path || !strings.Contains(done.body, "&lt;script&gt;") || strings.Contains(done.body, "<script>") || !strings.Contains(done.body, "metadata-edited") || !strings.Contains(done.body, "were saved") {
 			t.Fatalf("after the edit: %s %d %s", done.url, done.status, done.body)
 		}
 		e, _ := p.dps.GetEnrollment(t.Context(), b.GUID)
@@ -208,6 +208,9 @@ func TestWrongCodesAreSlowedAndReported(t *testing.T) {
 			if !strings.Contains(pg.body, ": "+line+"</td>") {
 				t.Errorf("the audit trail lacks %q", line)
 			}
+		}
+		if !strings.Contains(pg.body, "<td>eve@acme.example</td><td><strong>wrong-codes</strong>") {
+			t.Error("the report does not name the account that guessed")
 		}
 		if e, _ := p.dps.GetEnrollment(t.Context(), b.GUID); e.ProvisioningStatus != dpsapi.StatusDisabled {
 			t.Error("a guess changed the enrollment")
