@@ -79,3 +79,33 @@ func FuzzActivationBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMetadataBody feeds PUT …/metadata's body reader: it answers 400 or 413 or decodes one
+// object of the body's shape, and never panics.
+func FuzzMetadataBody(f *testing.F) {
+	for _, s := range []string{
+		`{"hub":"h.example.net","metadata":{"location":"Hall 3","chassisNumber":"CH-1"}}`,
+		`{"code":"K7QX2M4P-9TRW3HZD","hub":"h.example.net","metadata":{}}`, `{"hub":"a","hub":"b"}`, `{"Hub":"a"}`,
+		`{"metadata":{"location":"<script>"}}`, `{"metadata":[]}`, `{}`, `null`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPut, "/api/v1/boards/g/metadata", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		var v metadataBody
+		if readBody(w, r, &v) {
+			if w.Code != http.StatusOK || w.Body.Len() != 0 {
+				t.Fatalf("accepted %q but answered %d", body, w.Code)
+			}
+			return
+		}
+		if w.Code != http.StatusBadRequest && w.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("refused %q with %d", body, w.Code)
+		}
+		if !strings.HasPrefix(w.Body.String(), `{"error":{"code":"`) {
+			t.Fatalf("refusal not JSON: %s", w.Body)
+		}
+	})
+}

@@ -49,6 +49,9 @@ func TestEditDeactivateReactivateThroughTheAPI(t *testing.T) {
 			t.Errorf("an edit with a field of no form: %d %s", r.status, r.body)
 		}
 		delete(edit["metadata"].(map[string]string), "colour")
+		if r := p.call(nil, http.MethodPut, path+"/metadata", erp, `{"code":"K7QX2M4P-9TRW3HZD","hub":"hub-2.azure-devices.net","metadata":{}}`, nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "code") {
+			t.Errorf("an edit with a code member: %d %s", r.status, r.body)
+		}
 		if r := p.call(nil, http.MethodPut, path+"/metadata", bi, edit, nil); r.status != http.StatusForbidden {
 			t.Errorf("a viewer's edit: %d", r.status)
 		}
