@@ -2,12 +2,10 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/activation"
-	"github.com/oobtpm/oob/internal/portal/registration"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 )
 
@@ -35,15 +33,34 @@ func (a *api) changeable(w http.ResponseWriter, r *http.Request, t *records.APIT
 	return b, etag, true
 }
 
-func wrongState(w http.ResponseWriter, msg string) {
-	writeError(w, http.StatusConflict, "wrong_state", msg, nil)
+func (a *api) changes() activation.Changes {
+	return activation.Changes{Store: a.cfg.Store, DPS: a.cfg.DPS, Registrations: a.cfg.Registrations, Now: a.cfg.Now}
 }
 
-// changeFailed answers a DPS write that was not made.
-func (a *api) changeFailed(w http.ResponseWriter, r *http.Request, err error) {
+func who(t *records.APIToken, r *http.Request) records.Change {
+	return records.Change{Actor: "api token " + t.ID + " (" + t.Name + ")", Address: address(r)}
+}
+
+// changed answers a change: the board as it is now, or what was refused and what to do.
+func (a *api) changed(w http.ResponseWriter, r *http.Request, t *records.APIToken, guid string, e *dpsapi.IndividualEnrollment, err error) {
+	again := " GET the board to see it as it is now."
 	switch {
+	case err == nil:
+		b, err := a.cfg.Store.CustomerBoard(r.Context(), t.Customer, guid)
+		if err != nil {
+			a.internal(w, r, err)
+			return
+		}
+		setETag(w, e.ETag)
+		writeJSON(w, http.StatusOK, showBoard(b, e))
 	case errors.Is(err, activation.ErrChanged):
-		writeError(w, http.StatusConflict, "changed", "Someone else changed this board's enrollment since its ETag was read. Nothing was written; GET the board again to see it as it is now.", nil)
+		writeError(w, http.StatusConflict, "changed", "Someone else changed this board's enrollment since its ETag was read. Nothing was written;"+again, nil)
+	case errors.Is(err, activation.ErrRegistered):
+		writeError(w, http.StatusConflict, "registered", "The board has registered: its device twin lives in its IoT hub now, and a change of the enrollment's initial twin would not reach it. Change the twin in the hub instead. Nothing was written.", nil)
+	case errors.Is(err, activation.ErrWrongState):
+		writeError(w, http.StatusConflict, "wrong_state", "Not possible now: "+activation.Reason(err)+"."+again, nil)
+	case errors.Is(err, activation.ErrHubNotAllowed):
+		writeError(w, http.StatusConflict, "hub_not_allowed", activation.Reason(err), nil)
 	case errors.Is(err, activation.ErrNoEnrollment):
 		writeError(w, http.StatusConflict, "not_enrolled", "DPS holds no enrollment for this board. Tell the factory.", nil)
 	default:
@@ -51,75 +68,18 @@ func (a *api) changeFailed(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// done records a change DPS took and answers with the board as it is now.
-func (a *api) done(w http.ResponseWriter, r *http.Request, t *records.APIToken, guid string, e *dpsapi.IndividualEnrollment, err error) {
-	if errors.Is(err, records.ErrWrongState) {
-		wrongState(w, "DPS took the change, but the board was changed in the portal at the same time: GET it to see it as it is now.")
-		return
-	}
-	if err != nil {
-		a.internal(w, r, fmt.Errorf("board %s changed in DPS but not recorded: %w", guid, err))
-		return
-	}
-	b, err := a.cfg.Store.CustomerBoard(r.Context(), t.Customer, guid)
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	setETag(w, e.ETag)
-	writeJSON(w, http.StatusOK, showBoard(b, e))
-}
-
-func (a *api) change(t *records.APIToken, r *http.Request, guid, detail string) records.Change {
-	return records.Change{GUID: guid, Customer: t.Customer, Actor: "api token " + t.ID + " (" + t.Name + ")", Detail: detail, Address: address(r)}
-}
-
 func (a *api) deactivate(w http.ResponseWriter, r *http.Request, t *records.APIToken) {
-	b, etag, ok := a.changeable(w, r, t)
-	if !ok {
-		return
+	if b, etag, ok := a.changeable(w, r, t); ok {
+		e, err := a.changes().Deactivate(r.Context(), b, etag, who(t, r))
+		a.changed(w, r, t, b.GUID, e, err)
 	}
-	if b.FleetState != records.FleetActivated && b.FleetState != records.FleetRegistered {
-		wrongState(w, "This board is "+b.FleetState+", not activated: there is nothing to deactivate.")
-		return
-	}
-	e, err := activation.Deactivate(r.Context(), a.cfg.DPS, b.GUID, etag)
-	if err != nil {
-		a.changeFailed(w, r, err)
-		return
-	}
-	detail := "provisioning disabled in DPS"
-	if b.RegisteredHub != "" {
-		detail += "; its identity in " + b.RegisteredHub + " stays"
-	}
-	a.done(w, r, t, b.GUID, e, a.cfg.Store.Deactivate(r.Context(), a.change(t, r, b.GUID, detail)))
 }
 
 func (a *api) reactivate(w http.ResponseWriter, r *http.Request, t *records.APIToken) {
-	b, etag, ok := a.changeable(w, r, t)
-	if !ok {
-		return
+	if b, etag, ok := a.changeable(w, r, t); ok {
+		e, err := a.changes().Reactivate(r.Context(), b, etag, who(t, r))
+		a.changed(w, r, t, b.GUID, e, err)
 	}
-	if b.FleetState != records.FleetDeactivated {
-		wrongState(w, "This board is "+b.FleetState+", not deactivated: there is nothing to re-activate.")
-		return
-	}
-	schema, hubs, err := activation.Organisation(r.Context(), a.cfg.Store, t.Customer)
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	if msg := activation.CheckHub(b.Hub, hubs); msg != "" {
-		writeError(w, http.StatusConflict, "hub_not_allowed", "The board was activated for "+b.Hub+", which the factory no longer allows this organisation. "+msg, nil)
-		return
-	}
-	req := activation.Request{GUID: b.GUID, Hub: b.Hub, ETag: etag, Customer: t.Customer, Values: b.Metadata, Schema: schema, AllowedHubs: hubs}
-	e, err := activation.Reactivate(r.Context(), a.cfg.DPS, req)
-	if err != nil {
-		a.changeFailed(w, r, err)
-		return
-	}
-	a.done(w, r, t, b.GUID, e, a.cfg.Store.Reactivate(r.Context(), a.change(t, r, b.GUID, "provisioning enabled again for hub "+b.Hub)))
 }
 
 func (a *api) editMetadata(w http.ResponseWriter, r *http.Request, t *records.APIToken) {
@@ -131,51 +91,14 @@ func (a *api) editMetadata(w http.ResponseWriter, r *http.Request, t *records.AP
 	if !readBody(w, r, &body) {
 		return
 	}
-	if b.FleetState == records.FleetActivated && a.cfg.Registrations != nil {
-		st, err := registration.Check(r.Context(), a.cfg.Store, a.cfg.Registrations, b.GUID, a.cfg.Now())
-		if err != nil {
-			a.dpsFailed(w, r, err)
-			return
+	e, fe, err := a.changes().Edit(r.Context(), b, etag, body.Hub, body.Metadata, who(t, r))
+	if fe != nil {
+		bad := map[string]string{}
+		for f, msg := range fe {
+			bad[errorField(f)] = msg
 		}
-		if st != nil && st.Status == dpsapi.RegistrationAssigned {
-			b.FleetState = records.FleetRegistered
-		}
-	}
-	switch b.FleetState {
-	case records.FleetActivated:
-	case records.FleetRegistered:
-		writeError(w, http.StatusConflict, "registered", "The board has registered: its device twin lives in its IoT hub now, and a change of the enrollment's initial twin would not reach it. Change the twin in the hub instead. Nothing was written.", nil)
-		return
-	default:
-		wrongState(w, "This board is "+b.FleetState+": its metadata can be edited once it is activated, until its first boot.")
-		return
-	}
-	schema, hubs, err := activation.Organisation(r.Context(), a.cfg.Store, t.Customer)
-	if err != nil {
-		a.internal(w, r, err)
-		return
-	}
-	bad := map[string]string{}
-	for member := range body.Metadata {
-		if schema.Field(member) == nil {
-			bad["metadata."+member] = "Not a field of this organisation's activation form (its admins set the form at /admin/form)."
-		}
-	}
-	req := activation.Request{GUID: b.GUID, Hub: body.Hub, ETag: etag, Customer: t.Customer, Values: body.Metadata, Schema: schema, AllowedHubs: hubs}
-	req.Normalize()
-	for f, msg := range req.Validate() {
-		bad[errorField(f)] = msg
-	}
-	if len(bad) > 0 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_fields", "Some fields are not right: see fields.", bad)
 		return
 	}
-	e, err := activation.Edit(r.Context(), a.cfg.DPS, req, b.Metadata)
-	if err != nil {
-		a.changeFailed(w, r, err)
-		return
-	}
-	c := a.change(t, r, b.GUID, activation.AuditDetail(req))
-	c.Hub, c.Metadata = req.Hub, req.Kept()
-	a.done(w, r, t, b.GUID, e, a.cfg.Store.EditMetadata(r.Context(), c))
+	a.changed(w, r, t, b.GUID, e, err)
 }

@@ -95,6 +95,14 @@ func TestEditDeactivateReactivateThroughTheAPI(t *testing.T) {
 			t.Errorf("editing a deactivated board: %d %s", r.status, r.body)
 		}
 
+		// The factory withdrew the hub: no re-activation into it.
+		if err := s.RemoveCustomerHub(t.Context(), "acme", "hub-2.azure-devices.net", "factory"); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.call(nil, http.MethodPost, path+"/reactivation", erp, nil, nil); r.status != http.StatusConflict || r.code() != "hub_not_allowed" || !strings.Contains(string(r.body), "hub-2.azure-devices.net") {
+			t.Errorf("re-activating into a hub withdrawn: %d %s", r.status, r.body)
+		}
+		portaltest.AllowHubs(t, s, "acme", "hub-2.azure-devices.net")
 		r = p.call(nil, http.MethodPost, path+"/reactivation", erp, nil, map[string]string{"If-Match": r.header.Get("ETag")})
 		r.json(t, &got)
 		if r.status != 200 || got.State != "activated" || got.Enrollment.ProvisioningStatus != "enabled" || got.Enrollment.IoTHubHostName != "hub-2.azure-devices.net" {

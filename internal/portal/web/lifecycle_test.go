@@ -112,8 +112,8 @@ func TestEditDeactivateReactivateFromTheBoardPage(t *testing.T) {
 		if err != nil || res.Status != dpsapi.RegistrationDisabled {
 			t.Errorf("a deactivated board's registration: %v %+v", err, res)
 		}
-		if again := ann.post(path+"/deactivate", url.Values{"csrf": {csrf}}); again.status != http.StatusConflict {
-			t.Errorf("deactivating a deactivated board: %d", again.status)
+		if again := ann.post(path+"/deactivate", url.Values{"csrf": {csrf}}); again.status != http.StatusConflict || !strings.Contains(again.body, "The board is deactivated, not activated.") {
+			t.Errorf("deactivating a deactivated board: %d %s", again.status, again.body)
 		}
 
 		// Re-activated, no code asked: it registers to its hub; then the edit is not offered.
