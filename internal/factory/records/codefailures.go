@@ -17,7 +17,8 @@ const CodeFailureReportAt = 10
 const maxFailureGUID = 64
 
 // CodeFailure is the failed activation attempts counted for a board (as typed) from a client
-// address; for an address across boards, GUID is empty and Boards says how many.
+// address; an empty GUID counts the attempts refused for boards not counted before. For an
+// address across boards, GUID is empty and Boards says how many rows it has.
 type CodeFailure struct {
 	GUID, Address   string
 	Wrong, Refused  int
@@ -63,6 +64,19 @@ func (s *Store) CodeFailed(ctx context.Context, account, accountOrg, boardOrg, g
 			actor = account
 		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			guid := guid
+			if !wrong {
+				// Refused attempts are not rate limited: they add no row per GUID typed (the
+				// table would grow with whatever is sent). One for a board and address already
+				// counted is added to its row, any other to the address's row of other boards.
+				var n int
+				if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM code_failures WHERE customer = ? AND guid = ? AND address = ?`), c, guid, address).Scan(&n); err != nil {
+					return fmt.Errorf("records: code failures: %w", err)
+				}
+				if n == 0 {
+					guid = ""
+				}
+			}
 			var nw, nr int
 			if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO code_failures (customer, guid, address, wrong, refused, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (customer, guid, address) DO UPDATE SET wrong = code_failures.wrong + excluded.wrong, refused = code_failures.refused + excluded.refused, last_at = excluded.last_at
@@ -71,6 +85,9 @@ RETURNING wrong, refused`), c, guid, address, w, rf, ts(now), ts(now)).Scan(&nw,
 			}
 			if reportCount(nw + nr) {
 				detail := fmt.Sprintf("%d wrong activation codes for board %s from address %s", nw, guid, address)
+				if guid == "" {
+					detail = fmt.Sprintf("%d wrong activation codes for other boards from address %s", nw, address)
+				}
 				if nr > 0 {
 					detail += fmt.Sprintf(", and %d more attempts refused as too many", nr)
 				}

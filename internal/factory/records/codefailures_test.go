@@ -1,6 +1,7 @@
 package records
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,20 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 			t.Errorf("failures older than the window shown: %+v", b)
 		}
 
+		// Refused attempts for GUIDs never counted add no row each: one row of other boards.
+		for i := range 10 {
+			if err := s.CodeFailed(ctx, "eve@acme.example", "acme", "", fmt.Sprintf("%s-%d", g, i), "192.0.2.7", false, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		boards, _, _ = s.CodeFailures(ctx, "acme", now.Add(-time.Hour), 10)
+		if len(boards) != 2 || boards[1].GUID != g || boards[0].GUID != "" || boards[0].Refused != 10 {
+			t.Errorf("refused attempts for new GUIDs: %+v", boards)
+		}
+		if lines, _, _ := s.CustomerAudit(ctx, "acme", 1, 0); lines[0].Detail != "0 wrong activation codes for other boards from address 192.0.2.7, and 10 more attempts refused as too many" {
+			t.Errorf("their report: %+v", lines[0])
+		}
+
 		// One guess each at ten boards from one address: the address is reported, to the
 		// guesser's organisation and, for its boards, to the boards'.
 		for i := range 10 {
@@ -69,7 +84,14 @@ func TestCodeFailuresAreCountedAndReported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(addrs) != 1 || addrs[0].Address != "198.51.100.9" || addrs[0].Boards != 10 || addrs[0].Total() != 10 {
+			// acme also sees 192.0.2.7, whose board and other boards rows make two.
+			var found []CodeFailure
+			for _, a := range addrs {
+				if a.Address == "198.51.100.9" {
+					found = append(found, a)
+				}
+			}
+			if len(found) != 1 || found[0].Boards != 10 || found[0].Total() != 10 || len(addrs) != map[string]int{"globex": 1, "acme": 2}[c] {
 				t.Errorf("%s's notice of the address: %+v", c, addrs)
 			}
 			// The account is named to its own organisation, not to the boards'.
