@@ -50,7 +50,13 @@ func fields(schema *activation.Schema, values map[string]string, fe activation.F
 
 // notFound is the one answer for a board not shipped to the user's organisation, an unknown
 // board, a wrong code and a spent one: no answer tells another organisation's boards apart.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth) {
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth, guid string) {
+	// The organisation's own board activated already (its code spent) is shown in its list
+	// anyway: say so, and where to change it, rather than "not found".
+	if b, err := s.cfg.Store.CustomerBoard(r.Context(), a.user.Customer, guid); err == nil && b.FleetState != records.FleetShipped {
+		s.render(w, r, http.StatusNotFound, "activated", &view{Title: "Activated already", User: a.user, CSRF: a.ses.FormToken, P: b})
+		return
+	}
 	s.message(w, r, a, http.StatusNotFound, "Board not found",
 		"No board of "+a.user.Customer+" has that GUID and activation code. Check both against the board's label; each code activates its board once.")
 }
@@ -64,7 +70,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 	case errors.Is(err, activation.ErrTooManyAttempts):
 		s.tooMany(w, r, a, err)
 	case errors.Is(err, activation.ErrNotFound):
-		s.notFound(w, r, a)
+		s.notFound(w, r, a, guid)
 	case err != nil:
 		s.internal(w, r, a, err)
 	default:

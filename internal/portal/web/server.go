@@ -72,7 +72,7 @@ type Server struct {
 	handler   http.Handler
 }
 
-var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message", "board", "import", "report"}
+var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message", "board", "import", "report", "activated"}
 
 // New parses the templates and returns the portal's server.
 func New(cfg Config) (*Server, error) {
