@@ -46,8 +46,8 @@ type Attempts struct {
 	Account, Board, Address *ratelimit.Limiter
 }
 
-// Spend takes one attempt from each budget, or returns a *TooManyAttempts for the first one
-// spent (the budgets before it have paid).
+// Spend takes one attempt from each budget (a nil one is skipped), or returns a
+// *TooManyAttempts for the first one spent (the budgets before it have paid).
 func (at Attempts) Spend(account, guid, address string) error {
 	for _, b := range []struct {
 		l   *ratelimit.Limiter

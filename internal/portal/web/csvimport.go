@@ -104,8 +104,9 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, a *auth) {
 	}
 	// One attempt from the account's and the address's budgets for the import itself, so that
 	// no file's first row is a free guess.
-	if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Address.Allow(address(r)) {
-		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
+	budgets := activation.Attempts{Account: s.cfg.Limits.Account, Address: s.cfg.Limits.Address}
+	if err := budgets.Spend(a.user.Email, "", address(r)); err != nil {
+		s.tooMany(w, r, a, err)
 		return
 	}
 	f, fh, err := r.FormFile("file")
