@@ -39,6 +39,15 @@ func (s *Server) orgForm(r *http.Request, customer string) (*activation.Schema, 
 	return activation.Organisation(r.Context(), s.cfg.Store, customer)
 }
 
+// postedValues are the form's fields as the page posted them, by field name.
+func postedValues(r *http.Request, schema *activation.Schema) map[string]string {
+	values := map[string]string{}
+	for _, f := range schema.Fields {
+		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
+	}
+	return values
+}
+
 // fields pairs the form's fields with values and errors.
 func fields(schema *activation.Schema, values map[string]string, fe activation.FieldErrors) []formField {
 	out := make([]formField, len(schema.Fields))
@@ -155,10 +164,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	values := map[string]string{}
-	for _, f := range schema.Fields {
-		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
-	}
+	values := postedValues(r, schema)
 	req := activation.Request{GUID: p.GUID, Hub: p.Hub, ETag: p.ETag, Customer: a.user.Customer,
 		Values: values, Schema: schema, AllowedHubs: hubs}
 	req.Normalize()

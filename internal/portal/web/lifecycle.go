@@ -111,10 +111,7 @@ func (s *Server) editMetadata(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	values := map[string]string{}
-	for _, f := range schema.Fields {
-		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
-	}
+	values := postedValues(r, schema)
 	hub := r.PostFormValue(activation.FieldHub)
 	_, fe, err := s.changes().Edit(r.Context(), b, r.PostFormValue("etag"), hub, values, s.who(a, r))
 	if fe != nil { // values were trimmed in place
