@@ -119,7 +119,7 @@ func TestCustomerBoardsAfterPagesWithoutRepeats(t *testing.T) {
 			if len(page) < q.Limit {
 				break
 			}
-			q.After = &page[len(page)-1]
+			q.After = &page[len(page)-1].Board
 		}
 		want := append(append([]string{}, second...), first...)
 		if fmt.Sprint(seen) != fmt.Sprint(want) {

@@ -16,11 +16,13 @@ const (
 	FleetShipped    = "shipped"    // shipped, not activated yet
 	FleetActivated  = "activated"  // activated in the portal, not seen registered in DPS yet
 	FleetRegistered = "registered" // DPS assigned it to a hub
+	// FleetDeactivated: its organisation disabled its enrollment again (lifecycle.go).
+	FleetDeactivated = "deactivated"
 )
 
 // ValidFleetState reports whether st is one of the fleet states.
 func ValidFleetState(st string) bool {
-	return st == FleetShipped || st == FleetActivated || st == FleetRegistered
+	return st == FleetShipped || st == FleetActivated || st == FleetRegistered || st == FleetDeactivated
 }
 
 // FleetBoard is a shipped board with what the portal records about it.
@@ -32,20 +34,22 @@ type FleetBoard struct {
 	Hub           string
 	RegisteredHub string
 	RegisteredAt  time.Time
-	// Metadata is what the customer recorded at activation, by field name.
+	// Metadata is what the customer recorded at activation (or edited since), by field name.
 	Metadata map[string]string
+	// DeactivatedAt is when it was deactivated, for a deactivated board.
+	DeactivatedAt time.Time
 }
 
-const fleetCols = boardCols + `, fleet_state, hub, registered_hub, registered_at, metadata`
+const fleetCols = boardCols + `, fleet_state, hub, registered_hub, registered_at, metadata, deactivated_at`
 
 func scanFleetBoard(row interface{ Scan(...any) error }) (*FleetBoard, error) {
 	var b FleetBoard
 	var issued, notAfter, meta string
 	var reissue int
-	var customer, shipped, activated, registered sql.NullString
+	var customer, shipped, activated, registered, deactivated sql.NullString
 	err := row.Scan(&b.GUID, &b.KeySHA256, &b.Certificate, &b.Chain, &b.Serial, &b.Station, &b.Line, &b.Batch,
 		&issued, &notAfter, &b.State, &reissue, &customer, &shipped, &activated,
-		&b.FleetState, &b.Hub, &b.RegisteredHub, &registered, &meta)
+		&b.FleetState, &b.Hub, &b.RegisteredHub, &registered, &meta, &deactivated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -54,6 +58,7 @@ func scanFleetBoard(row interface{ Scan(...any) error }) (*FleetBoard, error) {
 	}
 	b.IssuedAt, b.NotAfter, b.Reissue = parseTS(issued), parseTS(notAfter), reissue != 0
 	b.Customer, b.ShippedAt, b.ActivatedAt, b.RegisteredAt = customer.String, nullTS(shipped), nullTS(activated), nullTS(registered)
+	b.DeactivatedAt = nullTS(deactivated)
 	if err := json.Unmarshal([]byte(meta), &b.Metadata); err != nil {
 		return nil, fmt.Errorf("records: board %s: its metadata is not a JSON object of strings: %w", b.GUID, err)
 	}

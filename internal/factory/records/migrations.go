@@ -162,6 +162,26 @@ CREATE TABLE board_connections (
 );
 CREATE INDEX board_connections_checked ON board_connections(checked_at);
 `,
+	// 8: a board's deactivation by its organisation (fleet state deactivated, and when); its
+	// fleet state before, activated or registered, follows from registered_hub.
+	8: `
+ALTER TABLE boards ADD COLUMN deactivated_at TEXT;
+`,
+	// 9: wrong activation codes counted per organisation told, board and client address, so
+	// that the organisation's admins see repeated guessing (codefailures.go).
+	9: `
+CREATE TABLE code_failures (
+	customer  TEXT NOT NULL,
+	guid      TEXT NOT NULL,
+	address   TEXT NOT NULL,
+	wrong     INTEGER NOT NULL,
+	refused   INTEGER NOT NULL,
+	first_at  TEXT NOT NULL,
+	last_at   TEXT NOT NULL,
+	PRIMARY KEY (customer, guid, address)
+);
+CREATE INDEX code_failures_recent ON code_failures(customer, last_at);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

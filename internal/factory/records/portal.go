@@ -236,6 +236,9 @@ type BoardQuery struct {
 	Customer string
 	// Activated, when set, keeps only activated boards (true) or only those not yet activated.
 	Activated *bool
+	// Deactivated, when set, keeps only boards deactivated since their activation (true) or
+	// only the others.
+	Deactivated *bool
 	// After is the last board of the previous page; nil starts at the newest.
 	After *Board
 	Limit int
@@ -243,7 +246,7 @@ type BoardQuery struct {
 
 // CustomerBoardsAfter returns the page of boards q selects: keyset paging, so that boards
 // shipped meanwhile neither repeat nor shift a later page.
-func (s *Store) CustomerBoardsAfter(ctx context.Context, q BoardQuery) ([]Board, error) {
+func (s *Store) CustomerBoardsAfter(ctx context.Context, q BoardQuery) ([]FleetBoard, error) {
 	where, args := `customer = ?`, []any{q.Customer}
 	if q.Activated != nil {
 		op := `<>`
@@ -253,10 +256,31 @@ func (s *Store) CustomerBoardsAfter(ctx context.Context, q BoardQuery) ([]Board,
 		where += ` AND state ` + op + ` ?`
 		args = append(args, StateActivated)
 	}
+	if q.Deactivated != nil {
+		op := `<>`
+		if *q.Deactivated {
+			op = `=`
+		}
+		where += ` AND fleet_state ` + op + ` ?`
+		args = append(args, FleetDeactivated)
+	}
 	if q.After != nil {
 		at := ts(q.After.ShippedAt)
 		where += ` AND (shipped_at < ? OR (shipped_at = ? AND guid > ?))`
 		args = append(args, at, at, q.After.GUID)
 	}
-	return s.queryBoards(ctx, `SELECT `+boardCols+` FROM boards WHERE `+where+` ORDER BY shipped_at DESC, guid LIMIT ?`, append(args, q.Limit)...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+fleetCols+` FROM boards WHERE `+where+` ORDER BY shipped_at DESC, guid LIMIT ?`), append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	defer rows.Close()
+	var out []FleetBoard
+	for rows.Next() {
+		b, err := scanFleetBoard(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *b)
+	}
+	return out, rows.Err()
 }

@@ -142,24 +142,7 @@ func Read(ctx context.Context, c Enrollments, guid string) (*dpsapi.IndividualEn
 // Activate reads the board's enrollment and writes it back, under If-Match, with the request
 // applied. The request must be valid.
 func Activate(ctx context.Context, c Enrollments, r Request) (*dpsapi.IndividualEnrollment, error) {
-	e, err := Read(ctx, c, r.GUID)
-	if err != nil {
-		return nil, err
-	}
-	if r.ETag != "" && e.ETag != r.ETag {
-		return nil, ErrChanged
-	}
-	if err := Apply(e, r); err != nil {
-		return nil, err
-	}
-	got, err := c.CreateOrUpdateEnrollment(ctx, e, e.ETag)
-	if dps.IsPreconditionFailed(err) {
-		return nil, ErrChanged
-	}
-	if err != nil {
-		return nil, fmt.Errorf("activation: %w", err)
-	}
-	return got, nil
+	return write(ctx, c, r.GUID, r.ETag, func(e *dpsapi.IndividualEnrollment) error { return Apply(e, r) })
 }
 
 // Apply changes e as an activation does: the metadata (each value under its field's name; an

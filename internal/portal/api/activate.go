@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/oobtpm/oob/internal/factory/label"
@@ -132,8 +133,10 @@ func (a *api) activate(w http.ResponseWriter, r *http.Request, t *records.APITok
 	b, err := activation.Check(r.Context(), a.cfg.Store, a.cfg.Attempts, "api-token:"+t.ID, address(r), t.Customer, req.GUID, code)
 	switch {
 	case errors.Is(err, activation.ErrTooManyAttempts):
-		w.Header().Set("Retry-After", "60")
-		writeError(w, http.StatusTooManyRequests, "too_many_attempts", "Too many activation attempts. Wait a minute, then try again.", nil)
+		secs := activation.RetryAfter(err)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, "too_many_attempts",
+			fmt.Sprintf("Too many activation attempts. Wait %d seconds (Retry-After), then try again. Repeated wrong codes are reported to the organisation's administrators.", secs), nil)
 		return
 	case errors.Is(err, activation.ErrNotFound):
 		notFound(w, t)
@@ -174,9 +177,10 @@ func (a *api) activate(w http.ResponseWriter, r *http.Request, t *records.APITok
 		return
 	}
 	a.cfg.Logger.Info("api: activated", "guid", req.GUID, "by", who, "hub", req.Hub)
-	if after, err := a.cfg.Store.Board(r.Context(), req.GUID); err == nil {
-		b = after
+	after, err := a.cfg.Store.CustomerBoard(r.Context(), t.Customer, req.GUID)
+	if err != nil {
+		after = &records.FleetBoard{Board: *b}
 	}
 	setETag(w, e.ETag)
-	writeJSON(w, http.StatusOK, showBoard(b, e))
+	writeJSON(w, http.StatusOK, showBoard(after, e))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/oobtpm/oob/internal/factory/records"
 	"github.com/oobtpm/oob/internal/portal/activation"
 	"github.com/oobtpm/oob/internal/portal/apitoken"
+	"github.com/oobtpm/oob/internal/portal/registration"
 )
 
 // Prefix is where the API is mounted.
@@ -35,6 +36,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Attempts are the activation-code budgets, shared with the portal's pages.
 	Attempts activation.Attempts
+	// Registrations, when set, is asked before a metadata edit whether the board has
+	// registered (the DPS service client).
+	Registrations registration.States
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -58,6 +62,9 @@ var routes = []route{
 	{http.MethodGet, Prefix + "boards", records.RoleViewer, (*api).listBoards},
 	{http.MethodGet, Prefix + "boards/{guid}", records.RoleViewer, (*api).getBoard},
 	{http.MethodPost, Prefix + "boards/{guid}/activation", records.RoleActivator, (*api).activate},
+	{http.MethodPost, Prefix + "boards/{guid}/deactivation", records.RoleActivator, (*api).deactivate},
+	{http.MethodPost, Prefix + "boards/{guid}/reactivation", records.RoleActivator, (*api).reactivate},
+	{http.MethodPut, Prefix + "boards/{guid}/metadata", records.RoleActivator, (*api).editMetadata},
 }
 
 // New returns the API's handler, to be mounted at Prefix.
@@ -120,7 +127,7 @@ func (a *api) authed(rt route) http.HandlerFunc {
 			return
 		}
 		if rt.role == records.RoleActivator && t.Role != records.RoleActivator {
-			writeError(w, http.StatusForbidden, "forbidden", "This token's role is "+t.Role+": activating needs a token with the role activator.", nil)
+			writeError(w, http.StatusForbidden, "forbidden", "This token's role is "+t.Role+": activating, deactivating and editing a board need a token with the role activator.", nil)
 			return
 		}
 		rt.handler(a, w, r, t)

@@ -24,17 +24,25 @@ const (
 
 // Board states as the API shows them.
 const (
-	StateShipped   = "shipped"
-	StateActivated = "activated"
+	StateShipped     = "shipped"
+	StateActivated   = "activated"
+	StateDeactivated = "deactivated"
 )
 
 // board is a board as the API shows it.
 type board struct {
-	GUID        string      `json:"guid"`
-	State       string      `json:"state"`
-	ShippedAt   time.Time   `json:"shippedAt"`
-	ActivatedAt time.Time   `json:"activatedAt,omitzero"`
-	Enrollment  *enrollment `json:"enrollment,omitempty"`
+	GUID        string    `json:"guid"`
+	State       string    `json:"state"`
+	ShippedAt   time.Time `json:"shippedAt"`
+	ActivatedAt time.Time `json:"activatedAt,omitzero"`
+	// DeactivatedAt is when a deactivated board was deactivated.
+	DeactivatedAt time.Time `json:"deactivatedAt,omitzero"`
+	// Registered says DPS has assigned the board to a hub, as the portal last read it: its
+	// initial twin no longer reaches it, so its metadata is not edited any more.
+	Registered bool              `json:"registered"`
+	Hub        string            `json:"hub,omitempty"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+	Enrollment *enrollment       `json:"enrollment,omitempty"`
 }
 
 // enrollment is what the API shows of a board's DPS enrollment.
@@ -44,10 +52,17 @@ type enrollment struct {
 	ETag               string `json:"etag"`
 }
 
-func showBoard(b *records.Board, e *dpsapi.IndividualEnrollment) board {
-	out := board{GUID: b.GUID, State: StateShipped, ShippedAt: b.ShippedAt, ActivatedAt: b.ActivatedAt}
-	if b.State == records.StateActivated {
+func showBoard(b *records.FleetBoard, e *dpsapi.IndividualEnrollment) board {
+	out := board{GUID: b.GUID, State: StateShipped, ShippedAt: b.ShippedAt, ActivatedAt: b.ActivatedAt,
+		DeactivatedAt: b.DeactivatedAt, Registered: b.RegisteredHub != "", Hub: b.Hub, Metadata: b.Metadata}
+	switch {
+	case b.FleetState == records.FleetDeactivated:
+		out.State = StateDeactivated
+	case b.State == records.StateActivated:
 		out.State = StateActivated
+	}
+	if len(out.Metadata) == 0 {
+		out.Metadata = nil
 	}
 	if e != nil {
 		out.Enrollment = &enrollment{ProvisioningStatus: string(e.ProvisioningStatus), IoTHubHostName: e.IoTHubHostName, ETag: e.ETag}
@@ -108,12 +123,16 @@ func listQuery(q url.Values) (records.BoardQuery, map[string]string) {
 			}
 			bq.Limit = n
 		case "state":
+			yes, no := true, false
 			switch val {
-			case StateShipped, StateActivated:
-				yes := val == StateActivated
-				bq.Activated = &yes
+			case StateShipped:
+				bq.Activated = &no
+			case StateActivated:
+				bq.Activated, bq.Deactivated = &yes, &no
+			case StateDeactivated:
+				bq.Deactivated = &yes
 			default:
-				bad[k] = "Use shipped or activated."
+				bad[k] = "Use shipped, activated or deactivated."
 			}
 		case "cursor":
 			c, err := decodeCursor(val)
@@ -159,10 +178,10 @@ func (a *api) listBoards(w http.ResponseWriter, r *http.Request, t *records.APIT
 }
 
 // orgBoard returns the path's board if it was shipped to t's organisation, or answers 404.
-func (a *api) orgBoard(w http.ResponseWriter, r *http.Request, t *records.APIToken) (*records.Board, bool) {
+func (a *api) orgBoard(w http.ResponseWriter, r *http.Request, t *records.APIToken) (*records.FleetBoard, bool) {
 	guid := strings.ToLower(r.PathValue("guid"))
-	b, err := a.cfg.Store.Board(r.Context(), guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != t.Customer) {
+	b, err := a.cfg.Store.CustomerBoard(r.Context(), t.Customer, guid)
+	if errors.Is(err, records.ErrNotFound) {
 		notFound(w, t)
 		return nil, false
 	}

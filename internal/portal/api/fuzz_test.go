@@ -51,21 +51,17 @@ func FuzzIfMatch(f *testing.F) {
 	})
 }
 
-// FuzzActivationBody feeds POST …/activation's body reader: it answers 400, 413 or 415 or
-// decodes one object of the body's shape, and never panics.
-func FuzzActivationBody(f *testing.F) {
-	for _, s := range []string{
-		`{"code":"K7QX2M4P-9TRW3HZD","hub":"h.example.net","metadata":{"location":"Hall 3","chassisNumber":"CH-1"}}`,
-		`{"code":"a","code":"b"}`, `{"Code":"a"}`, `{"code":"a"} {}`, `{"metadata":{"location":1}}`, `{"extra":true}`, `[]`, `null`, ``,
-	} {
+// fuzzBody feeds readBody, decoding into what v makes, for the operation method path: it
+// answers 400 or 413 or decodes one object of the body's shape, and never panics.
+func fuzzBody(f *testing.F, method, path string, v func() any, seeds ...string) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/api/v1/boards/g/activation", strings.NewReader(body))
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
-		var v activationBody
-		if readBody(w, r, &v) {
+		if readBody(w, r, v()) {
 			if w.Code != http.StatusOK || w.Body.Len() != 0 {
 				t.Fatalf("accepted %q but answered %d", body, w.Code)
 			}
@@ -78,4 +74,19 @@ func FuzzActivationBody(f *testing.F) {
 			t.Fatalf("refusal not JSON: %s", w.Body)
 		}
 	})
+}
+
+// FuzzActivationBody feeds POST …/activation's body reader.
+func FuzzActivationBody(f *testing.F) {
+	fuzzBody(f, http.MethodPost, "/api/v1/boards/g/activation", func() any { return &activationBody{} },
+		`{"code":"K7QX2M4P-9TRW3HZD","hub":"h.example.net","metadata":{"location":"Hall 3","chassisNumber":"CH-1"}}`,
+		`{"code":"a","code":"b"}`, `{"Code":"a"}`, `{"code":"a"} {}`, `{"metadata":{"location":1}}`, `{"extra":true}`, `[]`, `null`, ``)
+}
+
+// FuzzMetadataBody feeds PUT …/metadata's body reader.
+func FuzzMetadataBody(f *testing.F) {
+	fuzzBody(f, http.MethodPut, "/api/v1/boards/g/metadata", func() any { return &metadataBody{} },
+		`{"hub":"h.example.net","metadata":{"location":"Hall 3","chassisNumber":"CH-1"}}`,
+		`{"code":"K7QX2M4P-9TRW3HZD","hub":"h.example.net","metadata":{}}`, `{"hub":"a","hub":"b"}`, `{"Hub":"a"}`,
+		`{"metadata":{"location":"<script>"}}`, `{"metadata":[]}`, `{}`, `null`, ``)
 }

@@ -59,3 +59,18 @@ func (l *Limiter) sweep(now time.Time) {
 		}
 	}
 }
+
+// Wait returns how long until key's bucket has a token again: 0 when it has one now.
+func (l *Limiter) Wait(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return 0
+	}
+	tokens := min(float64(l.Burst), b.tokens+float64(l.now().Sub(b.at))/float64(l.Every))
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) * float64(l.Every))
+}

@@ -1,11 +1,10 @@
 package web
 
 import (
-	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/oobtpm/oob/internal/factory/label"
@@ -40,6 +39,15 @@ func (s *Server) orgForm(r *http.Request, customer string) (*activation.Schema, 
 	return activation.Organisation(r.Context(), s.cfg.Store, customer)
 }
 
+// postedValues are the form's fields as the page posted them, by field name.
+func postedValues(r *http.Request, schema *activation.Schema) map[string]string {
+	values := map[string]string{}
+	for _, f := range schema.Fields {
+		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
+	}
+	return values
+}
+
 // fields pairs the form's fields with values and errors.
 func fields(schema *activation.Schema, values map[string]string, fe activation.FieldErrors) []formField {
 	out := make([]formField, len(schema.Fields))
@@ -51,7 +59,13 @@ func fields(schema *activation.Schema, values map[string]string, fe activation.F
 
 // notFound is the one answer for a board not shipped to the user's organisation, an unknown
 // board, a wrong code and a spent one: no answer tells another organisation's boards apart.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth) {
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, a *auth, guid string) {
+	// The organisation's own board activated already (its code spent) is shown in its list
+	// anyway: say so, and where to change it, rather than "not found".
+	if b, err := s.cfg.Store.CustomerBoard(r.Context(), a.user.Customer, guid); err == nil && b.FleetState != records.FleetShipped {
+		s.render(w, r, http.StatusNotFound, "activated", &view{Title: "Activated already", User: a.user, CSRF: a.ses.FormToken, P: b})
+		return
+	}
 	s.message(w, r, a, http.StatusNotFound, "Board not found",
 		"No board of "+a.user.Customer+" has that GUID and activation code. Check both against the board's label; each code activates its board once.")
 }
@@ -63,9 +77,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 	b, err := activation.Check(r.Context(), s.cfg.Store, s.attempts(), a.user.Email, address(r), a.user.Customer, guid, code)
 	switch {
 	case errors.Is(err, activation.ErrTooManyAttempts):
-		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
+		s.tooMany(w, r, a, err)
 	case errors.Is(err, activation.ErrNotFound):
-		s.notFound(w, r, a)
+		s.notFound(w, r, a, guid)
 	case err != nil:
 		s.internal(w, r, a, err)
 	default:
@@ -74,29 +88,18 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, a *auth, guid, co
 	return nil, false
 }
 
+// tooMany answers an attempt refused by a spent budget: 429, with Retry-After saying when the
+// next attempt is allowed.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, a *auth, err error) {
+	secs := activation.RetryAfter(err)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts",
+		fmt.Sprintf("Too many activation attempts. Wait %d seconds, then try again. Repeated wrong codes are reported to your organisation's administrators.", secs))
+}
+
 // attempts are the budgets activation-code checks spend from, the API's as well as the pages'.
 func (s *Server) attempts() activation.Attempts {
 	return activation.Attempts{Account: s.cfg.Limits.Account, Board: s.cfg.Limits.Board, Address: s.cfg.Limits.Address}
-}
-
-// codeMatches returns the board guid if it is customer's and code is its activation code, else
-// records.ErrNotFound, whichever of the two it is.
-func (s *Server) codeMatches(ctx context.Context, customer, guid, code string) (*records.Board, error) {
-	b, err := s.cfg.Store.Board(ctx, guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && b.Customer != customer) {
-		return nil, records.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	want, err := s.cfg.Store.ActivationCode(ctx, guid)
-	if errors.Is(err, records.ErrNotFound) || (err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(label.CodeHash(code))) != 1) {
-		return nil, records.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 func (s *Server) activateForm(w http.ResponseWriter, r *http.Request, a *auth) {
@@ -161,10 +164,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	values := map[string]string{}
-	for _, f := range schema.Fields {
-		values[f.Name] = r.PostFormValue(formField{Field: f}.Input())
-	}
+	values := postedValues(r, schema)
 	req := activation.Request{GUID: p.GUID, Hub: p.Hub, ETag: p.ETag, Customer: a.user.Customer,
 		Values: values, Schema: schema, AllowedHubs: hubs}
 	req.Normalize()

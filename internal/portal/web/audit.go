@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/oobtpm/oob/internal/factory/records"
 )
@@ -10,11 +11,17 @@ import (
 // AuditPageSize is how many audit lines a page shows.
 const AuditPageSize = 50
 
+// failureWindow is how far back the audit page's notice of repeated wrong codes looks.
+const failureWindow = 7 * 24 * time.Hour
+
 type auditPage struct {
-	Lines       []records.AuditEntry
-	Total       int
-	Prev, Next  int
-	First, Last int
+	// Guessed and GuessedFrom are the repeated failed activation attempts of the last
+	// failureWindow: per board and address, and per address across boards.
+	Guessed, GuessedFrom []records.CodeFailure
+	Lines                []records.AuditEntry
+	Total                int
+	Prev, Next           int
+	First, Last          int
 }
 
 // audit shows the organisation's audit trail, newest first: who did what, when, from where.
@@ -28,7 +35,12 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	p := auditPage{Lines: lines, Total: total, First: (page-1)*AuditPageSize + 1, Last: (page-1)*AuditPageSize + len(lines)}
+	guessed, from, err := s.cfg.Store.CodeFailures(r.Context(), a.user.Customer, s.cfg.Now().Add(-failureWindow), 20)
+	if err != nil {
+		s.internal(w, r, a, err)
+		return
+	}
+	p := auditPage{Guessed: guessed, GuessedFrom: from, Lines: lines, Total: total, First: (page-1)*AuditPageSize + 1, Last: (page-1)*AuditPageSize + len(lines)}
 	if page > 1 {
 		p.Prev = page - 1
 	}

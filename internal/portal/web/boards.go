@@ -107,7 +107,7 @@ type boardsPage struct {
 }
 
 func (s *Server) boards(w http.ResponseWriter, r *http.Request, a *auth) {
-	p := boardsPage{States: []string{records.FleetShipped, records.FleetActivated, records.FleetRegistered},
+	p := boardsPage{States: []string{records.FleetShipped, records.FleetActivated, records.FleetRegistered, records.FleetDeactivated},
 		CanImport: a.user.Role != records.RoleViewer}
 	v := &view{Title: "Boards of " + a.user.Customer, User: a.user, CSRF: a.ses.FormToken}
 	lq, err := parseListQuery(r.URL.Query())

@@ -307,3 +307,80 @@ func TestBrowserAdminFormAndHubs(t *testing.T) {
 		t.Errorf("enrollment: hub %s tags %v", e.IoTHubHostName, tags)
 	}
 }
+
+// TestBrowserEditDeactivateReactivate: an activator edits an activated board's metadata and hub
+// on its page (markup shown as text), deactivates it (the page says what that means), finds it
+// in the list of deactivated boards, re-activates it; once the board has registered the page
+// says why the metadata is no longer edited. Then 100 wrong codes from one user, and the
+// administrator's audit page reporting them. Each page is saved as a PNG.
+func TestBrowserEditDeactivateReactivate(t *testing.T) {
+	s := portaltest.SQLite(t)
+	p := start(t, s, func(c *Config) { c.Registrations = c.DPS.(*dps.Client) })
+	c := newChrome(t, p)
+	allowHubs(t, s, "acme", "hub-1.azure-devices.net", "hub-2.azure-devices.net")
+	b := portaltest.ShipBoard(t, s, p.emu, "acme")
+	boardURL := p.srv.URL + "/boards/" + b.GUID
+
+	c.signUp(c.invite("ann@acme.example", "acme", records.RoleActivator))
+	c.do("activate", chromedp.Navigate(c.labelURL(b)), chromedp.WaitVisible(chromedp.ID("m_location")),
+		chromedp.SendKeys(chromedp.ID("m_location"), "Hall 3"), chromedp.SendKeys(chromedp.ID("m_chassisNumber"), "CH-0042"),
+		chromedp.SetValue(chromedp.ID("hub"), "hub-1.azure-devices.net"),
+		chromedp.Click(chromedp.CSS("main form button")), chromedp.WaitVisible(chromedp.CSS(".ok")))
+
+	c.do("the board's page", chromedp.Navigate(boardURL), chromedp.WaitVisible(chromedp.ID("edit")))
+	if got, _ := chromedp.Run(c.ctx, chromedp.Value(chromedp.ID("m_location"))); got != "Hall 3" {
+		t.Errorf("the edit form's location: %q", got)
+	}
+	c.do("edit the metadata", chromedp.SetValue(chromedp.ID("m_location"), hostile), chromedp.SetValue(chromedp.ID("hub"), "hub-2.azure-devices.net"),
+		chromedp.Click(chromedp.ID("save-metadata")), chromedp.WaitVisible(chromedp.ID("done")))
+	if got := c.text("main"); !strings.Contains(got, hostile) || !strings.Contains(got, "metadata-edited") || !strings.Contains(got, "hub-2.azure-devices.net") {
+		t.Errorf("after the edit: %s", got)
+	}
+	c.shot("board-edit")
+	if e, _ := p.dps.GetEnrollment(t.Context(), b.GUID); e.IoTHubHostName != "hub-2.azure-devices.net" {
+		t.Errorf("the edit's hub in DPS: %s", e.IoTHubHostName)
+	}
+
+	c.do("deactivate", chromedp.Click(chromedp.ID("deactivate")), chromedp.WaitVisible(chromedp.ID("deactivated-note")))
+	if got := c.text("#state"); !strings.Contains(got, "deactivated") {
+		t.Errorf("state after deactivating: %q", got)
+	}
+	if got := c.text("#deactivated-note"); !strings.Contains(got, "refuses this board's next registration") || !strings.Contains(got, "keeps its identity in its IoT hub") {
+		t.Errorf("what deactivating means: %q", got)
+	}
+	c.shot("board-deactivated")
+	c.do("the deactivated boards", chromedp.Navigate(p.srv.URL+"/boards?state=deactivated"), chromedp.WaitVisible(chromedp.CSS("main table")))
+	if got := c.text("main table"); !strings.Contains(got, b.GUID) || !strings.Contains(got, "deactivated") {
+		t.Errorf("the list of deactivated boards: %q", got)
+	}
+	c.shot("fleet-deactivated")
+
+	c.do("re-activate", chromedp.Navigate(boardURL), chromedp.WaitVisible(chromedp.ID("reactivate")),
+		chromedp.Click(chromedp.ID("reactivate")), chromedp.WaitVisible(chromedp.ID("done")))
+	if got := c.text("#state"); !strings.Contains(got, "activated for hub-2.azure-devices.net") {
+		t.Errorf("state after re-activating: %q", got)
+	}
+	c.shot("board-reactivated")
+
+	portaltest.Register(t, p.emu, b)
+	c.do("the registered board", chromedp.Navigate(boardURL), chromedp.WaitVisible(chromedp.ID("registered-note")))
+	if got := c.text("#registered-note"); !strings.Contains(got, "would not reach it") {
+		t.Errorf("why the metadata is not edited: %q", got)
+	}
+	c.shot("board-registered")
+
+	eve := p.user("eve@acme.example", "acme", records.RoleActivator)
+	other := portaltest.ShipBoard(t, s, p.emu, "acme")
+	for i := range 100 {
+		if pg := eve.get(fmt.Sprintf("/a?guid=%s&code=AAAAAAAA-AAAA%04d", other.GUID, i)); pg.status != http.StatusNotFound && pg.status != http.StatusTooManyRequests {
+			t.Fatalf("guess %d: %d", i, pg.status)
+		}
+	}
+	c.signOut()
+	c.signUp(c.invite("ada@acme.example", "acme", records.RoleAdmin))
+	c.do("the audit trail", chromedp.Navigate(p.srv.URL+"/admin/audit"), chromedp.WaitVisible(chromedp.ID("wrong-codes")))
+	if got := c.text("#wrong-codes"); !strings.Contains(got, "10 wrong codes for board "+other.GUID+" from address 127.0.0.1, and 90 more attempts refused as too many") {
+		t.Errorf("the wrong codes' notice: %q", got)
+	}
+	c.shot("admin-audit-wrong-codes")
+}

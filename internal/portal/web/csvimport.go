@@ -104,8 +104,9 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, a *auth) {
 	}
 	// One attempt from the account's and the address's budgets for the import itself, so that
 	// no file's first row is a free guess.
-	if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Address.Allow(address(r)) {
-		s.message(w, r, a, http.StatusTooManyRequests, "Too many attempts", "Too many activation attempts. Wait a minute, then try again.")
+	budgets := activation.Attempts{Account: s.cfg.Limits.Account, Address: s.cfg.Limits.Address}
+	if err := budgets.Spend(a.user.Email, "", address(r)); err != nil {
+		s.tooMany(w, r, a, err)
 		return
 	}
 	f, fh, err := r.FormFile("file")
@@ -187,8 +188,11 @@ func (s *Server) importRow(ctx context.Context, r *http.Request, a *auth, o org,
 	if !ok || !s.cfg.Limits.Board.Allow(guid) {
 		return fail(outcomeNotTried, "Too many activation attempts: wait a minute, then import the rows not tried again.")
 	}
-	if _, err := s.codeMatches(ctx, a.user.Customer, guid, code); errors.Is(err, records.ErrNotFound) {
-		// A wrong code costs what it costs on the form.
+	if _, err := activation.Match(ctx, s.cfg.Store, a.user.Customer, guid, code); errors.Is(err, activation.ErrNotFound) {
+		// A wrong code costs what it costs on the form, and is counted as the form counts it.
+		if err := activation.Failed(ctx, s.cfg.Store, a.user.Email, a.user.Customer, guid, address(r), true); err != nil {
+			s.cfg.Logger.Error("web: CSV import: counting a wrong code", "guid", guid, "err", err)
+		}
 		if !s.cfg.Limits.Account.Allow(a.user.Email) || !s.cfg.Limits.Address.Allow(address(r)) {
 			mu.Lock()
 			*budget = false

@@ -72,7 +72,7 @@ type Server struct {
 	handler   http.Handler
 }
 
-var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message", "board", "import", "report"}
+var pageNames = []string{"login", "invite", "boards", "lookup", "activate", "done", "message", "board", "import", "report", "activated"}
 
 // New parses the templates and returns the portal's server.
 func New(cfg Config) (*Server, error) {
@@ -150,8 +150,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /boards/import", s.importLimit(s.authed(s.importCSV)))
 	mux.HandleFunc("GET /a", s.authed(s.activateForm))
 	mux.HandleFunc("POST /a", s.authed(s.activate))
+	s.lifecycleRoutes(mux)
 	s.adminRoutes(mux)
-	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Now: s.cfg.Now}))
+	mux.Handle(api.Prefix, api.New(api.Config{Store: s.cfg.Store, DPS: s.cfg.DPS, Logger: s.cfg.Logger, Attempts: s.attempts(), Registrations: s.cfg.Registrations, Now: s.cfg.Now}))
 
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern(api.Prefix) // bearer tokens, never cookies: nothing to forge

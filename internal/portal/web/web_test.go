@@ -209,9 +209,13 @@ func TestActivateThroughTheLabelURL(t *testing.T) {
 			t.Errorf("audit: %+v", last)
 		}
 
-		// The code is spent; another organisation's board and a wrong code look the same.
+		// The code is spent: the label's link says the board is activated already, and where
+		// to change it. Another organisation's board and a wrong code look the same.
+		if pg := ann.get("/a?guid=" + mine.GUID + "&code=" + url.QueryEscape(mine.Code)); pg.status != http.StatusNotFound ||
+			!strings.Contains(pg.body, `id="activated-already"`) || !strings.Contains(pg.body, `href="/boards/`+mine.GUID+`"`) {
+			t.Errorf("spent code: %d %s", pg.status, pg.body)
+		}
 		for name, path := range map[string]string{
-			"spent code":          "/a?guid=" + mine.GUID + "&code=" + url.QueryEscape(mine.Code),
 			"another org's board": "/a?guid=" + theirs.GUID + "&code=" + url.QueryEscape(theirs.Code),
 			"wrong code":          "/a?guid=" + theirs.GUID + "&code=AAAAAAAA-AAAAAAAA",
 			"unknown board":       "/a?guid=ffffffff-0000-0000-0000-000000000000&code=AAAAAAAA-AAAAAAAA",
