@@ -57,6 +57,10 @@ type Config struct {
 	Requests int
 	// Time bounds the page views: no page is asked for after it has passed since the first.
 	Time time.Duration
+	// Think is the mean pause between a user's pages, as a person reads one before the next
+	// (each pause drawn evenly from 0 to twice Think, so that users do not move in step); zero
+	// sends each user's pages back to back, which measures what the portal can serve at most.
+	Think time.Duration
 	// Searches are the list's search queries users pick from, as URL query strings
 	// ("q=hall+7", "state=registered", "guid=3fa"); none, and users do not search.
 	Searches []string
@@ -78,6 +82,8 @@ type Stats struct {
 // Result is what a run measured.
 type Result struct {
 	Users int `json:"users"`
+	// Think is Config.Think, in seconds.
+	Think float64 `json:"thinkSeconds"`
 	// Planned is Users × Requests; Done the page views made (fewer when Time ran out).
 	Planned int `json:"planned"`
 	Done    int `json:"done"`
@@ -151,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		s.signOut(ctx)
 	}
 	res := rec.result()
-	res.Users, res.Planned = len(cfg.Users), len(cfg.Users)*cfg.Requests
+	res.Users, res.Planned, res.Think = len(cfg.Users), len(cfg.Users)*cfg.Requests, cfg.Think.Seconds()
 	res.Seconds = elapsed.Seconds()
 	res.PerSecond = float64(res.Done) / elapsed.Seconds()
 	return res, nil

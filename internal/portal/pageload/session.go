@@ -125,6 +125,17 @@ func (s *session) browse(ctx context.Context, deadline time.Time) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return
 		}
+		if i > 0 && s.cfg.Think > 0 {
+			pause := time.Duration(s.rnd.Int64N(int64(2 * s.cfg.Think)))
+			if time.Now().Add(pause).After(deadline) {
+				return
+			}
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+				return
+			}
+		}
 		kind, path := s.choose(i)
 		a, d, err := s.get(ctx, path)
 		switch {
