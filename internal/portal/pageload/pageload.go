@@ -7,6 +7,7 @@
 package pageload
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -95,6 +96,8 @@ type Result struct {
 	All   Stats            `json:"all"`
 	// SignIn is the login form's POST (the password's argon2id check).
 	SignIn Stats `json:"signIn"`
+	// Slowest are the slowest page views, slowest first, to find where a long tail comes from.
+	Slowest []Slow `json:"slowest"`
 	// Errors counts answers other than 2xx (and the redirects sign-in and sign-out give) and
 	// requests that failed; Failures are the first few, said.
 	Errors   int      `json:"errors"`
@@ -106,6 +109,16 @@ func (r *Result) JSON() []byte {
 	b, _ := json.MarshalIndent(r, "", "  ")
 	return append(b, '\n')
 }
+
+// Slow is one slow page view: its path, its time, and when it started after the first.
+type Slow struct {
+	Path  string  `json:"path"`
+	Ms    float64 `json:"ms"`
+	Start float64 `json:"startSeconds"`
+}
+
+// maxSlowest is how many slow page views a Result lists.
+const maxSlowest = 5
 
 // maxFailures is how many failures a Result says.
 const maxFailures = 10
@@ -147,6 +160,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
+	rec.mu.Lock()
+	rec.start = start
+	rec.mu.Unlock()
 	deadline := start.Add(cfg.Time)
 	for _, s := range sessions {
 		wg.Go(func() { s.browse(ctx, deadline) })
@@ -166,15 +182,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // recorder collects latencies and failures from every user.
 type recorder struct {
 	mu       sync.Mutex
+	start    time.Time
 	samples  map[string][]time.Duration
+	slowest  []Slow
 	errors   int
 	failures []string
 }
 
-func (r *recorder) add(kind string, d time.Duration) {
+func (r *recorder) add(kind, path string, t0 time.Time, d time.Duration) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.samples[kind] = append(r.samples[kind], d)
-	r.mu.Unlock()
+	if kind == signInKind {
+		return
+	}
+	r.slowest = append(r.slowest, Slow{Path: path, Ms: ms(d), Start: t0.Sub(r.start).Seconds()})
+	slices.SortFunc(r.slowest, func(a, b Slow) int { return cmp.Compare(b.Ms, a.Ms) })
+	if len(r.slowest) > maxSlowest {
+		r.slowest = r.slowest[:maxSlowest]
+	}
 }
 
 func (r *recorder) fail(format string, args ...any) {
@@ -192,7 +218,7 @@ const signInKind = "sign-in"
 func (r *recorder) result() *Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res := &Result{Pages: map[string]Stats{}, Errors: r.errors, Failures: slices.Clone(r.failures)}
+	res := &Result{Pages: map[string]Stats{}, Errors: r.errors, Failures: slices.Clone(r.failures), Slowest: slices.Clone(r.slowest)}
 	var all []time.Duration
 	for kind, ds := range r.samples {
 		if kind == signInKind {
@@ -214,9 +240,11 @@ func stats(ds []time.Duration) Stats {
 	ds = slices.Clone(ds)
 	slices.Sort(ds)
 	rank := func(p float64) time.Duration { return ds[int(math.Ceil(p*float64(len(ds))))-1] }
-	ms := func(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
 	return Stats{Count: len(ds), P50: ms(rank(0.50)), P95: ms(rank(0.95)), Max: ms(ds[len(ds)-1])}
 }
+
+// ms is d in milliseconds to two decimals.
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
 
 // newTransport is a browser's: its own connections to the portal, kept open between pages.
 func newTransport(c *tls.Config) *http.Transport {

@@ -56,26 +56,26 @@ type answer struct {
 }
 
 // do sends req and reads the answer, timing it all.
-func (s *session) do(req *http.Request) (answer, time.Duration, error) {
+func (s *session) do(req *http.Request) (answer, time.Time, time.Duration, error) {
 	t0 := time.Now()
 	res, err := s.c.Do(req)
 	if err != nil {
-		return answer{}, 0, err
+		return answer{}, t0, 0, err
 	}
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	d := time.Since(t0)
 	if err != nil {
-		return answer{}, 0, err
+		return answer{}, t0, 0, err
 	}
-	return answer{res.StatusCode, res.Header.Get("Location"), string(body)}, d, nil
+	return answer{res.StatusCode, res.Header.Get("Location"), string(body)}, t0, d, nil
 }
 
 // post sends a form as a browser does from one of the portal's own pages.
-func (s *session) post(ctx context.Context, path string, form url.Values) (answer, time.Duration, error) {
+func (s *session) post(ctx context.Context, path string, form url.Values) (answer, time.Time, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
-		return answer{}, 0, err
+		return answer{}, time.Time{}, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", s.cfg.URL)
@@ -83,27 +83,27 @@ func (s *session) post(ctx context.Context, path string, form url.Values) (answe
 	return s.do(req)
 }
 
-func (s *session) get(ctx context.Context, path string) (answer, time.Duration, error) {
+func (s *session) get(ctx context.Context, path string) (answer, time.Time, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL+path, nil)
 	if err != nil {
-		return answer{}, 0, err
+		return answer{}, time.Time{}, 0, err
 	}
 	return s.do(req)
 }
 
 // signIn opens the login form and signs in with it; the session's cookie is kept.
 func (s *session) signIn(ctx context.Context) error {
-	if a, _, err := s.get(ctx, "/login"); err != nil || a.status != http.StatusOK {
+	if a, _, _, err := s.get(ctx, "/login"); err != nil || a.status != http.StatusOK {
 		return fmt.Errorf("pageload: %s: the login form: %d %v", s.user.Email, a.status, err)
 	}
-	a, d, err := s.post(ctx, "/login", url.Values{"email": {s.user.Email}, "password": {s.user.Password}, "next": {"/boards"}})
+	a, t0, d, err := s.post(ctx, "/login", url.Values{"email": {s.user.Email}, "password": {s.user.Password}, "next": {"/boards"}})
 	if err != nil {
 		return fmt.Errorf("pageload: %s: signing in: %w", s.user.Email, err)
 	}
 	if a.status != http.StatusSeeOther || a.location != "/boards" {
 		return fmt.Errorf("pageload: %s could not sign in (%d, to %q): check the e-mail address and password", s.user.Email, a.status, a.location)
 	}
-	s.rec.add(signInKind, d)
+	s.rec.add(signInKind, "/login", t0, d)
 	return nil
 }
 
@@ -112,7 +112,7 @@ func (s *session) signOut(ctx context.Context) {
 	if s.csrf == "" {
 		return
 	}
-	a, _, err := s.post(ctx, "/logout", url.Values{"csrf": {s.csrf}})
+	a, _, _, err := s.post(ctx, "/logout", url.Values{"csrf": {s.csrf}})
 	if err != nil || a.status != http.StatusSeeOther || a.location != "/login" {
 		s.rec.fail("%s: signing out: %d %v", s.user.Email, a.status, err)
 	}
@@ -137,7 +137,7 @@ func (s *session) browse(ctx context.Context, deadline time.Time) {
 			}
 		}
 		kind, path := s.choose(i)
-		a, d, err := s.get(ctx, path)
+		a, t0, d, err := s.get(ctx, path)
 		switch {
 		case err != nil:
 			s.rec.fail("%s: GET %s: %v", s.user.Email, path, err)
@@ -146,7 +146,7 @@ func (s *session) browse(ctx context.Context, deadline time.Time) {
 			s.rec.fail("%s: GET %s: %d %.200s", s.user.Email, path, a.status, a.body)
 			continue
 		}
-		s.rec.add(kind, d)
+		s.rec.add(kind, path, t0, d)
 		if m := csrfRE.FindStringSubmatch(a.body); m != nil {
 			s.csrf = html.UnescapeString(m[1])
 		}
