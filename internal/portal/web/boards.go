@@ -118,18 +118,12 @@ func (s *Server) boards(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.render(w, r, http.StatusBadRequest, "boards", v)
 		return
 	}
-	page, err := s.cfg.Store.Fleet(r.Context(), a.user.Customer, lq.Filter, lq.After, lq.Before, PageSize)
+	page, count, more, err := s.fleetPage(r.Context(), a.user.Customer, lq)
 	if err != nil {
 		s.internal(w, r, a, err)
 		return
 	}
-	if page.Next == nil && page.Prev == nil && lq.After.IsZero() && lq.Before.IsZero() {
-		// The page holds every match: no second walk of the index to count them.
-		p.Count = len(page.Boards)
-	} else if p.Count, p.More, err = s.cfg.Store.FleetCount(r.Context(), a.user.Customer, lq.Filter, countUpTo); err != nil {
-		s.internal(w, r, a, err)
-		return
-	}
+	p.Count, p.More = count, more
 	guids := make([]string, len(page.Boards))
 	for i, b := range page.Boards {
 		guids[i] = b.GUID
