@@ -9,6 +9,7 @@
 #     own request throughput (TLS on loopback)
 #   - the factory: boards certified and pre-enrolled per second, SQLite and PostgreSQL
 #   - the portal's API: activations per second and their latency, 50 clients
+#   - the portal's pages: latency by kind of page and pages per second, 50 users signed in
 #   - a full TPM registration (swtpm) with the emulator, split into TPM work and the rest
 #   - registration from process start to assigned, ours beside Microsoft's Node.js SDK, paired, by
 #     TPM, X.509 and symmetric key (scripts/regtiming)
@@ -153,6 +154,33 @@ OOB_E2E=1 go test -run '^$' -bench 'APIActivation' -benchtime 500x ./internal/po
 		printf "%6.0f activations/s  p50 %5.1f ms  p95 %5.1f ms\n", v["activations/s"], v["p50-ms"], v["p95-ms"]
 	}
 	/^(FAIL|---)/ { print }'
+
+echo
+echo "== The portal's pages: 50 users signed in (45 of an organisation of 100,000 boards, 5 of one of"
+echo "10,000), 40 pages each, at most 60 s: the list and its next pages, searches, a board's page"
+echo "(DPS read), a label's activation form (DPS read), the audit trail; portal and emulator over TLS"
+echo "on loopback, SQLite. back-to-back: each user's next page as soon as the last came; reading: a"
+echo "mean second between a user's pages. Any answer but 2xx fails the run. JSON: build/portal-pages.json"
+mkdir -p build
+OOB_PAGES_FIGURES="$PWD/build/portal-pages.json" go test -count=1 -run '^$' -bench 'Pages' -benchtime 1x -timeout 15m ./internal/portal/pageload >"$work/pages.log" 2>&1 || {
+	tail -40 "$work/pages.log"
+	echo "the page load failed (output above)"
+	exit 1
+}
+python3 -c '
+import json, sys
+runs = json.load(open(sys.argv[1]))
+print("%-13s %-14s %6s %8s %8s %8s" % ("run", "page", "count", "p50 ms", "p95 ms", "max ms"))
+for name in ("back-to-back", "reading"):
+    r = runs[name]
+    for kind in ("fleet", "fleet-next", "search", "board", "activate-form", "audit"):
+        k = r["pages"].get(kind, {"count": 0, "p50Ms": 0, "p95Ms": 0, "maxMs": 0})
+        print("%-13s %-14s %6d %8.1f %8.1f %8.1f" % (name, kind, k["count"], k["p50Ms"], k["p95Ms"], k["maxMs"]))
+    a, s = r["all"], r["signIn"]
+    print("%-13s %-14s %6d %8.1f %8.1f %8.1f" % (name, "all pages", a["count"], a["p50Ms"], a["p95Ms"], a["maxMs"]))
+    print("%-13s %-14s %6d %8.1f %8.1f %8.1f" % (name, "sign-in", s["count"], s["p50Ms"], s["p95Ms"], s["maxMs"]))
+    print("%-13s %.0f pages/s over %.1f s, %d of %d pages, %d errors" % (name, r["pagesPerSecond"], r["seconds"], r["done"], r["planned"], r["errors"]))
+' build/portal-pages.json
 
 echo
 echo "== DPS registration by TPM attestation: swtpm device, emulator over TLS on loopback"

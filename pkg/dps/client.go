@@ -158,5 +158,9 @@ func httpClient(opts Options) (*http.Client, error) {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+	// A client talks to one host: keep as many idle connections to it as requests run at once,
+	// not the default two, so that concurrent callers (the portal's activations) reuse their
+	// connections rather than each paying a new TLS handshake.
+	t.MaxIdleConnsPerHost = t.MaxIdleConns
 	return &http.Client{Transport: t, Timeout: 2 * time.Minute}, nil
 }

@@ -29,7 +29,7 @@ func (s *Store) SetActivationCode(ctx context.Context, guid, codeSHA256, actor s
 // ActivationCode returns the hash of guid's activation code, or ErrNotFound.
 func (s *Store) ActivationCode(ctx context.Context, guid string) (string, error) {
 	var h string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT code_sha256 FROM activation_codes WHERE guid = ?`), guid).Scan(&h)
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT code_sha256 FROM activation_codes WHERE guid = ?`), guid).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}

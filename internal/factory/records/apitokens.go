@@ -71,7 +71,7 @@ func (s *Store) AddAPITokenFrom(ctx context.Context, t *APIToken, address string
 
 // APITokenByHash returns the unrevoked token whose secret hashes to tokenSHA256, or ErrNotFound.
 func (s *Store) APITokenByHash(ctx context.Context, tokenSHA256 string) (*APIToken, error) {
-	return scanAPIToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+apiTokenCols+` FROM portal_api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL`), tokenSHA256))
+	return scanAPIToken(s.rd.QueryRowContext(ctx, s.q(`SELECT `+apiTokenCols+` FROM portal_api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL`), tokenSHA256))
 }
 
 // APITokens returns customer's tokens, revoked ones included, oldest first; every customer's

@@ -57,7 +57,7 @@ func scanBoard(row interface{ Scan(...any) error }) (*Board, error) {
 
 // Board returns the board guid, or ErrNotFound.
 func (s *Store) Board(ctx context.Context, guid string) (*Board, error) {
-	return scanBoard(s.db.QueryRowContext(ctx, s.q(`SELECT `+boardCols+` FROM boards WHERE guid = ?`), guid))
+	return scanBoard(s.rd.QueryRowContext(ctx, s.q(`SELECT `+boardCols+` FROM boards WHERE guid = ?`), guid))
 }
 
 // Boards returns every board, oldest first.
@@ -199,7 +199,7 @@ func (s *Store) Audit(ctx context.Context, guid string) ([]AuditEntry, error) {
 
 // auditLines returns the audit lines that the SQL after FROM audit selects.
 func (s *Store) auditLines(ctx context.Context, where string, args ...any) ([]AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit `+where), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT at, actor, action, guid, detail, address FROM audit `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

@@ -74,7 +74,7 @@ func (s *Store) Connections(ctx context.Context, guids []string) (map[string]Con
 	for i, g := range guids {
 		args[i] = g
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT guid, state, hub, device_id, state_since, last_activity, checked_at, last_error FROM board_connections WHERE guid IN (?`+strings.Repeat(", ?", len(guids)-1)+`)`), args...)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT guid, state, hub, device_id, state_since, last_activity, checked_at, last_error FROM board_connections WHERE guid IN (?`+strings.Repeat(", ?", len(guids)-1)+`)`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

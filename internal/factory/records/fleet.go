@@ -68,7 +68,7 @@ func scanFleetBoard(row interface{ Scan(...any) error }) (*FleetBoard, error) {
 // CustomerBoard returns the board guid if it was shipped to customer, else ErrNotFound: another
 // organisation's board and an unknown one are the same answer.
 func (s *Store) CustomerBoard(ctx context.Context, customer, guid string) (*FleetBoard, error) {
-	return scanFleetBoard(s.db.QueryRowContext(ctx, s.q(`SELECT `+fleetCols+` FROM boards WHERE guid = ? AND customer = ?`), guid, customer))
+	return scanFleetBoard(s.rd.QueryRowContext(ctx, s.q(`SELECT `+fleetCols+` FROM boards WHERE guid = ? AND customer = ?`), guid, customer))
 }
 
 // FleetFilter narrows the fleet list; the zero value is every shipped board.
@@ -122,6 +122,17 @@ func (s *Store) where(customer string, f FleetFilter) (string, []any) {
 	return strings.Join(cond, " AND "), args
 }
 
+// fleetTable is the list query's FROM: for a text search on SQLite, the boards through the
+// index holding search_text, whose entries the LIKE is tested on without reading each board's
+// row (SQLite would otherwise walk the narrower shipment index and read every row to test it).
+// A GUID prefix keeps its own range on the primary key.
+func (s *Store) fleetTable(f FleetFilter) string {
+	if !s.postgres && f.Text != "" && f.GUIDPrefix == "" {
+		return "boards INDEXED BY boards_fleet"
+	}
+	return "boards"
+}
+
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -142,7 +153,7 @@ func (s *Store) Fleet(ctx context.Context, customer string, f FleetFilter, after
 		cond += " AND (shipped_at, guid) < (?, ?)"
 		args = append(args, after.ShippedAt, after.GUID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+fleetCols+` FROM boards WHERE `+cond+` ORDER BY `+order+` LIMIT ?`), append(args, limit+1)...)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT `+fleetCols+` FROM `+s.fleetTable(f)+` WHERE `+cond+` ORDER BY `+order+` LIMIT ?`), append(args, limit+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("records: fleet: %w", err)
 	}
@@ -194,7 +205,7 @@ func cursorOf(b *FleetBoard) Cursor {
 // more reports that there are more than max.
 func (s *Store) FleetCount(ctx context.Context, customer string, f FleetFilter, max int) (n int, more bool, err error) {
 	cond, args := s.where(customer, f)
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM boards WHERE `+cond+` LIMIT ?) AS matching`), append(args, max+1)...).Scan(&n)
+	err = s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM boards WHERE `+cond+` LIMIT ?) AS matching`), append(args, max+1)...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("records: fleet count: %w", err)
 	}

@@ -60,10 +60,10 @@ func (s *Store) RemoveCustomerHub(ctx context.Context, customer, hostname, actor
 // CustomerHubs returns the hubs allowed for customer, sorted; ErrNotFound for an unknown
 // customer.
 func (s *Store) CustomerHubs(ctx context.Context, customer string) ([]string, error) {
-	if err := s.customerExists(ctx, s.db, customer); err != nil {
+	if err := s.customerExists(ctx, s.rd, customer); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT hostname FROM customer_hubs WHERE customer = ? ORDER BY hostname`), customer)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT hostname FROM customer_hubs WHERE customer = ? ORDER BY hostname`), customer)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) CustomerHubs(ctx context.Context, customer string) ([]string, er
 // read by the portal's activation package), or "" when none was saved.
 func (s *Store) FormDefinition(ctx context.Context, customer string) (string, error) {
 	var def string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT definition FROM portal_forms WHERE customer = ?`), customer).Scan(&def)
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT definition FROM portal_forms WHERE customer = ?`), customer).Scan(&def)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -142,7 +142,7 @@ ON CONFLICT (email) DO UPDATE SET role = excluded.role, password_hash = excluded
 func (s *Store) User(ctx context.Context, email string) (*User, error) {
 	var u User
 	var created string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT email, customer, role, password_hash, created_at FROM portal_users WHERE email = ?`), email).
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT email, customer, role, password_hash, created_at FROM portal_users WHERE email = ?`), email).
 		Scan(&u.Email, &u.Customer, &u.Role, &u.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -168,7 +168,7 @@ func (s *Store) AddSession(ctx context.Context, ses *Session) error {
 func (s *Store) Session(ctx context.Context, idSHA256 string) (*Session, error) {
 	var ses Session
 	var created, seen string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id_sha256, email, form_token, created_at, last_seen_at FROM portal_sessions WHERE id_sha256 = ?`), idSHA256).
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT id_sha256, email, form_token, created_at, last_seen_at FROM portal_sessions WHERE id_sha256 = ?`), idSHA256).
 		Scan(&ses.IDSHA256, &ses.Email, &ses.FormToken, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -29,21 +29,49 @@ var (
 
 // Store is an open factory database. It is safe for concurrent use.
 type Store struct {
-	db       *sql.DB
+	db *sql.DB
+	// rd serves the pages' and the API's reads: on SQLite a pool of read-only connections
+	// beside the one writer, so that reads run on every core and never wait behind a write's
+	// fsync (WAL lets readers and the writer work at once); on PostgreSQL the same pool as db.
+	rd       *sql.DB
 	postgres bool
 }
 
+// SQLite's page cache per connection (KiB, as cache_size takes it negated) and the size of the
+// file it reads through mmap rather than a read call per page: a 100,000-board fleet's indexes
+// stay in memory.
+const (
+	sqliteCache = "_pragma=cache_size(-32768)&_pragma=mmap_size(1073741824)"
+	// readers is how many read-only connections serve reads at once.
+	readers = 4
+)
+
 // OpenSQLite opens (creating if needed) the SQLite database in dir: WAL journal, a busy timeout,
-// and one connection so that there is one writer.
+// one connection so that there is one writer, and beside it a pool of read-only connections.
 func OpenSQLite(ctx context.Context, dir string) (*Store, error) {
-	dsn := "file:" + filepath.Join(dir, DatabaseFile) +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	db, err := sql.Open("sqlite", dsn)
+	file := "file:" + filepath.Join(dir, DatabaseFile)
+	db, err := sql.Open("sqlite", file+
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&"+sqliteCache)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	return open(ctx, db, false)
+	s, err := open(ctx, db, false)
+	if err != nil {
+		return nil, err
+	}
+	// Opened after the migrations, which the writer runs.
+	if s.rd, err = sql.Open("sqlite", file+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)&"+sqliteCache); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	s.rd.SetMaxOpenConns(readers)
+	s.rd.SetMaxIdleConns(readers)
+	if err := s.rd.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("records: connect: %w", err)
+	}
+	return s, nil
 }
 
 // OpenPostgres opens the PostgreSQL database at dbURL (postgres://…).
@@ -60,7 +88,7 @@ func OpenPostgres(ctx context.Context, dbURL string) (*Store, error) {
 }
 
 func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
-	s := &Store{db: db, postgres: postgres}
+	s := &Store{db: db, rd: db, postgres: postgres}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("records: connect: %w", err)
@@ -73,7 +101,12 @@ func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.rd != s.db {
+		s.rd.Close()
+	}
+	return s.db.Close()
+}
 
 // q rewrites ? placeholders as $n for PostgreSQL; the SQL is otherwise the same on both.
 func (s *Store) q(query string) string {

@@ -151,7 +151,7 @@ func (s *Store) EndSessions(ctx context.Context, customer, email, actor, address
 // there are in all.
 func (s *Store) CustomerAudit(ctx context.Context, customer string, limit, offset int) ([]AuditEntry, int, error) {
 	var total int
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM audit WHERE customer = ?`), customer).Scan(&total); err != nil {
+	if err := s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM audit WHERE customer = ?`), customer).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("records: %w", err)
 	}
 	lines, err := s.auditLines(ctx, `WHERE customer = ? ORDER BY at DESC LIMIT ? OFFSET ?`, customer, limit, offset)

@@ -118,15 +118,12 @@ func (s *Server) boards(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.render(w, r, http.StatusBadRequest, "boards", v)
 		return
 	}
-	page, err := s.cfg.Store.Fleet(r.Context(), a.user.Customer, lq.Filter, lq.After, lq.Before, PageSize)
+	page, count, more, err := s.fleetPage(r.Context(), a.user.Customer, lq)
 	if err != nil {
 		s.internal(w, r, a, err)
 		return
 	}
-	if p.Count, p.More, err = s.cfg.Store.FleetCount(r.Context(), a.user.Customer, lq.Filter, countUpTo); err != nil {
-		s.internal(w, r, a, err)
-		return
-	}
+	p.Count, p.More = count, more
 	guids := make([]string, len(page.Boards))
 	for i, b := range page.Boards {
 		guids[i] = b.GUID
