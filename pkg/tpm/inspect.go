@@ -15,6 +15,9 @@ type Info struct {
 	Family string
 	// Manufacturer is the maker's TCG vendor ID, such as "IFX", "STM", "NTC", "IBM".
 	Manufacturer string
+	// ManufacturerID is the same ID as the TPM reports it, four ASCII bytes in a number, as EK
+	// certificates write it ("id:49465800").
+	ManufacturerID uint32
 	// Vendor is the maker's free-form model string (TPM_PT_VENDOR_STRING_1 to 4).
 	Vendor string
 	// Firmware is the firmware version: TPM_PT_FIRMWARE_VERSION_1 and _2 as most makers print
@@ -67,8 +70,9 @@ func (t *TPM) Info(ctx context.Context) (Info, error) {
 	fw1, fw2 := props[tpm2.TPMPTFirmwareVersion1], props[tpm2.TPMPTFirmwareVersion2]
 	perm, clear := props[tpm2.TPMPTPermanent], props[tpm2.TPMPTStartupClear]
 	return Info{
-		Family:       propertyString(props[tpm2.TPMPTFamilyIndicator]),
-		Manufacturer: propertyString(props[tpm2.TPMPTManufacturer]),
+		Family:         propertyString(props[tpm2.TPMPTFamilyIndicator]),
+		Manufacturer:   propertyString(props[tpm2.TPMPTManufacturer]),
+		ManufacturerID: props[tpm2.TPMPTManufacturer],
 		Vendor: propertyString(props[tpm2.TPMPTVendorString1]) + propertyString(props[tpm2.TPMPTVendorString2]) +
 			propertyString(props[tpm2.TPMPTVendorString3]) + propertyString(props[tpm2.TPMPTVendorString4]),
 		Firmware:           fmt.Sprintf("%d.%d.%d.%d", fw1>>16, fw1&0xffff, fw2>>16, fw2&0xffff),

@@ -1,0 +1,310 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/swtpmtest"
+	"github.com/oobtpm/oob/pkg/doctor"
+	"github.com/oobtpm/oob/pkg/firstboot"
+)
+
+// These tests break one thing at a time on a real device's parts: swtpm, manufactured as a TPM
+// maker would (EK persisted, its certificate in NV), changed with tpm2-tools; unit files in a
+// temporary root switched with the real systemctl --root; the agent's own config and state.
+
+const workloadUnit = "[Unit]\nDescription=the workload\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
+
+// device is a swtpm and an agent config whose finalize step enables kiosk.service in an
+// offline root.
+type device struct {
+	spec, tcti string
+	config     string
+	stateDir   string
+	root       string
+}
+
+func newDevice(t *testing.T) device {
+	t.Helper()
+	if _, err := exec.LookPath("systemctl"); err != nil {
+		if os.Getenv("OOB_E2E") == "1" {
+			t.Fatal("systemctl is not installed (Debian package systemd)")
+		}
+		t.Skip("systemctl is not installed (Debian package systemd)")
+	}
+	spec, tcti := swtpmtest.Start(t)
+	dir := t.TempDir()
+	d := device{spec: spec, tcti: tcti, config: filepath.Join(dir, "agent.json"),
+		stateDir: filepath.Join(dir, "state"), root: filepath.Join(dir, "root")}
+	unit := filepath.Join(d.root, "usr/lib/systemd/system/kiosk.service")
+	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte(workloadUnit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{
+		"version":  1,
+		"tpm":      map[string]string{"path": spec},
+		"dps":      map[string]string{"idScope": "0ne00000001", "endpoint": "127.0.0.1:1"},
+		"stateDir": d.stateDir,
+		"finalize": map[string]any{"enable": []string{"kiosk.service"}, "disable": []string{"oob-agent.service"}, "root": d.root},
+	}
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(d.config, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// tpm2 runs a tpm2-tools program on the device's TPM, then flushes the transient objects it
+// left: swtpm has no resource manager.
+func (d device) tpm2(t *testing.T, name string, args ...string) {
+	t.Helper()
+	for _, cmdline := range [][]string{append([]string{name}, args...), {"tpm2_flushcontext", "-t"}} {
+		cmd := exec.Command(swtpmtest.Tool(t, cmdline[0], "tpm2-tools"), cmdline[1:]...)
+		cmd.Env = append(os.Environ(), "TPM2TOOLS_TCTI="+d.tcti)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(cmdline, " "), err, out)
+		}
+	}
+}
+
+// persisted says whether something is persisted at handle, asking tpm2_readpublic.
+func (d device) persisted(t *testing.T, handle string) bool {
+	t.Helper()
+	cmd := exec.Command(swtpmtest.Tool(t, "tpm2_readpublic", "tpm2-tools"), "-c", handle)
+	cmd.Env = append(os.Environ(), "TPM2TOOLS_TCTI="+d.tcti)
+	return cmd.Run() == nil
+}
+
+// persistPrimary creates a primary key in hierarchy with tpm2_createprimary's extra args and
+// persists it at handle, replacing what is there.
+func (d device) persistPrimary(t *testing.T, hierarchy, handle string, args ...string) {
+	t.Helper()
+	if d.persisted(t, handle) {
+		d.tpm2(t, "tpm2_evictcontrol", "-C", "o", "-c", handle)
+	}
+	ctxFile := filepath.Join(t.TempDir(), "key.ctx")
+	d.tpm2(t, "tpm2_createprimary", append([]string{"-C", hierarchy, "-c", ctxFile}, args...)...)
+	d.tpm2(t, "tpm2_evictcontrol", "-C", "o", "-c", ctxFile, handle)
+}
+
+// doctorReport is `doctor --format json`'s output.
+type doctorReport struct {
+	Blocked bool            `json:"blocked"`
+	Checks  []doctor.Result `json:"checks"`
+}
+
+func (r doctorReport) check(t *testing.T, name string) doctor.Result {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %+v", name, r.Checks)
+	return doctor.Result{}
+}
+
+// runDoctor runs `oob-agent doctor` through the agent's command tree, as text and as JSON, and
+// returns the exit code (the same for both), the text and the report.
+func runDoctor(t *testing.T, args ...string) (int, string, doctorReport) {
+	t.Helper()
+	run := func(extra ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		ios := cli.Test(strings.NewReader(""), &out, &errOut)
+		root := NewRootCmd(ios, "test")
+		root.SetArgs(append(append([]string{"doctor"}, args...), extra...))
+		code := cli.ExitCode(root.ExecuteContext(context.Background()), &errOut)
+		if errOut.Len() > 0 {
+			t.Errorf("doctor wrote to standard error: %s", errOut.String())
+		}
+		return code, out.String()
+	}
+	code, text := run()
+	jsCode, js := run("--format", "json")
+	var rep doctorReport
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("doctor --format json: %v: %s", err, js)
+	}
+	if jsCode != code || rep.Blocked != (code != 0) {
+		t.Errorf("exit %d as text, %d as JSON, blocked %v", code, jsCode, rep.Blocked)
+	}
+	return code, text, rep
+}
+
+// wantStatus asserts one check's status and that its detail and fix say what is expected.
+func wantStatus(t *testing.T, rep doctorReport, name string, status doctor.Status, says ...string) {
+	t.Helper()
+	c := rep.check(t, name)
+	if c.Status != status {
+		t.Errorf("%s: %s (%s; %s), want %s", name, c.Status, c.Detail, c.Fix, status)
+	}
+	for _, s := range says {
+		if !strings.Contains(c.Detail+" "+c.Fix, s) {
+			t.Errorf("%s says %q / %q, without %q", name, c.Detail, c.Fix, s)
+		}
+	}
+	if (status == doctor.Fail || status == doctor.Warn) && c.Fix == "" {
+		t.Errorf("%s: %s without what to do", name, status)
+	}
+}
+
+func TestDoctorHealthyDevice(t *testing.T) {
+	d := newDevice(t)
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	for _, c := range rep.Checks {
+		if c.Status != doctor.OK {
+			t.Errorf("%s: %s: %s", c.Name, c.Status, c.Detail)
+		}
+	}
+	wantStatus(t, rep, "tpm", doctor.OK, d.spec, "TPM 2.0", "IBM")
+	wantStatus(t, rep, "tpm.ek", doctor.OK, "standard template", "registration ID")
+	wantStatus(t, rep, "tpm.ekcert", doctor.OK, "swtpm", "certifies this EK")
+	wantStatus(t, rep, "tpm.srk", doctor.OK, "creates it")
+	wantStatus(t, rep, "tpm.dpskey", doctor.OK, "not registered yet")
+	wantStatus(t, rep, "state", doctor.OK, "a new device")
+	wantStatus(t, rep, "finalize", doctor.OK, "kiosk.service disabled")
+	if !strings.Contains(text, "✔ Endorsement key (0x81010001): ") || !strings.Contains(text, "nothing blocks onboarding") {
+		t.Errorf("text:\n%s", text)
+	}
+	// Looking created nothing: no SRK was persisted, the state directory was not made.
+	if d.persisted(t, "0x81000001") {
+		t.Error("the doctor persisted an SRK")
+	}
+	if _, err := os.Stat(d.stateDir); err == nil {
+		t.Error("the doctor made the state directory")
+	}
+}
+
+func TestDoctorTPMWithoutEK(t *testing.T) {
+	d := newDevice(t)
+	d.tpm2(t, "tpm2_evictcontrol", "-C", "o", "-c", "0x81010001")
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d (the agent creates the EK):\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.ek", doctor.OK, "none persisted", "the agent creates it")
+	wantStatus(t, rep, "tpm.ekcert", doctor.OK, "created at first boot")
+	if d.persisted(t, "0x81010001") {
+		t.Error("the doctor created the EK")
+	}
+}
+
+func TestDoctorNonStandardEK(t *testing.T) {
+	d := newDevice(t)
+	// A restricted RSA-2048 decryption key in the endorsement hierarchy, with a password
+	// instead of the EK's policy: tpm2_createprimary's defaults.
+	d.persistPrimary(t, "e", "0x81010001", "-G", "rsa2048:aes128cfb")
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.ek", doctor.Fail, "not made from the TCG's standard EK template", "tpm2_evictcontrol -C o -c 0x81010001")
+	wantStatus(t, rep, "tpm.ekcert", doctor.Warn, "another key")
+	if !strings.Contains(text, "✘ Endorsement key (0x81010001): ") || !strings.Contains(text, "onboarding is blocked") {
+		t.Errorf("text:\n%s", text)
+	}
+}
+
+func TestDoctorEKCertificateNotMatching(t *testing.T) {
+	d := newDevice(t)
+	// A new endorsement seed (which also flushes the EK), then the agent's identity creates
+	// the EK again: another key than the certificate's.
+	d.tpm2(t, "tpm2_changeeps")
+	if code, _, stderr := identityOutput(t, "--tpm", d.spec); code != 0 {
+		t.Fatalf("identity: exit %d: %s", code, stderr)
+	}
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d (a mismatching certificate is a warning, as identity's):\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.ek", doctor.OK)
+	wantStatus(t, rep, "tpm.ekcert", doctor.Warn, "another key", "regenerated", "--require-ek-cert")
+	if !strings.Contains(text, "! EK certificate") {
+		t.Errorf("text:\n%s", text)
+	}
+}
+
+func TestDoctorWrongSRKTemplate(t *testing.T) {
+	d := newDevice(t)
+	d.persistPrimary(t, "o", "0x81000001", "-G", "rsa2048:aes256cfb")
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.srk", doctor.Fail, "another template", "tpm2_evictcontrol -C o -c 0x81000001")
+}
+
+func TestDoctorForeignObjectInDPSKeySlot(t *testing.T) {
+	d := newDevice(t)
+	d.persistPrimary(t, "o", "0x81000100", "-G", "rsa2048", "-a", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign")
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.dpskey", doctor.Fail, "not an HMAC key", "tpm2_evictcontrol -C o -c 0x81000100")
+}
+
+func TestDoctorDamagedState(t *testing.T) {
+	d := newDevice(t)
+	if err := os.MkdirAll(d.stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(d.stateDir, firstboot.StateFile)
+	if err := os.WriteFile(file, []byte(`{"stage": "registered", "upd`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "state", doctor.Fail, "damaged", "mv "+file)
+
+	// A whole state file: its stage and registration are reported.
+	if err := firstboot.SaveState(d.stateDir, firstboot.State{Stage: firstboot.StageRegistered, RegistrationID: "dev-1", AssignedHub: "hub.example"}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, rep = runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Errorf("exit %d with a whole state", code)
+	}
+	wantStatus(t, rep, "state", doctor.OK, `stage "registered"`, "dev-1", "hub.example")
+}
+
+func TestDoctorMaskedWorkloadUnit(t *testing.T) {
+	d := newDevice(t)
+	if out, err := exec.Command("systemctl", "--root="+d.root, "mask", "kiosk.service").CombinedOutput(); err != nil {
+		t.Fatalf("mask: %v: %s", err, out)
+	}
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "finalize", doctor.Fail, "kiosk.service", "masked", "systemctl unmask kiosk.service")
+}
+
+func TestDoctorMissingConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.json")
+	code, text, rep := runDoctor(t, "--config", path)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "config", doctor.Fail, path, "--config")
+	for _, c := range rep.Checks[1:] {
+		if c.Status != doctor.Skipped {
+			t.Errorf("%s: %s without a config", c.Name, c.Status)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package agent
+
+import (
+	"github.com/oobtpm/oob/pkg/doctor"
+	"github.com/oobtpm/oob/pkg/firstboot"
+	"github.com/oobtpm/oob/pkg/tpm"
+)
+
+// agentDoctor is one run of `oob-agent doctor`: its checks run in order, and later ones use
+// what earlier ones found (the config, the open TPM, the EK).
+type agentDoctor struct {
+	configPath string
+
+	// cfg is the parsed config; nil when it did not load.
+	cfg *firstboot.Config
+	// tpm is the open TPM; nil when it did not open or is not used.
+	tpm     *tpm.TPM
+	tpmInfo tpm.Info
+	// tpmSkip, when set, says why the TPM checks do not apply or cannot run.
+	tpmSkip string
+	// ek is the persisted EK's TPM2B_PUBLIC; nil when absent or unusable.
+	ek []byte
+	// dpsKey says a DPS key is at 0x81000100.
+	dpsKey bool
+}
+
+// checks lists the doctor's checks in the order they run.
+func (d *agentDoctor) checks() []doctor.Check {
+	return []doctor.Check{
+		{Name: "config", Title: "Agent config", Run: d.checkConfig},
+		{Name: "tpm", Title: "TPM", Run: d.checkTPM},
+		{Name: "tpm.ek", Title: "Endorsement key (0x81010001)", Run: d.checkEK},
+		{Name: "tpm.ekcert", Title: "EK certificate (NV 0x01C00002)", Run: d.checkEKCert},
+		{Name: "tpm.srk", Title: "Storage root key (0x81000001)", Run: d.checkSRK},
+		{Name: "tpm.dpskey", Title: "DPS key slot (0x81000100)", Run: d.checkDPSKey},
+		{Name: "state", Title: "First-boot state", Run: d.checkState},
+		{Name: "finalize", Title: "Workload units", Run: d.checkFinalize},
+	}
+}
+
+// close closes the TPM, if it was opened.
+func (d *agentDoctor) close() {
+	if d.tpm != nil {
+		_ = d.tpm.Close()
+		d.tpm = nil
+	}
+}
+
+// noConfig is the finding of a check that needs the config when it did not load.
+func noConfig() doctor.Finding {
+	return doctor.Skipf("needs the config, which did not load")
+}
