@@ -149,3 +149,19 @@ func sameTemplate(pub *tpm2.TPMTPublic, template tpm2.TPMTPublic) bool {
 	p.Unique = template.Unique
 	return bytes.Equal(tpm2.Marshal(p), tpm2.Marshal(template))
 }
+
+// HasDeviceKey reports whether the device's signing key (`oob-agent certify`'s) is at
+// DeviceKeyHandle, without creating it; an ErrDeviceKeyHandleTaken error says another object
+// is there.
+func (t *TPM) HasDeviceKey(ctx context.Context) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, pub, err := t.readPersistent(ctx, deviceKey)
+	if err != nil || b == nil {
+		return false, err
+	}
+	if problem := deviceKeyProblem(pub); problem != "" {
+		return false, deviceKey.wrongKey(problem)
+	}
+	return true, nil
+}

@@ -20,8 +20,12 @@ type agentDoctor struct {
 	tpmSkip string
 	// ek is the persisted EK's TPM2B_PUBLIC; nil when absent or unusable.
 	ek []byte
-	// dpsKey says a DPS key is at 0x81000100.
-	dpsKey bool
+	// srk says an SRK is persisted; dpsKey says a DPS key is at 0x81000100.
+	srk, dpsKey bool
+	// stage is the first-boot state's stage; "" when it did not load.
+	stage firstboot.Stage
+	// closeKey closes the X.509 key the status look-up opened.
+	closeKey func() error
 }
 
 // checks lists the doctor's checks in the order they run.
@@ -35,11 +39,16 @@ func (d *agentDoctor) checks() []doctor.Check {
 		{Name: "tpm.dpskey", Title: "DPS key slot (0x81000100)", Run: d.checkDPSKey},
 		{Name: "state", Title: "First-boot state", Run: d.checkState},
 		{Name: "finalize", Title: "Workload units", Run: d.checkFinalize},
+		{Name: "dps.status", Title: "Registration at DPS", Timeout: dpsStatusTimeout, Run: d.checkDPSStatus},
 	}
 }
 
 // close closes the TPM, if it was opened.
 func (d *agentDoctor) close() {
+	if d.closeKey != nil {
+		_ = d.closeKey()
+		d.closeKey = nil
+	}
 	if d.tpm != nil {
 		_ = d.tpm.Close()
 		d.tpm = nil

@@ -53,6 +53,7 @@ func (d *agentDoctor) checkState(context.Context) doctor.Finding {
 		return doctor.Failf(fmt.Sprintf("move it away (mv %s %s.damaged): the agent then starts the first boot again and shows the device's code", file, file),
 			"%s is damaged, and the agent stops on it: %v", file, err)
 	}
+	d.stage = st.Stage
 	switch st.Stage {
 	case firstboot.StageNew:
 		return doctor.Okf("none in %s: a new device; the first boot starts from the beginning", dir)

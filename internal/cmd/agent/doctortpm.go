@@ -179,6 +179,7 @@ func (d *agentDoctor) checkSRK(ctx context.Context) doctor.Finding {
 		}
 		return doctor.Okf("none persisted: at first boot the agent creates it from the standard SRK template and persists it here")
 	}
+	d.srk = true
 	if !standard {
 		return doctor.Failf("if nothing else on this device uses that key, remove it (tpm2_evictcontrol -C o -c 0x81000001) "+
 			"and run the agent again: it creates the standard SRK there",

@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"crypto"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
+	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/pkg/doctor"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/keyfile"
+	"github.com/spf13/cobra"
+)
+
+// These tests ask the DPS emulator, over TLS with its own CA, what it decided about the device,
+// as the doctor asks DPS.
+
+// useEmulator points the device's config at emu.
+func (d device) useEmulator(t *testing.T, emu *emulatortest.Emulator) {
+	t.Helper()
+	d.cfg["dps"] = map[string]string{"idScope": emu.IDScope, "endpoint": emu.Endpoint, "caFile": filepath.Join(emu.Dir, "ca.pem")}
+	d.writeConfig(t)
+}
+
+func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
+	d := newDevice(t)
+	emu := emulatortest.Start(t)
+	d.useEmulator(t, emu)
+	code, out, stderr := identityOutput(t, "--tpm", d.spec, "--format", "json")
+	var id identityJSON
+	if code != 0 || json.Unmarshal([]byte(out), &id) != nil {
+		t.Fatalf("identity: exit %d: %s %s", code, out, stderr)
+	}
+	svc := emu.Client(t, dps.Options{})
+	if _, err := svc.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
+		RegistrationID: id.RegistrationID, ProvisioningStatus: dpsapi.StatusDisabled,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey}},
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The device registers, answering DPS's challenge: its enrollment is disabled.
+	code, stderr = execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) }, "--tpm", d.spec, "--id-scope", emu.IDScope, "--endpoint", emu.Endpoint,
+		"--ca-file", filepath.Join(emu.Dir, "ca.pem"), "--no-hub")
+	if code != 5 {
+		t.Fatalf("register: exit %d, want 5 (disabled): %s", code, stderr)
+	}
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.dpskey", doctor.OK, "registered before")
+	wantStatus(t, rep, "dps.status", doctor.Fail, id.RegistrationID, "disabled", "enable the device's enrollment")
+}
+
+func TestDoctorDPSStatusX509(t *testing.T) {
+	d := newDevice(t)
+	emu := emulatortest.Start(t)
+	d.useEmulator(t, emu)
+	cert := emu.DeviceCertificate(t, boardGUID)
+	dir := t.TempDir()
+	chain, key := filepath.Join(dir, "device-chain.pem"), filepath.Join(dir, "device.key")
+	if err := os.WriteFile(chain, []byte(tlsca.CertificatePEM(*cert)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyfile.Write(key, cert.PrivateKey.(crypto.Signer)); err != nil {
+		t.Fatal(err)
+	}
+	d.cfg["x509"] = map[string]string{"certificateFile": chain, "key": key}
+	d.writeConfig(t)
+
+	// Not enrolled yet: DPS refuses the certificate. The TPM is not used.
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.status", doctor.Fail, "does not accept this device's certificate", "activated")
+	for _, name := range []string{"tpm", "tpm.ek", "tpm.srk", "tpm.dpskey"} {
+		wantStatus(t, rep, name, doctor.Skipped, "X.509")
+	}
+
+	svc := emu.Client(t, dps.Options{})
+	if _, err := svc.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
+		RegistrationID: boardGUID,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: tlsca.CertificatePEM(*cert)}},
+		}},
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d once enrolled:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
+}
