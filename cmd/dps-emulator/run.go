@@ -20,7 +20,7 @@ import (
 //
 //	dps-emulator --data DIR [--listen ADDR] [--admin-listen ADDR] [--hub-listen ADDR]
 //	             [--hub-service-listen ADDR] [--hostname NAME] [--hub-hostname NAME] [--assign-delay D]
-//	             [--device-retry-after D] [fault flags]
+//	             [--device-retry-after D] [--clock-offset D] [fault flags]
 //
 // creates DIR when absent and writes there, before it reports ready: ca.pem (the CA clients
 // trust; ca-key.pem beside it, 0600), service-connection-string (0600; HostName is --hostname,
@@ -38,7 +38,9 @@ import (
 // TPM, a symmetric key or an X.509 client certificate (asked for, never required, in the TLS
 // handshake). A registration stays "assigning" for --assign-delay, polled at the interval
 // --device-retry-after asks for (0: at once), then is assigned to the enrollment's hub or, when it names none,
-// to --hub-hostname. Fault flags apply to device requests as to service ones.
+// to --hub-hostname. Fault flags apply to device requests as to service ones. --clock-offset,
+// for tests of clients' clock checks, shifts the emulator's clock: its answers' Date headers and
+// its SAS token expiry checks follow it.
 //
 // The IoT hubs devices are assigned to are emulated too: IoT Hub's MQTT endpoint over TLS on
 // --hub-listen (8883, IoT Hub's port, by default; "off" disables it), for every hub host name at
@@ -83,6 +85,7 @@ type config struct {
 	hubHostName string
 	assignDelay time.Duration
 	retryAfter  time.Duration
+	clockOffset time.Duration
 }
 
 // parseFlags reads the command line into a config.
@@ -103,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.hubHostName, "hub-hostname", deviceapi.DefaultHubHostName, "IoT hub devices are assigned to when their enrollment names none")
 	fs.DurationVar(&c.assignDelay, "assign-delay", defaultAssignDelay, "how long a device registration stays assigning before it is decided")
 	fs.DurationVar(&c.retryAfter, "device-retry-after", deviceapi.DefaultRetryAfter, "Retry-After the device API asks registering devices to poll after (whole seconds; 0 polls at once)")
+	fs.DurationVar(&c.clockOffset, "clock-offset", 0, "for testing clients' clock checks only: run the emulator's clock this far ahead (e.g. 1h) or behind (-1h) of the system's; answers' Date headers and SAS token expiry follow it")
 	fs.IntVar(&c.faults.ThrottleEvery, "throttle-every", 0, "answer every Nth request with 429")
 	fs.Float64Var(&c.faults.ThrottleProbability, "throttle-probability", 0, "answer each request with 429 with this probability (0-1)")
 	durationVar(fs, &c.faults.ThrottleFor, "throttle-for", "answer every request with 429 for this long after start")
@@ -166,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		DataDir: c.dataDir, Listen: c.listen, HostName: c.hostName, TLSNames: c.tlsNames,
 		AdminListen: enabled(c.adminListen), HubListen: enabled(c.hubListen), HubServiceListen: enabled(c.hubService),
 		Faults: c.faults, HubHostName: c.hubHostName, AssignDelay: c.assignDelay, RetryAfter: deviceRetryAfter(c.retryAfter),
-		Logger: log,
+		ClockOffset: c.clockOffset, Logger: log,
 	})
 	if err != nil {
 		return err

@@ -60,6 +60,9 @@ type Options struct {
 	// Now, when set, is the emulator's clock, which a test may share with a client whose waits it
 	// fakes.
 	Now func() time.Time
+	// ClockOffset shifts the emulator's clock, the Date header of its answers included, for tests
+	// of clients' clock checks (stack.Config.ClockOffset).
+	ClockOffset time.Duration
 	// Listener, when set, is where the device and service APIs listen instead of a free loopback
 	// port (Microsoft's SDKs need 127.0.0.1:443, and then Endpoint is a bare "localhost").
 	Listener net.Listener
@@ -90,6 +93,7 @@ func StartWith(t testing.TB, dir string, opts Options) *Emulator {
 	st, err := stack.Start(context.Background(), stack.Config{
 		DataDir: dir, Listener: opts.Listener, HubListener: opts.HubListener, HubServiceListener: opts.HubServiceListener,
 		HubHostName: opts.HubHostName, AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, Now: opts.Now,
+		ClockOffset: opts.ClockOffset,
 	})
 	if err != nil {
 		t.Fatalf("start the emulator: %v", err)

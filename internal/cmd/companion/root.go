@@ -17,6 +17,7 @@ registration ID recomputed), and creates the device's DPS individual enrollment.
 func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root := cli.NewRoot(ios, "companion", "Read devices' TPM identity codes and enroll them in Azure DPS", rootLong, version)
 	root.AddCommand(NewCmdDecode(ios, nil))
+	root.AddCommand(NewCmdDoctor(ios, nil))
 	root.AddCommand(NewCmdEnroll(ios, nil))
 	root.AddCommand(NewCmdEnrollment(ios))
 	root.AddCommand(NewCmdRegistration(ios))

@@ -66,6 +66,11 @@ type Config struct {
 	AssignDelay time.Duration
 	RetryAfter  time.Duration
 	Now         func() time.Time
+	// ClockOffset, for testing clients' clock checks, shifts the emulator's clock (Now, or the
+	// system's) by this much: the Date header of every service and device API answer, token
+	// expiry checks and timestamps all follow it, as a service whose clock disagrees with the
+	// client's would.
+	ClockOffset time.Duration
 	// Logger receives one line per request and the servers' errors; nil discards the requests.
 	Logger *slog.Logger
 }
@@ -121,6 +126,13 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 	if c.HubHostName == "" {
 		c.HubHostName = deviceapi.DefaultHubHostName
 	}
+	if c.ClockOffset != 0 {
+		base, offset := c.Now, c.ClockOffset
+		if base == nil {
+			base = time.Now
+		}
+		c.Now = func() time.Time { return base().Add(offset) }
+	}
 	s := &Stack{Dir: dir, errc: make(chan error, 4)}
 	// Until Start succeeds, the stack owns the listeners it was given: close them on failure.
 	owned := []net.Listener{c.Listener, c.AdminListener, c.HubListener, c.HubServiceListener}
@@ -169,7 +181,7 @@ func Start(ctx context.Context, c Config) (_ *Stack, err error) {
 	if now == nil {
 		now = time.Now
 	}
-	s.serve(&http.Server{Handler: s.Server}, newDPSListener(ln, tlsConf, now), c.Logger)
+	s.serve(&http.Server{Handler: dateHeader(s.Server, now)}, newDPSListener(ln, tlsConf, now), c.Logger)
 
 	if c.AdminListener != nil || c.AdminListen != "" {
 		token, err := datadir.LoadOrCreateAdminToken(dir)
