@@ -40,6 +40,10 @@ It checks, in order:
               after one, never another program's object
   state       the first-boot state: its stage, or damaged
   finalize    the workload units exist, can be enabled and are not masked
+  ca.file     the config's dps.caFile, when set: PEM certificates, none expired
+  dps.dns     DPS's host name (dps.endpoint) resolves
+  dps.tls     TLS to DPS verifies with the CA in use (dps.caFile, else the system's)
+  dps.clock   this device's clock agrees with DPS's (its tokens expire by it)
   dps.status  what DPS says of this device's registration, when the device can ask:
               with its X.509 certificate, or with the DPS key a TPM registration left
 A device that attests with an X.509 certificate skips the EK, SRK and DPS key checks.

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/oobtpm/oob/internal/cli"
+	"github.com/oobtpm/oob/internal/emulator/tlsca"
+	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/doctor"
 	"github.com/oobtpm/oob/pkg/firstboot"
@@ -22,10 +24,11 @@ import (
 
 const workloadUnit = "[Unit]\nDescription=the workload\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
 
-// device is a swtpm and an agent config whose finalize step enables kiosk.service in an
-// offline root.
+// device is a swtpm, the DPS emulator and an agent config for both whose finalize step enables
+// kiosk.service in an offline root.
 type device struct {
 	spec, tcti string
+	emu        *emulatortest.Emulator
 	config     string
 	stateDir   string
 	root       string
@@ -54,7 +57,7 @@ func newDevice(t *testing.T) device {
 	}
 	spec, tcti := swtpmtest.Start(t)
 	dir := t.TempDir()
-	d := device{spec: spec, tcti: tcti, config: filepath.Join(dir, "agent.json"),
+	d := device{spec: spec, tcti: tcti, emu: emulatortest.Start(t), config: filepath.Join(dir, "agent.json"),
 		stateDir: filepath.Join(dir, "state"), root: filepath.Join(dir, "root")}
 	unit := filepath.Join(d.root, "usr/lib/systemd/system/kiosk.service")
 	if err := os.MkdirAll(filepath.Dir(unit), 0o755); err != nil {
@@ -66,7 +69,7 @@ func newDevice(t *testing.T) device {
 	d.cfg = map[string]any{
 		"version":  1,
 		"tpm":      map[string]string{"path": spec},
-		"dps":      map[string]string{"idScope": "0ne00000001", "endpoint": "127.0.0.1:1"},
+		"dps":      map[string]string{"idScope": d.emu.IDScope, "endpoint": d.emu.Endpoint, "caFile": filepath.Join(d.emu.Dir, tlsca.CertFile)},
 		"stateDir": d.stateDir,
 		"finalize": map[string]any{"enable": []string{"kiosk.service"}, "disable": []string{"oob-agent.service"}, "root": d.root},
 	}
@@ -186,6 +189,10 @@ func TestDoctorHealthyDevice(t *testing.T) {
 	wantStatus(t, rep, "tpm.dpskey", doctor.OK, "not registered yet")
 	wantStatus(t, rep, "state", doctor.OK, "a new device")
 	wantStatus(t, rep, "finalize", doctor.OK, "kiosk.service disabled")
+	wantStatus(t, rep, "ca.file", doctor.OK)
+	wantStatus(t, rep, "dps.dns", doctor.OK, "localhost")
+	wantStatus(t, rep, "dps.tls", doctor.OK, "verified with the CA file")
+	wantStatus(t, rep, "dps.clock", doctor.OK, "agrees with DPS")
 	// A TPM device that never registered holds no key DPS would take for a look-up.
 	wantStatus(t, rep, "dps.status", doctor.Skipped, "holds none")
 	if !strings.Contains(text, "✔ Endorsement key (0x81010001): ") || !strings.Contains(text, "nothing blocks onboarding") {

@@ -24,13 +24,15 @@ type agentDoctor struct {
 	srk, dpsKey bool
 	// stage is the first-boot state's stage; "" when it did not load.
 	stage firstboot.Stage
+	// unreachable says DPS's name did not resolve or its TLS did not verify.
+	unreachable bool
 	// closeKey closes the X.509 key the status look-up opened.
 	closeKey func() error
 }
 
 // checks lists the doctor's checks in the order they run.
 func (d *agentDoctor) checks() []doctor.Check {
-	return []doctor.Check{
+	checks := []doctor.Check{
 		{Name: "config", Title: "Agent config", Run: d.checkConfig},
 		{Name: "tpm", Title: "TPM", Run: d.checkTPM},
 		{Name: "tpm.ek", Title: "Endorsement key (0x81010001)", Run: d.checkEK},
@@ -39,8 +41,9 @@ func (d *agentDoctor) checks() []doctor.Check {
 		{Name: "tpm.dpskey", Title: "DPS key slot (0x81000100)", Run: d.checkDPSKey},
 		{Name: "state", Title: "First-boot state", Run: d.checkState},
 		{Name: "finalize", Title: "Workload units", Run: d.checkFinalize},
-		{Name: "dps.status", Title: "Registration at DPS", Timeout: dpsStatusTimeout, Run: d.checkDPSStatus},
 	}
+	checks = append(checks, d.netChecks()...)
+	return append(checks, doctor.Check{Name: "dps.status", Title: "Registration at DPS", Timeout: dpsStatusTimeout, Run: d.checkDPSStatus})
 }
 
 // close closes the TPM, if it was opened.

@@ -22,6 +22,9 @@ func (d *agentDoctor) checkDPSStatus(ctx context.Context) doctor.Finding {
 	if d.cfg == nil {
 		return noConfig()
 	}
+	if d.unreachable {
+		return doctor.Skipf("needs DPS's name to resolve and its TLS to verify, which failed above")
+	}
 	pc := provision.Config{IDScope: d.cfg.DPS.IDScope, Endpoint: d.cfg.DPS.Endpoint, RegistrationID: d.cfg.DPS.RegistrationID,
 		Retry: retry.Policy{MaxAttempts: 2, MaxRetryAfter: 5 * time.Second}}
 	if f, ok := d.statusCredential(ctx, &pc); !ok {

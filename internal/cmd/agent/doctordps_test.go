@@ -9,7 +9,7 @@ import (
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
-	"github.com/oobtpm/oob/internal/emulatortest"
+	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/doctor"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
@@ -20,17 +20,9 @@ import (
 // These tests ask the DPS emulator, over TLS with its own CA, what it decided about the device,
 // as the doctor asks DPS.
 
-// useEmulator points the device's config at emu.
-func (d device) useEmulator(t *testing.T, emu *emulatortest.Emulator) {
-	t.Helper()
-	d.cfg["dps"] = map[string]string{"idScope": emu.IDScope, "endpoint": emu.Endpoint, "caFile": filepath.Join(emu.Dir, "ca.pem")}
-	d.writeConfig(t)
-}
-
 func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
 	d := newDevice(t)
-	emu := emulatortest.Start(t)
-	d.useEmulator(t, emu)
+	emu := d.emu
 	code, out, stderr := identityOutput(t, "--tpm", d.spec, "--format", "json")
 	var id identityJSON
 	if code != 0 || json.Unmarshal([]byte(out), &id) != nil {
@@ -59,8 +51,7 @@ func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
 
 func TestDoctorDPSStatusX509(t *testing.T) {
 	d := newDevice(t)
-	emu := emulatortest.Start(t)
-	d.useEmulator(t, emu)
+	emu := d.emu
 	cert := emu.DeviceCertificate(t, boardGUID)
 	dir := t.TempDir()
 	chain, key := filepath.Join(dir, "device-chain.pem"), filepath.Join(dir, "device.key")
@@ -97,4 +88,32 @@ func TestDoctorDPSStatusX509(t *testing.T) {
 		t.Fatalf("exit %d once enrolled:\n%s", code, text)
 	}
 	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
+}
+
+func TestDoctorDPSWrongCAAndUnreachable(t *testing.T) {
+	d := newDevice(t)
+	// A CA file of another CA (swtpm's EK certificate root): TLS does not verify.
+	other := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(other, swtpmtest.RootCert(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cfg["dps"].(map[string]string)["caFile"] = other
+	d.writeConfig(t)
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.tls", doctor.Fail, "dps.caFile")
+	wantStatus(t, rep, "dps.status", doctor.Skipped, "failed above")
+
+	// Nothing listening where the config says DPS is.
+	d.emu.Stop()
+	d.cfg["dps"].(map[string]string)["caFile"] = filepath.Join(d.emu.Dir, tlsca.CertFile)
+	d.writeConfig(t)
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d with DPS down:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.tls", doctor.Fail, d.emu.Endpoint)
+	wantStatus(t, rep, "dps.status", doctor.Skipped)
 }
