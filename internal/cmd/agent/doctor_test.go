@@ -327,3 +327,13 @@ func TestDoctorMissingConfig(t *testing.T) {
 		}
 	}
 }
+
+// The help lists every check by the name scripts see in --format json.
+func TestDoctorHelpNamesEveryCheck(t *testing.T) {
+	long := NewCmdDoctor(cli.Test(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})).Long
+	for _, c := range (&agentDoctor{}).checks() {
+		if !strings.Contains(long, "\n  "+c.Name+" ") {
+			t.Errorf("--help does not name check %q", c.Name)
+		}
+	}
+}
