@@ -15,7 +15,10 @@ import (
 	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/doctor"
+	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/firstboot"
+	"github.com/spf13/cobra"
 )
 
 // These tests break one thing at a time on a real device's parts: swtpm, manufactured as a TPM
@@ -88,6 +91,25 @@ func (d device) tpm2(t *testing.T, name string, args ...string) {
 			t.Fatalf("%s: %v: %s", strings.Join(cmdline, " "), err, out)
 		}
 	}
+}
+
+// enrollAndRegister enrolls the device's TPM identity, as `identity` reads it, in the emulator
+// and registers it with `register --no-hub`; it returns the exit code and standard error.
+func (d device) enrollAndRegister(t *testing.T) (int, string) {
+	t.Helper()
+	code, out, stderr := identityOutput(t, "--tpm", d.spec, "--format", "json")
+	var id identityJSON
+	if code != 0 || json.Unmarshal([]byte(out), &id) != nil {
+		t.Fatalf("identity: exit %d: %s %s", code, out, stderr)
+	}
+	if _, err := d.emu.Client(t, dps.Options{}).CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
+		RegistrationID: id.RegistrationID,
+		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey}},
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	return execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) }, "--tpm", d.spec,
+		"--id-scope", d.emu.IDScope, "--endpoint", d.emu.Endpoint, "--ca-file", filepath.Join(d.emu.Dir, tlsca.CertFile), "--no-hub")
 }
 
 // persisted says whether something is persisted at handle, asking tpm2_readpublic.
@@ -235,6 +257,13 @@ func TestDoctorNonStandardEK(t *testing.T) {
 	if !strings.Contains(text, "✘ Endorsement key (0x81010001): ") || !strings.Contains(text, "onboarding is blocked") {
 		t.Errorf("text:\n%s", text)
 	}
+
+	// As the agent finds out: enrolled with this EK, its registration fails at the import of
+	// DPS's key, the EK's policy not being the endorsement policy.
+	code, stderr := d.enrollAndRegister(t)
+	if code != 1 || !strings.Contains(stderr, "the TPM refused DPS's key") {
+		t.Errorf("register with a non-standard EK: exit %d: %s", code, stderr)
+	}
 }
 
 func TestDoctorEKCertificateNotMatching(t *testing.T) {
@@ -264,6 +293,12 @@ func TestDoctorWrongSRKTemplate(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, text)
 	}
 	wantStatus(t, rep, "tpm.srk", doctor.Fail, "another template", "tpm2_evictcontrol -C o -c 0x81000001")
+	// As the agent finds out: enrolled with this SRK, its registration fails (the emulator, as
+	// DPS, cannot seal its key to an AES-256 SRK: 400004).
+	code, stderr := d.enrollAndRegister(t)
+	if code != 1 || !strings.Contains(stderr, "error 400004") {
+		t.Errorf("register with an AES-256 SRK: exit %d: %s", code, stderr)
+	}
 }
 
 func TestDoctorForeignObjectInDPSKeySlot(t *testing.T) {
@@ -335,5 +370,37 @@ func TestDoctorHelpNamesEveryCheck(t *testing.T) {
 		if !strings.Contains(long, "\n  "+c.Name+" ") {
 			t.Errorf("--help does not name check %q", c.Name)
 		}
+	}
+}
+
+func TestDoctorOwnerPasswordNotGiven(t *testing.T) {
+	d := newDevice(t)
+	d.tpm2(t, "tpm2_evictcontrol", "-C", "o", "-c", "0x81010001")
+	d.tpm2(t, "tpm2_changeauth", "-c", "o", "owner-secret")
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, text)
+	}
+	// The agent could create the EK and SRK, but not persist them.
+	wantStatus(t, rep, "tpm.ek", doctor.Fail, "owner hierarchy has a password", "tpm.ownerAuthFile")
+	wantStatus(t, rep, "tpm.srk", doctor.Fail, "owner hierarchy has a password", "tpm.ownerAuthFile")
+	// As the agent finds out: its identity stops there.
+	if code, _, stderr := identityOutput(t, "--tpm", d.spec); code == 0 || !strings.Contains(stderr, "owner hierarchy has a password") {
+		t.Errorf("identity without the owner's password: exit %d: %s", code, stderr)
+	}
+
+	file := filepath.Join(t.TempDir(), "owner-auth")
+	if err := os.WriteFile(file, []byte("owner-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.cfg["tpm"] = map[string]string{"path": d.spec, "ownerAuthFile": file}
+	d.writeConfig(t)
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d with the password given:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm.ek", doctor.OK, "the agent creates it")
+	if code, _, stderr := identityOutput(t, "--tpm", d.spec, "--owner-auth-file", file); code != 0 {
+		t.Errorf("identity with the owner's password: exit %d: %s", code, stderr)
 	}
 }

@@ -184,7 +184,7 @@ func (d *agentDoctor) checkSRK(ctx context.Context) doctor.Finding {
 		return doctor.Failf("if nothing else on this device uses that key, remove it (tpm2_evictcontrol -C o -c 0x81000001) "+
 			"and run the agent again: it creates the standard SRK there",
 			"an RSA-2048 storage key of another template than the standard SRK (attributes 0x00030472, AES-128-CFB, no "+
-				"password or policy): DPS wraps its key for the standard SRK, so importing it under this one fails")
+				"password or policy): DPS seals its key to the SRK assuming that template, so the registration fails (DPS refuses the SRK, or the TPM the key sealed to it)")
 	}
 	return doctor.Okf("RSA-2048 from the standard SRK template, as DPS's key import needs")
 }
