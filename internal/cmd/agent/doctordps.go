@@ -58,13 +58,16 @@ func (d *agentDoctor) checkDPSStatus(ctx context.Context) doctor.Finding {
 	case dpsapi.RegistrationAssigned:
 		return doctor.Okf("%s is assigned to %s as device %s (%s)", id, res.AssignedHub, res.DeviceID, res.Substatus)
 	case dpsapi.RegistrationDisabled:
-		return doctor.Failf("enable the device's enrollment (companion, the activation portal, or the Azure portal); the agent's next attempt then registers it",
-			"%s: DPS refused the registration because the device's enrollment is disabled", id)
+		fix := "enable the device's enrollment (companion, or the Azure portal); the agent's next attempt then registers it"
+		if pc.Certificate != nil {
+			fix = "activate the board (its label's activation URL), which enables its enrollment; the agent's next attempt then registers it"
+		}
+		return doctor.Failf(fix, "%s: DPS refused the registration because the device's enrollment is disabled", id)
 	case dpsapi.RegistrationFailed:
 		return doctor.Failf("fix what DPS says, then run the agent: it registers again",
 			"%s: DPS could not assign the device: error %d: %s", id, res.ErrorCode, res.ErrorMessage)
 	}
-	return doctor.Okf("%s: DPS is %s the device", id, res.Status)
+	return doctor.Okf("%s: DPS's registration state is %q: it has not decided yet", id, res.Status)
 }
 
 // statusCredential sets how the device proves itself for the look-up. It is false, with the

@@ -46,7 +46,7 @@ func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, text)
 	}
 	wantStatus(t, rep, "tpm.dpskey", doctor.OK, "registered before")
-	wantStatus(t, rep, "dps.status", doctor.Fail, id.RegistrationID, "disabled", "enable the device's enrollment")
+	wantStatus(t, rep, "dps.status", doctor.Fail, id.RegistrationID, "disabled", "enable the device's enrollment", "companion")
 }
 
 func TestDoctorDPSStatusX509(t *testing.T) {
@@ -88,6 +88,19 @@ func TestDoctorDPSStatusX509(t *testing.T) {
 		t.Fatalf("exit %d once enrolled:\n%s", code, text)
 	}
 	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
+
+	// Registered: DPS says where it assigned the board.
+	code, stderr := execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) },
+		"--x509-cert", chain, "--x509-key", key, "--id-scope", emu.IDScope, "--endpoint", emu.Endpoint,
+		"--ca-file", filepath.Join(emu.Dir, tlsca.CertFile), "--no-hub")
+	if code != 0 {
+		t.Fatalf("register: exit %d: %s", code, stderr)
+	}
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d once registered:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.status", doctor.OK, boardGUID+" is assigned to localhost as device "+boardGUID)
 }
 
 func TestDoctorDPSWrongCAAndUnreachable(t *testing.T) {
