@@ -34,8 +34,8 @@ It checks, in order:
   tpm.ek      the endorsement key at 0x81010001: the TCG's standard RSA-2048 template,
               which DPS expects, or absent (the agent then creates it)
   tpm.ekcert  the EK certificate in NV 0x01C00002 and whether it certifies that EK
-  tpm.srk     the storage root key at 0x81000001: the standard template, which DPS's
-              key import needs, or absent (the agent then creates it)
+  tpm.srk     the storage root key at 0x81000001: the standard template, which DPS
+              seals its key to, or absent (the agent then creates it)
   tpm.dpskey  the DPS key slot 0x81000100: empty before a registration, an HMAC key
               after one, never another program's object
   state       the first-boot state: its stage, or damaged
@@ -44,8 +44,9 @@ It checks, in order:
   dps.dns     DPS's host name (dps.endpoint) resolves
   dps.tls     TLS to DPS verifies with the CA in use (dps.caFile, else the system's)
   dps.clock   this device's clock agrees with DPS's (its tokens expire by it)
-  dps.status  what DPS says of this device's registration, when the device can ask:
-              with its X.509 certificate, or with the DPS key a TPM registration left
+  dps.status  what DPS decided about this device, when the device can ask: with its
+              X.509 certificate, or with the key of DPS's challenge that a refused or
+              unfinished TPM registration left in the DPS key slot
 A device that attests with an X.509 certificate skips the EK, SRK and DPS key checks.
 
 Each line starts with ✔ (fine), ! (onboarding goes on, but something is off),
