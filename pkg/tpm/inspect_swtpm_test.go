@@ -37,8 +37,17 @@ func TestSwtpmInspect(t *testing.T) {
 	if err := dev.CheckDPSKey(ctx); !errors.Is(err, ErrNoDPSKey) {
 		t.Fatalf("CheckDPSKey on a fresh swtpm: %v", err)
 	}
+	if has, err := dev.HasDeviceKey(ctx); err != nil || has {
+		t.Fatalf("HasDeviceKey on a fresh swtpm: %v, %v", has, err)
+	}
 	if _, err := dev.StorageRootKey(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := dev.DeviceKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if has, err := dev.HasDeviceKey(ctx); err != nil || !has {
+		t.Fatalf("HasDeviceKey after DeviceKey: %v, %v", has, err)
 	}
 	srk, standard, err := dev.PersistedSRK(ctx)
 	if err != nil || srk == nil || !standard {
