@@ -3,16 +3,20 @@ package agent
 import (
 	"crypto"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
+	"github.com/oobtpm/oob/internal/factory/esttest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
+	"github.com/oobtpm/oob/pkg/devicecert"
 	"github.com/oobtpm/oob/pkg/doctor"
 	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
+	"github.com/oobtpm/oob/pkg/est"
 	"github.com/oobtpm/oob/pkg/keyfile"
 	"github.com/spf13/cobra"
 )
@@ -129,4 +133,46 @@ func TestDoctorDPSWrongCAAndUnreachable(t *testing.T) {
 	}
 	wantStatus(t, rep, "dps.tls", doctor.Fail, d.emu.Endpoint)
 	wantStatus(t, rep, "dps.status", doctor.Skipped)
+}
+
+// An X.509 board whose key is the TPM's (`oob-agent certify --key tpm`, against the factory's
+// own EST server in process): without that key the look-up cannot be made; with it, DPS
+// answers.
+func TestDoctorDPSStatusX509KeyInTPM(t *testing.T) {
+	d := newDevice(t)
+	srv := esttest.Start(t)
+	b := newBoard(t, boardGUID)
+	d.cfg["x509"] = map[string]string{"certificateFile": devicecert.ChainPath(b.state), "key": "tpm"}
+	d.writeConfig(t)
+
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d before certify:\n%s", code, text)
+	}
+	wantStatus(t, rep, "tpm", doctor.OK, "TPM 2.0")
+	wantStatus(t, rep, "tpm.ek", doctor.Skipped, "X.509")
+	wantStatus(t, rep, "dps.status", doctor.Fail, "no device key at 0x81000101", "oob-agent certify")
+
+	// The doctor created no key: certify makes it.
+	if got := certified(t, b.args(srv, "--tpm", d.spec, "--key", "tpm")...); !got.KeyCreated {
+		t.Errorf("certify found a device key the doctor made: %+v", got)
+	}
+	chain, err := est.ParsePEM(mustRead(t, devicecert.ChainPath(b.state)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0].Raw}))
+	if _, err := d.emu.Client(t, dps.Options{}).CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
+		RegistrationID: boardGUID,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: leaf}},
+		}},
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 0 {
+		t.Fatalf("exit %d once certified and enrolled:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
 }
