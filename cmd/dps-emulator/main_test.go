@@ -269,6 +269,30 @@ func TestHelpExitsZero(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "-data") {
 		t.Fatalf("--help: %v\n%s", err, out)
 	}
+	// The clock offset is there, and says it is for tests.
+	if !strings.Contains(string(out), "-clock-offset") || !strings.Contains(string(out), "for testing clients' clock checks only") {
+		t.Fatalf("--help does not describe --clock-offset as for testing:\n%s", out)
+	}
+}
+
+// --clock-offset shifts the Date header of every answer, so a client comparing clocks sees it.
+func TestClockOffsetShiftsTheDateHeader(t *testing.T) {
+	dir := t.TempDir()
+	p := startEmulator(t, dir, "--clock-offset", "-2h")
+	c := newClient(t, dir, p.Addr)
+	res, err := c.http.Get(c.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	date, err := http.ParseTime(res.Header.Get("Date"))
+	if err != nil {
+		t.Fatalf("Date %q: %v", res.Header.Get("Date"), err)
+	}
+	// Two hours behind, give or take the request's own second or two.
+	if behind := time.Until(date); behind > -2*time.Hour+time.Minute || behind < -2*time.Hour-time.Minute {
+		t.Fatalf("Date %s is %s from now, want about -2h", date, behind)
+	}
 }
 
 // A second emulator on a data directory in use says which file another process holds, instead

@@ -2,54 +2,55 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oobtpm/oob/internal/emulatortest/emuproc"
 )
 
-// doctorJSON is `oob-agent doctor --format json`'s output.
-type doctorJSON struct {
-	Blocked bool `json:"blocked"`
-	Checks  []struct {
-		Name, Status, Detail, Fix string
-	} `json:"checks"`
-}
-
-// The built agent's doctor on a device as an image leaves it (swtpm, the emulator, an offline
-// root): nothing blocks onboarding and it exits 0; with the workload's unit gone from the image
-// it says so and exits 1.
-func TestDoctorThroughTheBinary(t *testing.T) {
+// companion doctor, the built binary, against the dps-emulator process: all well exits 0 with
+// one line per check; an emulator whose clock runs an hour ahead (--clock-offset) makes the
+// clock check fail and the doctor exit 1, and its JSON says the same.
+func TestCompanionDoctor(t *testing.T) {
 	emu := startEmulator(t)
-	d := newDevice(t, emu)
-
-	out, stderr, err := runCode(t, nil, "oob-agent", "doctor", "--config", d.config, "--format", "json")
-	var rep doctorJSON
-	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || rep.Blocked {
-		t.Fatalf("healthy device: %v\n%s\n%s", err, out, stderr)
-	}
-	seen := map[string]string{}
-	for _, c := range rep.Checks {
-		seen[c.Name] = c.Status
-	}
-	for _, name := range []string{"config", "tpm", "tpm.ek", "tpm.ekcert", "tpm.srk", "tpm.dpskey", "state", "finalize", "dps.dns", "dps.tls", "dps.clock"} {
-		if seen[name] != "ok" {
-			t.Errorf("%s: %q in %s", name, seen[name], out)
+	// A journal of its own, not the user's.
+	env := append([]string{"XDG_STATE_HOME=" + t.TempDir()}, emu.env...)
+	out := runEnv(t, env, "companion", "doctor")
+	for _, want := range []string{
+		"✔ DPS connection string: from $DPS_CONNECTION_STRING: HostName localhost:",
+		"✔ TLS to localhost:",
+		"✔ Clock against DPS: this machine's clock agrees with DPS's",
+		"✔ DPS accepts the key:",
+		"✔ Journal: enrollments to send: no journal yet",
+		"; nothing blocks onboarding\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor's output lacks %q:\n%s", want, out)
 		}
 	}
 
-	if err := os.Remove(filepath.Join(d.root, "etc", "systemd", "system", "kiosk.service")); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	emuproc.Start(t, filepath.Join(bin, "dps-emulator"), dir, "--clock-offset", "1h")
+	code, stdout, stderr := exitCode(t, []string{"XDG_STATE_HOME=" + t.TempDir(), "DPS_CA_FILE=" + filepath.Join(dir, "ca.pem")},
+		"companion", "doctor", "--connection-string-file", filepath.Join(dir, "service-connection-string"), "--format", "json")
+	if code != 1 {
+		t.Fatalf("an hour of skew: exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
-	text, _, err := runCode(t, nil, "oob-agent", "doctor", "--config", d.config)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("without the workload's unit: %v\n%s", err, text)
+	var rep struct {
+		Blocked bool
+		Checks  []struct{ Name, Status, Detail, Fix string }
 	}
-	if !strings.Contains(text, "✘ Workload units: finalize: cannot check kiosk.service: no such unit file") ||
-		!strings.Contains(text, "onboarding is blocked") {
-		t.Errorf("text:\n%s", text)
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	clock := false
+	for _, c := range rep.Checks {
+		if c.Name == "dps.clock" {
+			clock = c.Status == "fail" && strings.Contains(c.Detail, "1h0m0s behind DPS") && strings.Contains(c.Fix, "timedatectl")
+		}
+	}
+	if !rep.Blocked || !clock {
+		t.Fatalf("the clock an hour off is not reported as failing:\n%s", stdout)
 	}
 }

@@ -291,3 +291,30 @@ func TestDoctorNamedCameraThatIsNotThereFails(t *testing.T) {
 	r := runDoctor(t, emu.ConnectionString.Secret(), caOf(emu), "--camera", filepath.Join(t.TempDir(), "video7"))
 	r.want(t, "cameras", doctor.Fail, "no camera at", "ls /dev/video*")
 }
+
+func TestDoctorJournalInUseWarns(t *testing.T) {
+	emu := emulatortest.Start(t)
+	path := filepath.Join(t.TempDir(), "journal.db")
+	// A running scan holds the journal's lock.
+	j, err := journal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r := runDoctor(t, emu.ConnectionString.Secret(), caOf(emu), "--journal", path)
+	r.want(t, "journal.pending", doctor.Warn, "in use by another companion", "run the doctor again")
+	r.want(t, "journal.conflicts", doctor.Warn, "in use by another companion")
+}
+
+func TestDoctorMissingCAFileFailsAndSkipsWhatNeedsIt(t *testing.T) {
+	emu := emulatortest.Start(t)
+	missing := filepath.Join(t.TempDir(), "ca.pem")
+	r := runDoctor(t, emu.ConnectionString.Secret(), missing)
+	if r.exit != cli.ExitError {
+		t.Fatalf("exit %d, want 1", r.exit)
+	}
+	r.want(t, "ca.file", doctor.Fail, "cannot read "+missing, "--ca-file FILE or $DPS_CA_FILE")
+	r.want(t, "dps.tls", doctor.Fail, "reading CA file")
+	r.want(t, "dps.clock", doctor.Skipped, "CA file is unusable")
+	r.want(t, "dps.credentials", doctor.Skipped, "CA file is unusable")
+}

@@ -164,3 +164,25 @@ func FuzzParseTarget(f *testing.F) {
 		}
 	})
 }
+
+func TestACertificateForAnotherNameFails(t *testing.T) {
+	// The emulator's certificate is for localhost, 127.0.0.1 and ::1; reached as 127.0.0.2 (the
+	// loopback network's other address), it is the right CA's certificate for another name.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatalf("listen on 127.0.0.2: %v", err)
+	}
+	e := emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{Listener: l})
+	tg := target(t, e)
+	tg.Host, tg.Port, tg.HostFrom = "127.0.0.2", portOf(t, l.Addr().String()), "--endpoint"
+	want(t, run(t, netcheck.TLS(tg)), doctor.Fail, "certificate is for localhost, 127.0.0.1, ::1, not 127.0.0.2", "check --endpoint")
+}
+
+func portOf(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
