@@ -94,22 +94,37 @@ func (d device) tpm2(t *testing.T, name string, args ...string) {
 }
 
 // enrollAndRegister enrolls the device's TPM identity, as `identity` reads it, in the emulator
-// and registers it with `register --no-hub`; it returns the exit code and standard error.
-func (d device) enrollAndRegister(t *testing.T) (int, string) {
+// with the given provisioning status ("" for enabled) and registers it with `register
+// --no-hub`; it returns the exit code, standard error and the registration ID.
+func (d device) enrollAndRegister(t *testing.T, status dpsapi.ProvisioningStatus) (int, string, string) {
 	t.Helper()
 	code, out, stderr := identityOutput(t, "--tpm", d.spec, "--format", "json")
 	var id identityJSON
 	if code != 0 || json.Unmarshal([]byte(out), &id) != nil {
 		t.Fatalf("identity: exit %d: %s %s", code, out, stderr)
 	}
-	if _, err := d.emu.Client(t, dps.Options{}).CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
-		RegistrationID: id.RegistrationID,
-		Attestation:    &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey}},
-	}, ""); err != nil {
+	d.enroll(t, &dpsapi.IndividualEnrollment{
+		RegistrationID: id.RegistrationID, ProvisioningStatus: status,
+		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey}},
+	})
+	code, stderr = d.register(t, "--tpm", d.spec)
+	return code, stderr, id.RegistrationID
+}
+
+// enroll creates the enrollment in the device's emulator.
+func (d device) enroll(t *testing.T, e *dpsapi.IndividualEnrollment) {
+	t.Helper()
+	if _, err := d.emu.Client(t, dps.Options{}).CreateOrUpdateEnrollment(t.Context(), e, ""); err != nil {
 		t.Fatal(err)
 	}
-	return execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) }, "--tpm", d.spec,
-		"--id-scope", d.emu.IDScope, "--endpoint", d.emu.Endpoint, "--ca-file", filepath.Join(d.emu.Dir, tlsca.CertFile), "--no-hub")
+}
+
+// register runs `oob-agent register --no-hub` against the device's emulator with the given
+// attestation flags and returns the exit code and standard error.
+func (d device) register(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	return execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) }, append(args,
+		"--id-scope", d.emu.IDScope, "--endpoint", d.emu.Endpoint, "--ca-file", filepath.Join(d.emu.Dir, tlsca.CertFile), "--no-hub")...)
 }
 
 // persisted says whether something is persisted at handle, asking tpm2_readpublic.
@@ -260,7 +275,7 @@ func TestDoctorNonStandardEK(t *testing.T) {
 
 	// As the agent finds out: enrolled with this EK, its registration fails at the import of
 	// DPS's key, the EK's policy not being the endorsement policy.
-	code, stderr := d.enrollAndRegister(t)
+	code, stderr, _ := d.enrollAndRegister(t, "")
 	if code != 1 || !strings.Contains(stderr, "the TPM refused DPS's key") {
 		t.Errorf("register with a non-standard EK: exit %d: %s", code, stderr)
 	}
@@ -295,7 +310,7 @@ func TestDoctorWrongSRKTemplate(t *testing.T) {
 	wantStatus(t, rep, "tpm.srk", doctor.Fail, "another template", "tpm2_evictcontrol -C o -c 0x81000001")
 	// As the agent finds out: enrolled with this SRK, its registration fails (the emulator, as
 	// DPS, cannot seal its key to an AES-256 SRK: 400004).
-	code, stderr := d.enrollAndRegister(t)
+	code, stderr, _ := d.enrollAndRegister(t, "")
 	if code != 1 || !strings.Contains(stderr, "error 400004") {
 		t.Errorf("register with an AES-256 SRK: exit %d: %s", code, stderr)
 	}

@@ -2,23 +2,19 @@ package agent
 
 import (
 	"crypto"
-	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/oobtpm/oob/internal/cli"
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
 	"github.com/oobtpm/oob/internal/factory/esttest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/devicecert"
 	"github.com/oobtpm/oob/pkg/doctor"
-	"github.com/oobtpm/oob/pkg/dps"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/est"
 	"github.com/oobtpm/oob/pkg/keyfile"
-	"github.com/spf13/cobra"
 )
 
 // These tests ask the DPS emulator, over TLS with its own CA, what it decided about the device,
@@ -26,22 +22,8 @@ import (
 
 func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
 	d := newDevice(t)
-	emu := d.emu
-	code, out, stderr := identityOutput(t, "--tpm", d.spec, "--format", "json")
-	var id identityJSON
-	if code != 0 || json.Unmarshal([]byte(out), &id) != nil {
-		t.Fatalf("identity: exit %d: %s %s", code, out, stderr)
-	}
-	svc := emu.Client(t, dps.Options{})
-	if _, err := svc.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
-		RegistrationID: id.RegistrationID, ProvisioningStatus: dpsapi.StatusDisabled,
-		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationTPM, TPM: &dpsapi.TPMAttestation{EndorsementKey: id.EndorsementKey, StorageRootKey: id.StorageRootKey}},
-	}, ""); err != nil {
-		t.Fatal(err)
-	}
 	// The device registers, answering DPS's challenge: its enrollment is disabled.
-	code, stderr = execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) }, "--tpm", d.spec, "--id-scope", emu.IDScope, "--endpoint", emu.Endpoint,
-		"--ca-file", filepath.Join(emu.Dir, "ca.pem"), "--no-hub")
+	code, stderr, id := d.enrollAndRegister(t, dpsapi.StatusDisabled)
 	if code != 5 {
 		t.Fatalf("register: exit %d, want 5 (disabled): %s", code, stderr)
 	}
@@ -50,13 +32,12 @@ func TestDoctorDPSStatusTPMDisabled(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, text)
 	}
 	wantStatus(t, rep, "tpm.dpskey", doctor.OK, "registered before")
-	wantStatus(t, rep, "dps.status", doctor.Fail, id.RegistrationID, "disabled", "enable the device's enrollment", "companion")
+	wantStatus(t, rep, "dps.status", doctor.Fail, id, "disabled", "enable the device's enrollment", "companion")
 }
 
 func TestDoctorDPSStatusX509(t *testing.T) {
 	d := newDevice(t)
-	emu := d.emu
-	cert := emu.DeviceCertificate(t, boardGUID)
+	cert := d.emu.DeviceCertificate(t, boardGUID)
 	dir := t.TempDir()
 	chain, key := filepath.Join(dir, "device-chain.pem"), filepath.Join(dir, "device.key")
 	if err := os.WriteFile(chain, []byte(tlsca.CertificatePEM(*cert)), 0o644); err != nil {
@@ -78,15 +59,7 @@ func TestDoctorDPSStatusX509(t *testing.T) {
 		wantStatus(t, rep, name, doctor.Skipped, "X.509")
 	}
 
-	svc := emu.Client(t, dps.Options{})
-	if _, err := svc.CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
-		RegistrationID: boardGUID,
-		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
-			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: tlsca.CertificatePEM(*cert)}},
-		}},
-	}, ""); err != nil {
-		t.Fatal(err)
-	}
+	d.enroll(t, &dpsapi.IndividualEnrollment{RegistrationID: boardGUID, Attestation: x509Attestation(tlsca.CertificatePEM(*cert))})
 	code, text, rep = runDoctor(t, "--config", d.config)
 	if code != 0 {
 		t.Fatalf("exit %d once enrolled:\n%s", code, text)
@@ -94,9 +67,7 @@ func TestDoctorDPSStatusX509(t *testing.T) {
 	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
 
 	// Registered: DPS says where it assigned the board.
-	code, stderr := execute(t, func(ios *cli.IOStreams) *cobra.Command { return NewCmdRegister(ios, nil) },
-		"--x509-cert", chain, "--x509-key", key, "--id-scope", emu.IDScope, "--endpoint", emu.Endpoint,
-		"--ca-file", filepath.Join(emu.Dir, tlsca.CertFile), "--no-hub")
+	code, stderr := d.register(t, "--x509-cert", chain, "--x509-key", key)
 	if code != 0 {
 		t.Fatalf("register: exit %d: %s", code, stderr)
 	}
@@ -162,17 +133,17 @@ func TestDoctorDPSStatusX509KeyInTPM(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaf := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0].Raw}))
-	if _, err := d.emu.Client(t, dps.Options{}).CreateOrUpdateEnrollment(t.Context(), &dpsapi.IndividualEnrollment{
-		RegistrationID: boardGUID,
-		Attestation: &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
-			ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: leaf}},
-		}},
-	}, ""); err != nil {
-		t.Fatal(err)
-	}
+	d.enroll(t, &dpsapi.IndividualEnrollment{RegistrationID: boardGUID, Attestation: x509Attestation(leaf)})
 	code, text, rep = runDoctor(t, "--config", d.config)
 	if code != 0 {
 		t.Fatalf("exit %d once certified and enrolled:\n%s", code, text)
 	}
 	wantStatus(t, rep, "dps.status", doctor.OK, "has not registered yet")
+}
+
+// x509Attestation is an X.509 enrollment's attestation by the client certificate pem.
+func x509Attestation(pem string) *dpsapi.Attestation {
+	return &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
+		ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: pem}},
+	}}
 }
