@@ -11,8 +11,9 @@
 // /enrollmentGroups/{id}/attestationmechanism; symmetric key or X.509 signing certificates) and
 // registration states (GET/DELETE /registrations/{id}, and a group's devices' with POST
 // /registrations/{groupId}/query), in pkg/dpsapi's wire types, with tokens checked by pkg/sas and
-// endorsement keys by pkg/identity. The device API (PUT /{idScope}/registrations/{id}/register
-// and GET /{idScope}/registrations/{id}/operations/{operationId}) is package deviceapi's.
+// endorsement keys by pkg/identity. The device API (PUT /{idScope}/registrations/{id}/register,
+// GET /{idScope}/registrations/{id}/operations/{operationId} and the status look-up POST
+// /{idScope}/registrations/{id}) is package deviceapi's.
 // AdminHandler is the loopback-only control API for faults and seeded registration states.
 //
 // The parts it stands on: store (the bbolt state, and HubDevice, an assigned device's hub

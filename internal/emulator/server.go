@@ -77,6 +77,10 @@ type Server struct {
 	// device is the device registration API the device routes lead to.
 	device *deviceapi.API
 	mux    *http.ServeMux
+	// statusMux serves the device's status look-up, POST /{scope}/registrations/{id}, whose
+	// pattern mux cannot hold beside /registrations/{id}/query (both match
+	// /registrations/registrations/query).
+	statusMux *http.ServeMux
 }
 
 // New returns a Server for opts.
@@ -122,6 +126,8 @@ func New(opts Options) (*Server, error) {
 		AssignDelay: opts.AssignDelay, RetryAfter: opts.RetryAfter, HubHostName: opts.HubHostName,
 	})
 	s.mux = s.routes()
+	s.statusMux = http.NewServeMux()
+	s.handle(s.statusMux, "/{scope}/registrations/{id}", op{http.MethodPost, "device.status", nil, s.device.StatusLookup})
 	return s, nil
 }
 
@@ -253,7 +259,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(rec, s.now(), errNotFound())
 		return
 	}
+	if isStatusLookup(mr) {
+		s.statusMux.ServeHTTP(rec, mr)
+		return
+	}
 	s.mux.ServeHTTP(rec, mr)
+}
+
+// isStatusLookup reports whether r's path is a device's status look-up,
+// /{scope}/registrations/{id}, rather than a service path of three segments.
+func isStatusLookup(r *http.Request) bool {
+	segs := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+	return len(segs) == 3 && segs[1] == "registrations" && segs[0] != "registrations"
 }
 
 // errNotFound is the reply to a path the service does not serve.

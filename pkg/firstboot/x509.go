@@ -71,6 +71,17 @@ func loadCertificateIdentity(cfg *X509Config, key crypto.Signer) (*certificateId
 	return id, nil
 }
 
+// LoadCertificate reads the device's certificate chain that cfg names and pairs it with key,
+// with the first boot's checks: a common name that is a registration ID, the key the
+// certificate certifies, client authentication allowed.
+func LoadCertificate(cfg *X509Config, key crypto.Signer) (*tls.Certificate, error) {
+	id, err := loadCertificateIdentity(&X509Config{CertificateFile: cfg.CertificateFile, Key: cfg.Key}, key)
+	if err != nil {
+		return nil, err
+	}
+	return id.cert, nil
+}
+
 func keyName(key string) string {
 	if key == KeyInTPM {
 		return "the key in the TPM"

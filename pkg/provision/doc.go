@@ -17,4 +17,8 @@
 //
 // Outcomes DPS decides (assigned, disabled, failed) are a Result; a device DPS does not know
 // (ErrNotEnrolled) and a service that stays unavailable (ErrUnavailable) are errors.
+//
+// LookupStatus reads what DPS last decided without registering: POST
+// /{idScope}/registrations/{id} with the same proof, a TPM's token signed with the key its TPM
+// already holds (a look-up is never challenged).
 package provision

@@ -227,7 +227,7 @@ func (r *registration) once(ctx context.Context, method, path string) (*response
 	}
 	u.RawQuery = url.Values{"api-version": {dpsapi.DeviceAPIVersion}}.Encode()
 	var body io.Reader
-	if method == http.MethodPut {
+	if method == http.MethodPut || method == http.MethodPost {
 		body = bytes.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)

@@ -28,5 +28,6 @@ func NewRootCmd(ios *cli.IOStreams, version string) *cobra.Command {
 	root.AddCommand(NewCmdRun(ios, nil))
 	root.AddCommand(NewCmdDone(ios))
 	root.AddCommand(NewCmdFinalize(ios))
+	root.AddCommand(NewCmdDoctor(ios))
 	return root
 }

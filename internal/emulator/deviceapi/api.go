@@ -1,5 +1,5 @@
 // Package deviceapi is the emulated DPS's device registration API (2019-03-31, 2021-06-01):
-// devices register and poll their operations, proving themselves by TPM (a challenge sealed with
+// devices register, poll their operations and look up their registration's status, proving themselves by TPM (a challenge sealed with
 // pkg/dpsblob), by a SAS token signed with an enrollment's symmetric key, or by their TLS client
 // certificate, through an individual enrollment or an enrollment group; the decision assigns them
 // to an IoT hub from the enrollment as it is then and records their registration state.

@@ -31,6 +31,12 @@ func notEnrolled(id, why string) *httpapi.Error {
 // device proved itself. A TPM device without a valid token is answered with a challenge (a 401
 // carrying a key only its TPM can import).
 func (s *API) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegistration) (*store.Operation, *httpapi.Error) {
+	return s.authenticateDevice(r, req, true)
+}
+
+// authenticateDevice is authenticateRegistration; a TPM device without a valid token is
+// challenged only when challenge is set, and refused otherwise.
+func (s *API) authenticateDevice(r *http.Request, req *dpsapi.DeviceRegistration, challenge bool) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	e, err := s.store.GetEnrollment(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -48,7 +54,7 @@ func (s *API) authenticateRegistration(r *http.Request, req *dpsapi.DeviceRegist
 		if kind != dpsapi.AttestationTPM {
 			return nil, notEnrolled(id, "is not enrolled with TPM attestation")
 		}
-		return s.authenticateTPM(r, req, e)
+		return s.authenticateTPM(r, req, e, challenge)
 	case kind == dpsapi.AttestationX509:
 		tp, apiErr := s.authenticateX509(r, id, e.Attestation.X509)
 		if apiErr != nil {

@@ -20,8 +20,8 @@ const tpmKeySize = 32
 // authenticateTPM checks a TPM device's register request. The endorsement key must be the
 // enrolled one (compared as bytes). A token signed with the key of the last challenge sent to
 // that EK proves the device holds the TPM; without one, or with any other, the device is
-// challenged again with a fresh key.
-func (s *API) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e *dpsapi.IndividualEnrollment) (*store.Operation, *httpapi.Error) {
+// challenged again with a fresh key, or, without challenge, refused.
+func (s *API) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e *dpsapi.IndividualEnrollment, challenge bool) (*store.Operation, *httpapi.Error) {
 	id := req.RegistrationID
 	ek, _ := base64.StdEncoding.DecodeString(req.TPM.EndorsementKey)
 	enrolled, err := base64.StdEncoding.DecodeString(e.Attestation.TPM.EndorsementKey)
@@ -46,6 +46,9 @@ func (s *API) authenticateTPM(r *http.Request, req *dpsapi.DeviceRegistration, e
 				return &store.Operation{Attestation: dpsapi.AttestationTPM, AuthKey: key, EK: ek, SRK: srk}, nil
 			}
 		}
+	}
+	if !challenge {
+		return nil, notEnrolled(id, "sent no token signed with the key of DPS's last challenge to its TPM")
 	}
 	return nil, s.challenge(r, id, ek, srk)
 }
