@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/oobtpm/oob/internal/emulator/tlsca"
+	"github.com/oobtpm/oob/internal/emulatortest"
 	"github.com/oobtpm/oob/internal/factory/esttest"
 	"github.com/oobtpm/oob/internal/swtpmtest"
 	"github.com/oobtpm/oob/pkg/devicecert"
@@ -146,4 +148,30 @@ func x509Attestation(pem string) *dpsapi.Attestation {
 	return &dpsapi.Attestation{Type: dpsapi.AttestationX509, X509: &dpsapi.X509Attestation{
 		ClientCertificates: &dpsapi.X509Certificates{Primary: &dpsapi.X509CertificateWithInfo{Certificate: pem}},
 	}}
+}
+
+// A device whose clock is an hour off DPS's, then one whose config names a host no DNS knows:
+// each is told which check failed and what to do, and the doctor exits 1.
+func TestDoctorClockOffAndUnknownHost(t *testing.T) {
+	d := newDevice(t)
+	// DPS an hour ahead of the device: SAS tokens it signs would be refused as expired.
+	d.emu.Stop()
+	d.emu = emulatortest.StartWith(t, t.TempDir(), emulatortest.Options{ClockOffset: time.Hour})
+	d.cfg["dps"] = map[string]string{"idScope": d.emu.IDScope, "endpoint": d.emu.Endpoint, "caFile": filepath.Join(d.emu.Dir, tlsca.CertFile)}
+	d.writeConfig(t)
+	code, text, rep := runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d with the clock an hour off:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.clock", doctor.Fail, "behind")
+	wantStatus(t, rep, "dps.tls", doctor.OK)
+
+	d.cfg["dps"].(map[string]string)["endpoint"] = "no-such-dps.invalid"
+	d.writeConfig(t)
+	code, text, rep = runDoctor(t, "--config", d.config)
+	if code != 1 {
+		t.Fatalf("exit %d with an unknown host:\n%s", code, text)
+	}
+	wantStatus(t, rep, "dps.dns", doctor.Fail, "no-such-dps.invalid")
+	wantStatus(t, rep, "dps.status", doctor.Skipped)
 }
