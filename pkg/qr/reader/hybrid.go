@@ -18,7 +18,7 @@ const (
 func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	if w < hybridMinSide || h < hybridMinSide {
-		return gozxing.NewGlobalHistgramBinarizer(source{p}).GetBlackMatrix()
+		return globalThreshold(p)
 	}
 	subW, subH := (w+hybridBlock-1)/hybridBlock, (h+hybridBlock-1)/hybridBlock
 	black := blackPoints(p.pix, subW, subH, w, h)
