@@ -38,9 +38,9 @@ func globalThreshold(p *plane) (*gozxing.BitMatrix, error) {
 		for x0 := 0; x0 < w; x0 += 32 {
 			var word uint32
 			for i, v := range pix[x0:min(x0+32, w)] {
-				if int(v) < black {
-					word |= 1 << uint(i)
-				}
+				// Without a branch, as in hybridThreshold: the sign of v-black is 1 when
+				// black.
+				word |= uint32(((int(v)-black)>>63)&1) << uint(i)
 			}
 			bits.SetBulk(x0, word)
 		}
