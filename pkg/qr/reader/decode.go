@@ -43,7 +43,7 @@ const (
 	// Thorough tries many strategies: inverted codes, several binarizers, rescaling, contrast
 	// stretch, blur and rotation, most often successful first, spread over the cores. For still
 	// photos; on an image larger than 640×480 it gives up after a bounded amount of work, about
-	// that of nine attempts on the whole image.
+	// that of six attempts on the whole image.
 	Thorough Effort = iota
 	// Fast tries only the passes cheap enough for live video at 30 frames per second on one
 	// core: the image at half size, then as it is, with the cheap binarizers; the inverted image
