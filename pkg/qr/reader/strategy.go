@@ -25,7 +25,8 @@ type pass struct {
 	name    string
 	prepare func(dst, tmp, gray *plane) affine
 	// nudge allows the nudged grids of resampled on this pass's matrices (Thorough only): they
-	// are many, and the codes they read had their finder patterns found on the gray image.
+	// are many, and the codes they read had their finder patterns found on the gray image
+	// (see plan for the images that get them).
 	nudge bool
 	// cost is the work of one attempt on this pass's plane relative to one on the gray image
 	// (its share of the pixels), and prep that of preparing it; see budget.
@@ -92,7 +93,10 @@ const budgetPixels = 640 * 480
 // without a code.
 func (d *Decoder) plan(w, h int) plan {
 	short, long := min(w, h), max(w, h)
-	original := pass{name: "original", cost: 1, nudge: true}
+	// Nudged grids only up to budgetPixels: on a larger frame they were most of the time of
+	// the frames that are not read (finder patterns found, no grid decoding), and every code
+	// of the camera set and the corpus that they read, a later step of the budget reads too.
+	original := pass{name: "original", cost: 1, nudge: w*h <= budgetPixels}
 	// Large modules: averaging 2×2 removes noise and the moiré of a photographed screen, and
 	// a quarter of the pixels makes every attempt on it four times cheaper.
 	half := pass{name: "half", cost: 0.25, prep: 0.2, prepare: func(dst, _, gray *plane) affine {
