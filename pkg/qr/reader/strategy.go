@@ -144,8 +144,9 @@ func (d *Decoder) plan(w, h int) plan {
 		}})
 	}
 	// The steps that read codes of the camera set and the corpus, most successful per cost
-	// first (the half-size adaptive steps before the gray image's hybrid: they read four frames
-	// of the camera set that step 0 misses, the hybrid one); original's hybrid matrices are also what the multi-code search at the end reuses.
+	// first (the half-size adaptive steps before the gray image's hybrid: they read four
+	// frames of the camera set that step 0 misses, the hybrid one); original's hybrid
+	// matrices are also what the multi-code search at the end reuses.
 	p.add("original", glo)
 	p.add("half", ada, adaInv)
 	p.add("original", hyb, gloInv)
