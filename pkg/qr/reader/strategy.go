@@ -82,7 +82,7 @@ const budgetPixels = 640 * 480
 // scripts/make-camera-set.sh and the shared corpus of photos), weighed by their cost, so that a
 // typical photo is read by the first steps and only hard images pay for the later ones. On the
 // camera set, the first step reads 22 of the 32 frames read; the budget's six steps and the
-// multi-code search after them read all 32 (two frames turned by 22.5° only by that search);
+// multi-code search after them read all 32 (two frames seen at a slant only by that search);
 // the later steps read one more frame, beyond the budget. The stretch steps come after blur2:
 // of both sets they alone read one small corpus image, which gets every step.
 //
