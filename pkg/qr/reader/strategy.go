@@ -84,7 +84,8 @@ const budgetPixels = 640 * 480
 // camera set, the first step reads 22 of the 32 frames read; the budget's six steps and the
 // multi-code search after them read all 32 (two frames seen at a slant only by that search);
 // the later steps read one more frame, beyond the budget. The stretch steps come after blur2:
-// of both sets they alone read one small corpus image, which gets every step.
+// they read no camera frame that the budget misses, and are the first to read one small
+// corpus image, which gets every step.
 //
 // Fast: the half-size plane first, since a webcam frame's code has modules of three pixels or
 // more, then the full one for finer codes; on each, the steps that read frames of the camera
