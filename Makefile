@@ -21,8 +21,12 @@ build: $(BIN)/oob-agent $(BIN)/companion $(BIN)/dps-emulator $(BIN)/oob-factory 
 $(BIN)/oob-agent: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(AGENT_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/oob-agent
 
+# The companion decodes JPEG images with libjpeg-turbo (pkg/imagefile, -tags turbojpeg; cgo and
+# libturbojpeg0-dev, which scripts/deps.sh installs); the cross builds below use image/jpeg.
+COMPANION_TAGS := turbojpeg
+
 $(BIN)/companion: FORCE
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
+	$(GO) build -trimpath -tags $(COMPANION_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
 
 $(BIN)/dps-emulator: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/dps-emulator
@@ -67,6 +71,7 @@ test: deps-test build
 	$(GO) vet ./...
 	scripts/make-camera-set.sh build/camera-set >/dev/null
 	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
+	OOB_E2E=1 $(GO) test -count=1 -tags $(COMPANION_TAGS) ./pkg/imagefile/
 
 # The first boot in a virtual machine (internal/e2e/vm_test.go, docs/deploy.md): a Debian
 # image with the agent's package, built by scripts/vm/build-image.sh and cached in

@@ -6,7 +6,9 @@
 # included, the same for all three). Then pkg/qr/reader in process (scripts/decodetime), at
 # Thorough and Fast effort: the same count and distribution, of the decode alone; and when the
 # folder has frames without a NAME.txt (no code, as the camera set's empty-NN.jpg), the time
-# Thorough takes to give up on them, "correct" counting those read as no code.
+# our command and Thorough in process take to give up on them, "correct" counting those read
+# as no code. Each image goes to the three decoders in turn, so load from elsewhere falls on
+# all three alike.
 #
 # Usage: scripts/bench-decode.sh [--format text|json] [DIR]
 #   DIR defaults to ../shared/corpus/qr (relative to the project root).
@@ -55,9 +57,10 @@ ours=${OOB_DECODE_CMD:-bin/companion decode --raw}
 shopt -s nullglob
 images=()
 nocode=0
+empty=()
 for img in "$dir"/*.png "$dir"/*.jpg; do
-	# Images without an expected NAME.txt (frames holding no code) are only timed in process.
-	if [[ -e ${img%.*}.txt ]]; then images+=("$img"); else nocode=$((nocode + 1)); fi
+	# Images without an expected NAME.txt (frames holding no code) are timed apart.
+	if [[ -e ${img%.*}.txt ]]; then images+=("$img"); else nocode=$((nocode + 1)) empty+=("$img"); fi
 done
 if [[ ${#images[@]} -eq 0 ]]; then
 	echo "$0: no NAME.png or NAME.jpg files with a NAME.txt in $dir" >&2
@@ -90,32 +93,57 @@ dist() {
 	}'
 }
 
-# run NAME TOOL: decodes every image, writes "correct median_ms p90_ms max_ms" to $work/NAME.result.
-run() {
-	local name=$1 tool=$2 ok=0 img t0 t1
-	: >"$work/$name.ms"
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "- - - -" >"$work/$name.result"
-		return
+# decode_one NAME IMAGE: runs decoder NAME on IMAGE, appends its wall time in microseconds to
+# $work/NAME.ms and counts a correct decode in $work/NAME.ok.
+decode_one() {
+	local name=$1 img=$2 t0 t1
+	cp "${img%.*}.txt" "$work/want"
+	if want_newline "$name"; then printf '\n' >>"$work/want"; fi
+	t0=$(date +%s%N)
+	"decode_$name" "$img" || true
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000)) >>"$work/$name.ms"
+	# A correct decode is the expected contents first; a second code may follow.
+	if head -c "$(stat -c %s "$work/want")" "$work/out" | cmp -s - "$work/want"; then
+		echo >>"$work/$name.ok"
 	fi
-	for img in "${images[@]}"; do
-		cp "${img%.*}.txt" "$work/want"
-		if want_newline "$name"; then printf '\n' >>"$work/want"; fi
-		t0=$(date +%s%N)
-		"decode_$name" "$img" || true
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) >>"$work/$name.ms"
-		# A correct decode is the expected contents first; a second code may follow.
-		if [[ $(head -c "$(stat -c %s "$work/want")" "$work/out" | cmp -s - "$work/want" && echo y) == y ]]; then
-			ok=$((ok + 1))
-		fi
-	done
-	echo "$ok $(dist <"$work/$name.ms")" >"$work/$name.result"
 }
 
-run ours "${ours%% *}"
-run zbar zbarimg
-run zxing ZXingReader
+# Each image is decoded by the three decoders in turn, so that a burst of load from elsewhere
+# on the machine falls on all three alike rather than on whichever was running.
+tools=(ours zbar zxing)
+commands_of=("${ours%% *}" zbarimg ZXingReader)
+present=()
+for i in "${!tools[@]}"; do
+	: >"$work/${tools[$i]}.ms"
+	: >"$work/${tools[$i]}.ok"
+	if command -v "${commands_of[$i]}" >/dev/null 2>&1; then present+=("${tools[$i]}"); fi
+done
+for img in "${images[@]}"; do
+	for name in "${present[@]}"; do decode_one "$name" "$img"; done
+done
+for name in "${tools[@]}"; do
+	if [[ -s $work/$name.ms ]]; then
+		echo "$(wc -l <"$work/$name.ok") $(dist <"$work/$name.ms")" >"$work/$name.result"
+	else
+		echo "- - - -" >"$work/$name.result"
+	fi
+done
+
+# Our command on the frames without a code: the time to give up, "correct" when it printed
+# nothing.
+if [[ $nocode -gt 0 && " ${present[*]} " == *" ours "* ]]; then
+	: >"$work/ours-nocode.ms"
+	n=0
+	for img in "${empty[@]}"; do
+		t0=$(date +%s%N)
+		decode_ours "$img" || true
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000)) >>"$work/ours-nocode.ms"
+		if [[ ! -s $work/out ]]; then n=$((n + 1)); fi
+	done
+	echo "$n $(dist <"$work/ours-nocode.ms")" >"$work/ours-nocode.result"
+fi
 
 # In process: pkg/qr/reader alone, the image already loaded, at both efforts (Thorough is what
 # companion decode uses, Fast what a scan loop uses per frame). Same images, same comparison.
@@ -138,10 +166,16 @@ labels=("ours" "zbarimg" "ZXingReader" "ours in-proc" "ours Fast")
 totals=("$total" "$total" "$total" "$total" "$total")
 commands=("$ours IMAGE" "zbarimg --raw -q --oneshot -Sbinary IMAGE" "ZXingReader -format QRCode -bytes IMAGE"
 	"scripts/decodetime -effort thorough DIR (decode only)" "scripts/decodetime -effort fast DIR (decode only)")
+if [[ -e $work/ours-nocode.result ]]; then
+	names+=(ours-nocode)
+	labels+=("ours no code")
+	totals+=("$nocode")
+	commands+=("$ours IMAGE (frames without a code, read as none)")
+fi
 if [[ $nocode -gt 0 ]]; then
 	inproc inproc-nocode -effort thorough -nocode
 	names+=(inproc-nocode)
-	labels+=("ours no code")
+	labels+=("in-proc none")
 	totals+=("$nocode")
 	commands+=("scripts/decodetime -effort thorough -nocode DIR (decode only; frames without a code, read as none)")
 fi

@@ -18,6 +18,8 @@ test | bench)
 	need+=(
 		[gcc]=gcc
 		[/usr/include/openssl/evp.h]=libssl-dev
+		# make build's companion decodes JPEG images with libjpeg-turbo (pkg/imagefile).
+		[/usr/include/turbojpeg.h]=libturbojpeg0-dev
 		[tpm2_readpublic]=tpm2-tools
 		[zbarimg]=zbar-tools
 		[ZXingReader]=zxing-cpp-tools
@@ -45,7 +47,8 @@ test | bench)
 	)
 	;;
 demo)
-	need+=([systemctl]=systemd [openssl]=openssl [curl]=curl)
+	# make demo builds the companion, which decodes JPEG images with libjpeg-turbo.
+	need+=([systemctl]=systemd [openssl]=openssl [curl]=curl [gcc]=gcc [/usr/include/turbojpeg.h]=libturbojpeg0-dev)
 	;;
 vm)
 	# make test-vm: a Debian image built with mmdebstrap, booted in QEMU with a TPM from swtpm.

@@ -36,12 +36,16 @@ var (
 // camera's still rarely has more than a few.
 const maxHeader = 4 << 20
 
+// maxJPEG bounds what is read into memory for libjpeg-turbo (see decodeTurbo): far more than
+// any camera still; a larger file is left to image/jpeg, which reads as it decodes.
+const maxJPEG = 256 << 20
+
 // Decode decodes the image r holds after reading its header: an image claiming more than
 // MaxPixels pixels is refused before any of its pixels is decoded. The header's bytes are
 // kept and read again, so r need not seek.
 func Decode(r io.Reader) (image.Image, error) {
 	hdr := &header{max: maxHeader}
-	cfg, _, err := image.DecodeConfig(io.TeeReader(r, hdr))
+	cfg, format, err := image.DecodeConfig(io.TeeReader(r, hdr))
 	switch {
 	case hdr.full:
 		return nil, refuse(ErrNotImage, "not a readable image: no PNG, JPEG or GIF header in its first %d MiB", maxHeader>>20)
@@ -53,7 +57,21 @@ func Decode(r io.Reader) (image.Image, error) {
 	if err := CheckSize(cfg.Width, cfg.Height); err != nil {
 		return nil, err
 	}
-	img, _, err := image.Decode(io.MultiReader(bytes.NewReader(hdr.b.Bytes()), r))
+	rest := io.MultiReader(bytes.NewReader(hdr.b.Bytes()), r)
+	if format == "jpeg" && turboJPEG {
+		// libjpeg-turbo decodes from memory: the whole file is read first, up to maxJPEG.
+		data, err := io.ReadAll(io.LimitReader(rest, maxJPEG+1))
+		if err != nil {
+			return nil, notImage(err)
+		}
+		if len(data) <= maxJPEG {
+			if img, ok := decodeTurbo(data); ok {
+				return img, nil
+			}
+		}
+		rest = io.MultiReader(bytes.NewReader(data), r)
+	}
+	img, _, err := image.Decode(rest)
 	if err != nil {
 		return nil, notImage(err)
 	}

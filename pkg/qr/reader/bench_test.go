@@ -46,6 +46,18 @@ func loadCameraSet(tb testing.TB) []labelledImage {
 	return loadFolder(tb, cameraSetDir, ".jpg", "run scripts/make-camera-set.sh")
 }
 
+// BenchmarkDecodeCameraSet decodes the camera set's frames in turn with one Thorough decoder,
+// as companion decode does each: those with a code and those without, whose give-up time is
+// most of the total. Profile the thorough path with it: go test -run '^$' -bench
+// DecodeCameraSet -cpu 1 -cpuprofile cpu.out.
+func BenchmarkDecodeCameraSet(b *testing.B) {
+	frames := loadCameraSet(b)
+	var d Decoder
+	for i := 0; b.Loop(); i++ {
+		d.Decode(frames[i%len(frames)].img)
+	}
+}
+
 // BenchmarkScanLoop decodes the camera set's frames in turn with one Fast decoder, as the scan
 // loop does with a webcam's frames, and reports the sustained frame rate and the share of
 // frames with a code that were read. Run it on one core: GOMAXPROCS=1 (-cpu 1).

@@ -35,7 +35,7 @@ func binarize(b binarizer, p *plane, integral *[]uint32) (*gozxing.BitMatrix, er
 	case hybrid:
 		return hybridThreshold(p)
 	case global:
-		return gozxing.NewGlobalHistgramBinarizer(source{p}).GetBlackMatrix()
+		return globalThreshold(p)
 	default:
 		return adaptiveThreshold(p, integral)
 	}

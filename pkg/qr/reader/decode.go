@@ -43,7 +43,7 @@ const (
 	// Thorough tries many strategies: inverted codes, several binarizers, rescaling, contrast
 	// stretch, blur and rotation, most often successful first, spread over the cores. For still
 	// photos; on an image larger than 640×480 it gives up after a bounded amount of work, about
-	// that of nine attempts on the whole image.
+	// that of six attempts on the whole image.
 	Thorough Effort = iota
 	// Fast tries only the passes cheap enough for live video at 30 frames per second on one
 	// core: the image at half size, then as it is, with the cheap binarizers; the inverted image
@@ -141,9 +141,14 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 	if !d.FirstOnly && d.Effort == Thorough {
 		// The single detector commits to one triple of finder patterns; with several codes or
 		// look-alike patterns in view that triple can be wrong while another one decodes. The
-		// hybrid matrices of the gray image are those its steps made, when they ran.
+		// hybrid matrices of the gray image are those its steps made; the inverted one only
+		// when a step made it (a large image's budget leaves it out, and no code of the camera
+		// set or the corpus needs it here).
 		for _, a := range []attempt{hyb, hybInv} {
 			m := matrixOf(&pl, out, 0, a)
+			if m == nil && a.inverted {
+				continue
+			}
 			if m == nil {
 				var err error
 				d.views[0].get(pl.passes[0], &d.gray)

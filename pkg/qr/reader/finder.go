@@ -2,6 +2,7 @@ package reader
 
 import (
 	"math"
+	"math/bits"
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
@@ -35,45 +36,68 @@ func findPatterns(m *gozxing.BitMatrix, tryHarder bool) (*detector.FinderPattern
 	}
 	done := false
 	stateCount := make([]int, 5)
+	// Each row is read a run of one colour at a time, from its words: gozxing's state machine
+	// steps pixel by pixel, and only the first white pixel after a fifth run (state 4) can end
+	// a pattern, so a run's other pixels only add to its count. m.Get per pixel was a fifth of
+	// a Thorough decode.
+	row := gozxing.NewBitArray(maxJ)
 	for i := iSkip - 1; i < maxI && !done; i += iSkip {
 		detector.FinderPatternFinder_ClearCounts(stateCount)
 		currentState := 0
-		for j := 0; j < maxJ; j++ {
-			if m.Get(j, i) {
+		row = m.GetRow(i, row)
+		words := row.GetBitArray()
+		for j := 0; j < maxJ; {
+			black := words[j>>5]>>(uint(j)&31)&1 != 0
+			n := runLength(words, j, maxJ, black)
+			if black {
 				if currentState&1 == 1 {
 					currentState++
 				}
-				stateCount[currentState]++
+				stateCount[currentState] += n
+				j += n
 				continue
 			}
 			if currentState&1 == 1 {
-				stateCount[currentState]++
+				stateCount[currentState] += n
+				j += n
 				continue
 			}
 			if currentState != 4 {
 				currentState++
-				stateCount[currentState]++
+				stateCount[currentState] += n
+				j += n
 				continue
 			}
-			if !detector.FinderPatternFinder_foundPatternCross(stateCount) {
+			// The first white pixel after five runs, at j: a pattern ends here or not.
+			if !detector.FinderPatternFinder_foundPatternCross(stateCount) || !f.HandlePossibleCenter(stateCount, i, j) {
+				// Not one: the last two runs start the next try, this white run counted in
+				// the fourth.
 				detector.FinderPatternFinder_ShiftCounts2(stateCount)
 				currentState = 3
-				continue
-			}
-			if !f.HandlePossibleCenter(stateCount, i, j) {
-				detector.FinderPatternFinder_ShiftCounts2(stateCount)
-				currentState = 3
+				stateCount[3] += n - 1
+				j += n
 				continue
 			}
 			iSkip = 2
+			skipRow := false
 			if skipped {
 				done = f.HaveMultiplyConfirmedCenters()
 			} else if rs := rowSkip(); rs > stateCount[2] {
 				i += rs - stateCount[2] - iSkip
-				j = maxJ - 1
+				skipRow = true
 			}
 			currentState = 0
 			detector.FinderPatternFinder_ClearCounts(stateCount)
+			if skipRow {
+				break
+			}
+			// The rest of the white run, from j+1, as gozxing reads it after a pattern: a
+			// white pixel in state 0 moves to state 1.
+			if n > 1 {
+				currentState = 1
+				stateCount[1] = n - 1
+			}
+			j += n
 		}
 		if detector.FinderPatternFinder_foundPatternCross(stateCount) && f.HandlePossibleCenter(stateCount, i, maxJ) {
 			iSkip = stateCount[0]
@@ -164,4 +188,24 @@ func bestTriple(centers []*detector.FinderPattern) ([3]*detector.FinderPattern, 
 func sqDist(a, b *detector.FinderPattern) float64 {
 	x, y := a.GetX()-b.GetX(), a.GetY()-b.GetY()
 	return x*x + y*y
+}
+
+// runLength returns how many pixels from j on, before width, have the colour black in the
+// row's words (bit set for black).
+func runLength(words []uint32, j, width int, black bool) int {
+	n := 0
+	for j+n < width {
+		w := words[(j+n)>>5]
+		if !black {
+			w = ^w
+		}
+		off := uint(j+n) & 31
+		// Ones from off on are the run; the shift fills with zeros, so cap at the word's end.
+		t := min(bits.TrailingZeros32(^(w >> off)), int(32-off))
+		n += t
+		if t < int(32-off) {
+			break
+		}
+	}
+	return min(n, width-j)
 }

@@ -11,7 +11,20 @@ import (
 // gozxing's own finder on the binarizations the decoder makes of real frames, in both search
 // modes: it must be a faster route to the same answer, not another answer.
 func TestFindPatternsAsGozxing(t *testing.T) {
-	frames := loadFolder(t, "testdata/camera", ".jpg", "the committed frames are missing")
+	compareFinders(t, loadFolder(t, "testdata/camera", ".jpg", "the committed frames are missing"))
+}
+
+// TestFindPatternsAsGozxingCameraSet does the same on every frame of the camera set, whose
+// moiré and text give the row scan its most varied runs.
+func TestFindPatternsAsGozxingCameraSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: six binarizations and twelve searches of each of 56 frames")
+	}
+	compareFinders(t, loadCameraSet(t))
+}
+
+func compareFinders(t *testing.T, frames []labelledImage) {
+	t.Helper()
 	compared := 0
 	for _, f := range frames {
 		var gray, inv plane

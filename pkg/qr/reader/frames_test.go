@@ -8,8 +8,10 @@ import (
 )
 
 // TestWholeFrames reads whole 1280×720 frames of the camera set, on which Thorough works within
-// its budget: one that only turning it by 22.5° or the multi-code search reads, one read only by
-// a nudged grid a version above the estimate, and one without a code, which must read as none.
+// its budget: one that only turning it by 22.5° or the multi-code search reads, one whose grid
+// on the gray image decodes only nudged a version above the estimate (read at half size by
+// the adaptive threshold, as nudged grids are left to smaller images), and one without a code,
+// which must read as none.
 // Each is decoded on one core and on several, which must give the same answer.
 func TestWholeFrames(t *testing.T) {
 	frames := loadFolder(t, "testdata/frames", ".jpg", "the committed frames are missing")
@@ -41,7 +43,7 @@ func checkFrame(t *testing.T, f labelledImage, d *Decoder) {
 }
 
 // hardCameraFrames are the frames of the camera set (seed 1) that only late or rare steps
-// read: a blur, the turned frame, a nudged grid, the half-size plane, the multi-code search.
+// read: a blur, the turned frame, the half-size plane, the multi-code search.
 var hardCameraFrames = []string{"cam-20", "cam-21", "cam-26", "cam-28", "cam-34", "cam-39", "cam-42"}
 
 // TestCameraSetHardFrames checks, when the camera set has been made, that its hard frames

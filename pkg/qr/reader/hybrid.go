@@ -18,7 +18,7 @@ const (
 func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	if w < hybridMinSide || h < hybridMinSide {
-		return gozxing.NewGlobalHistgramBinarizer(source{p}).GetBlackMatrix()
+		return globalThreshold(p)
 	}
 	subW, subH := (w+hybridBlock-1)/hybridBlock, (h+hybridBlock-1)/hybridBlock
 	black := blackPoints(p.pix, subW, subH, w, h)
@@ -74,10 +74,11 @@ func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
 		pix := p.pix[y*w : (y+1)*w]
 		for x0 := 0; x0 < w; x0 += 32 {
 			var word uint32
-			for i, v := range pix[x0:min(x0+32, w)] {
-				if int(v) <= rowThr[x0+i] {
-					word |= 1 << uint(i)
-				}
+			thr := rowThr[x0:min(x0+32, w)]
+			for i, v := range pix[x0 : x0+len(thr)] {
+				// Without a branch: the sign of threshold-v is 0 for a black pixel, so its
+				// complement's low bit is 1; a branch per pixel mispredicts on noisy frames.
+				word |= uint32(^((thr[i]-int(v))>>63)&1) << uint(i)
 			}
 			row.SetBulk(x0, word)
 		}

@@ -25,7 +25,8 @@ type pass struct {
 	name    string
 	prepare func(dst, tmp, gray *plane) affine
 	// nudge allows the nudged grids of resampled on this pass's matrices (Thorough only): they
-	// are many, and the codes they read had their finder patterns found on the gray image.
+	// are many, and the codes they read had their finder patterns found on the gray image
+	// (see plan for the images that get them).
 	nudge bool
 	// cost is the work of one attempt on this pass's plane relative to one on the gray image
 	// (its share of the pixels), and prep that of preparing it; see budget.
@@ -65,10 +66,11 @@ var (
 )
 
 // thoroughBudget bounds the steps of a Thorough plan, in attempts on the whole gray image (see
-// pass.cost): on a 1280×720 frame, the steps through the first blur. A code found by none of the
-// first steps on a frame that large is rarely found by the others, and a frame without any
-// code pays for every step; small images, whose attempts cost little, get all of them.
-const thoroughBudget = 9
+// pass.cost): on a 1280×720 frame, the steps through the first blur (blur2), about 30 ms of one
+// core. A code found by none of the first steps on a frame that large is rarely found by the
+// others, and a frame without any code pays for every step; small images, whose attempts cost
+// little, get all of them.
+const thoroughBudget = 6
 
 // budgetPixels is the image size at which the budget starts to cut the Thorough plan: up to
 // it, every step is made.
@@ -78,15 +80,24 @@ const budgetPixels = 640 * 480
 //
 // Thorough: the order is that of the steps' success on real frames (the camera set of
 // scripts/make-camera-set.sh and the shared corpus of photos), weighed by their cost, so that a
-// typical photo is read by the first steps and only hard images pay for the later ones. Every
-// code of those two sets that any step reads is read within the budget of a 1280×720 frame, or
-// by the multi-code search after the steps (a frame of the camera set turned by 22.5°).
+// typical photo is read by the first steps and only hard images pay for the later ones. On the
+// camera set, the first step reads 22 of the 32 frames read; the budget's six steps and the
+// multi-code search after them read all 32 (two frames seen at a slant only by that search);
+// the later steps read one more frame, beyond the budget. The stretch steps come after blur2:
+// they read no camera frame that the budget misses, and are the first to read one small
+// corpus image, which gets every step.
 //
 // Fast: the half-size plane first, since a webcam frame's code has modules of three pixels or
-// more, then the full one for finer codes.
+// more, then the full one for finer codes; on each, the steps that read frames of the camera
+// set which the others miss, cheapest first. Hybrid on the half plane and the inverted hybrid
+// on either read no frame there that these miss, and were a third of the time of a frame
+// without a code.
 func (d *Decoder) plan(w, h int) plan {
 	short, long := min(w, h), max(w, h)
-	original := pass{name: "original", cost: 1, nudge: true}
+	// Nudged grids only up to budgetPixels: on a larger frame they were most of the time of
+	// the frames that are not read (finder patterns found, no grid decoding), and every code
+	// of the camera set and the corpus that they read, a later step of the budget reads too.
+	original := pass{name: "original", cost: 1, nudge: w*h <= budgetPixels}
 	// Large modules: averaging 2×2 removes noise and the moiré of a photographed screen, and
 	// a quarter of the pixels makes every attempt on it four times cheaper.
 	half := pass{name: "half", cost: 0.25, prep: 0.2, prepare: func(dst, _, gray *plane) affine {
@@ -99,8 +110,8 @@ func (d *Decoder) plan(w, h int) plan {
 			return p
 		}
 		p := plan{passes: []pass{half, original}}
-		p.add("half", hyb, hybInv, glo, gloInv, ada, adaInv)
-		p.add("original", hyb, hybInv, glo, gloInv)
+		p.add("half", glo, ada, adaInv)
+		p.add("original", glo, hyb, gloInv)
 		return p
 	}
 	p := plan{passes: []pass{original}}
@@ -134,12 +145,14 @@ func (d *Decoder) plan(w, h int) plan {
 		}})
 	}
 	// The steps that read codes of the camera set and the corpus, most successful per cost
-	// first; original's hybrid matrices are also what the multi-code search at the end reuses.
-	p.add("original", glo, hyb)
+	// first (the half-size adaptive steps before the gray image's hybrid: they read four
+	// frames of the camera set that step 0 misses, the hybrid one); original's hybrid
+	// matrices are also what the multi-code search at the end reuses.
+	p.add("original", glo)
 	p.add("half", ada, adaInv)
-	p.add("original", gloInv)
-	p.add("stretch", glo, hyb)
+	p.add("original", hyb, gloInv)
 	p.add("blur2", hyb)
+	p.add("stretch", glo, hyb)
 	p.add("blur1", hyb, glo)
 	p.add("rotate-22.5", hyb)
 	p.add("half", hyb)
