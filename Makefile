@@ -23,10 +23,12 @@ $(BIN)/oob-agent: FORCE
 
 # The companion decodes JPEG images with libjpeg-turbo (pkg/imagefile, -tags turbojpeg; cgo and
 # libturbojpeg0-dev, which scripts/deps.sh installs); the cross builds below use image/jpeg.
-COMPANION_TAGS := turbojpeg
+COMPANION_TAGS ?= turbojpeg
 
 $(BIN)/companion: FORCE
-	$(GO) build -trimpath -tags $(COMPANION_TAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
+	@case '$(COMPANION_TAGS)' in *turbojpeg*) test -e /usr/include/turbojpeg.h || { \
+		echo "bin/companion needs libjpeg-turbo's headers: apt-get install libturbojpeg0-dev (make deps-test does), or build without them: make COMPANION_TAGS= bin/companion" >&2; exit 1; };; esac
+	$(GO) build -trimpath -tags '$(COMPANION_TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/companion
 
 $(BIN)/dps-emulator: FORCE
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/dps-emulator
@@ -71,7 +73,7 @@ test: deps-test build
 	$(GO) vet ./...
 	scripts/make-camera-set.sh build/camera-set >/dev/null
 	OOB_E2E=1 $(GO) test -count=1 -timeout 20m ./...
-	OOB_E2E=1 $(GO) test -count=1 -tags $(COMPANION_TAGS) ./pkg/imagefile/
+	OOB_E2E=1 $(GO) test -count=1 -tags '$(COMPANION_TAGS)' ./pkg/imagefile/
 
 # The first boot in a virtual machine (internal/e2e/vm_test.go, docs/deploy.md): a Debian
 # image with the agent's package, built by scripts/vm/build-image.sh and cached in
