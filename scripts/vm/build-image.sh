@@ -144,16 +144,12 @@ ExecStart=/bin/sh -c 'echo "oob-vm: boot $(cat /proc/sys/kernel/random/boot_id) 
 EOF
 
 # The agent's service logs warnings only; the test image has it log its stages too (the
-# "first boot: stage reached" lines), which journald forwards to the serial console. When the
-# unit stops, the peak memory of its cgroup (cgroup v2's memory.peak: the agent's resident pages
-# and the page cache charged to it, at their highest) goes to the serial console, for make bench;
-# "+" runs that line outside the unit's sandbox (which allows no /dev/ttyS0), in its cgroup still.
+# "first boot: stage reached" lines, and when it ends its peak resident memory, for make bench),
+# which journald forwards to the serial console.
 cat >"$files/verbose.conf" <<'EOF'
 [Service]
 ExecStart=
 ExecStart=/usr/bin/oob-agent run --config /etc/oob/agent.json --verbose
-MemoryAccounting=yes
-ExecStopPost=+/bin/sh -c 'echo "oob-vm: agent memory-peak=$(cat /sys/fs/cgroup/system.slice/oob-agent.service/memory.peak)" >/dev/ttyS0'
 EOF
 
 cat >"$files/journald-console.conf" <<'EOF'

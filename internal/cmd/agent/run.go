@@ -80,6 +80,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	defer logPeakMemory(log)
 	fin, err := newFinalizer(cfg, "", log)
 	if err != nil {
 		return err
