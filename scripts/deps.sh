@@ -60,6 +60,9 @@ vm)
 		# boot.sh forwards each of the guest's connections to the emulator through socat.
 		[socat]=socat
 		[make]=make
+		# the power-cut test reads the guest's disk (e2fsprogs' debugfs) and TPM on the host.
+		[debugfs]=e2fsprogs
+		[tpm2_getcap]=tpm2-tools
 	)
 	;;
 *)

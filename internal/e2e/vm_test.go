@@ -24,7 +24,7 @@ var (
 	vmFinalized = regexp.MustCompile(`first boot: stage reached.*stage=finalized`)
 	vmRestart   = regexp.MustCompile(`reboot: Restarting system`)
 	vmAgentLog  = regexp.MustCompile(`oob-agent\[\d+\]`)
-	vmMemPeak   = regexp.MustCompile(`oob-vm: agent memory-peak=(\d+)`)
+	vmMemPeak   = regexp.MustCompile(`oob-agent\[\d+\]: .*msg="peak resident memory" kib=(\d+)`)
 )
 
 // A device's first boot for real: a Debian image with the agent's package (make deb) boots in
@@ -37,27 +37,10 @@ var (
 // forwards to the emulator on the host's loopback. With OOB_VM_FIGURES=FILE the figures it
 // measures go to FILE as JSON (vmFigures), for make bench.
 func TestVMFirstBoot(t *testing.T) {
-	vmEnabled(t)
-	for _, tool := range [][2]string{
-		{"mmdebstrap", "mmdebstrap"}, {"mkfs.ext4", "e2fsprogs"}, {"make", "make"},
-		{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"},
-		{"swtpm", "swtpm"}, {"swtpm_setup", "swtpm-tools"}, {"socat", "socat"},
-	} {
-		vmTool(t, tool[0], tool[1])
-	}
-	cache := vmCache(t)
-	emu := vmEmulator(t, cache)
-	cs, err := os.ReadFile(filepath.Join(emu.Data, "service-connection-string"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"DPS_CONNECTION_STRING=" + strings.TrimSpace(string(cs)), "DPS_CA_FILE=" + filepath.Join(emu.Data, "ca.pem")}
-
+	rig := newVMRig(t)
+	emu, env, image := rig.emu, rig.env, rig.image
 	var figures vmFigures
-	built := time.Now()
-	image := vmImage(t, agentDeb(t), emu.Data)
-	figures.Image = time.Since(built).Seconds()
-	t.Logf("image %s (%v, cached when unchanged)", image, time.Since(built).Round(time.Second))
+	figures.Image = rig.built.Seconds()
 
 	run := t.TempDir()
 	m := bootVM(t, image, run, emu.Addr, emu.Hub)
@@ -69,33 +52,9 @@ func TestVMFirstBoot(t *testing.T) {
 		slow = 6
 	}
 
-	// The first boot: the code on the framebuffer. The screen is polled, as a camera would see
-	// it; nothing else tells when the agent has drawn it.
+	// The first boot: the code on the framebuffer.
 	screen := filepath.Join(run, "screen.png")
-	var id decodedID
-	deadline := time.Now().Add(slow * 2 * time.Minute)
-	for {
-		m.screendump(t, screen)
-		stdout, stderr, err := runCode(t, nil, "companion", "decode", "--format", "json", screen)
-		if err == nil {
-			if err := json.Unmarshal([]byte(stdout), &id); err != nil || id.RegistrationID == "" {
-				t.Fatalf("companion decode --format json: %q: %v", stdout, err)
-			}
-			break
-		}
-		if exit := (*exec.ExitError)(nil); !errors.As(err, &exit) || exit.ExitCode() != 3 {
-			t.Logf("companion decode: %v: %s", err, strings.TrimSpace(stderr))
-		}
-		if time.Now().After(deadline) {
-			qrtest.Keep(t, screen)
-			t.Fatalf("no QR code on the framebuffer %v after QEMU started (last decode: %v %s)", time.Since(m.start).Round(time.Second), err, stderr)
-		}
-		select {
-		case <-m.exited:
-			t.Fatal("QEMU exited during the first boot")
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	id := m.waitForCode(t, screen, slow*2*time.Minute)
 	toQR := time.Since(m.start)
 	figures.BootToQR = toQR.Seconds()
 	t.Logf("boot to QR on the framebuffer: %v (registration ID %s)", toQR.Round(100*time.Millisecond), id.RegistrationID)
@@ -116,21 +75,20 @@ func TestVMFirstBoot(t *testing.T) {
 	// The reboot, and the second boot: the workload active, the agent's unit disabled and not
 	// started at all in this boot.
 	restartAt, restart := m.serial.waitFor(t, vmRestart, 0, slow*2*time.Minute)
-	// The agent's unit stopped before the restart: its cgroup's peak memory.
-	// The agent's unit stopped before the restart: its cgroup's peak memory, a figure only (no
-	// user sees it), so a missing line is logged rather than failed.
+	// The agent logs its peak resident memory when it ends, before the restart: a figure only
+	// (no user sees it), so a missing line is logged rather than failed.
 	figures.AgentPeakMiB = -1
 	for _, line := range m.serial.since(0) {
 		if p := vmMemPeak.FindStringSubmatch(line); p != nil {
 			if n, err := strconv.ParseInt(p[1], 10, 64); err == nil {
-				figures.AgentPeakMiB = float64(n) / (1 << 20)
+				figures.AgentPeakMiB = float64(n) / 1024
 			}
 		}
 	}
 	if figures.AgentPeakMiB < 0 {
-		t.Log("the agent's peak memory: no oob-vm memory-peak line on the serial console")
+		t.Log("the agent's peak memory: no \"peak resident memory\" line from the agent on the serial console")
 	} else {
-		t.Logf("the agent's peak memory (its unit's cgroup): %.1f MiB", figures.AgentPeakMiB)
+		t.Logf("the agent's peak resident memory: %.1f MiB", figures.AgentPeakMiB)
 	}
 	_, kiosk := m.serial.waitFor(t, vmKiosk, restartAt, slow*3*time.Minute)
 	figures.RebootToWorkload = kiosk.at.Sub(restart.at).Seconds()
@@ -231,4 +189,68 @@ func vmEmulator(t *testing.T, cache string) *emuproc.Process {
 // decodedID is what `companion decode --format json` reports of a code.
 type decodedID struct {
 	RegistrationID string `json:"registrationId"`
+}
+
+// waitForCode polls the framebuffer, as a camera would see it (nothing else tells when the agent
+// has drawn its code), until `companion decode` reads a code from it, which it returns; the
+// screen stays in screen. The test fails if none comes within timeout or QEMU exits.
+func (m *vm) waitForCode(t *testing.T, screen string, timeout time.Duration) decodedID {
+	t.Helper()
+	var id decodedID
+	deadline := time.Now().Add(timeout)
+	for {
+		m.screendump(t, screen)
+		stdout, stderr, err := runCode(t, nil, "companion", "decode", "--format", "json", screen)
+		if err == nil {
+			if err := json.Unmarshal([]byte(stdout), &id); err != nil || id.RegistrationID == "" {
+				t.Fatalf("companion decode --format json: %q: %v", stdout, err)
+			}
+			return id
+		}
+		if exit := (*exec.ExitError)(nil); !errors.As(err, &exit) || exit.ExitCode() != 3 {
+			t.Logf("companion decode: %v: %s", err, strings.TrimSpace(stderr))
+		}
+		if time.Now().After(deadline) {
+			qrtest.Keep(t, screen)
+			t.Fatalf("no QR code on the framebuffer %v after QEMU started (last decode: %v %s)", time.Since(m.start).Round(time.Second), err, stderr)
+		}
+		select {
+		case <-m.exited:
+			t.Fatal("QEMU exited while its screen was awaited")
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// vmRig is what every VM test starts from: the emulator on the host, the service's settings
+// for the companion (env), and the image, built or found in the cache.
+type vmRig struct {
+	emu   *emuproc.Process
+	env   []string
+	image string
+	built time.Duration // build-image.sh's time: a build, or the cache's answer
+}
+
+func newVMRig(t *testing.T) *vmRig {
+	t.Helper()
+	vmEnabled(t)
+	for _, tool := range [][2]string{
+		{"mmdebstrap", "mmdebstrap"}, {"mkfs.ext4", "e2fsprogs"}, {"make", "make"},
+		{"qemu-system-x86_64", "qemu-system-x86"}, {"qemu-img", "qemu-utils"},
+		{"swtpm", "swtpm"}, {"swtpm_setup", "swtpm-tools"}, {"socat", "socat"},
+	} {
+		vmTool(t, tool[0], tool[1])
+	}
+	cache := vmCache(t)
+	r := &vmRig{emu: vmEmulator(t, cache)}
+	cs, err := os.ReadFile(filepath.Join(r.emu.Data, "service-connection-string"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.env = []string{"DPS_CONNECTION_STRING=" + strings.TrimSpace(string(cs)), "DPS_CA_FILE=" + filepath.Join(r.emu.Data, "ca.pem")}
+	start := time.Now()
+	r.image = vmImage(t, agentDeb(t), r.emu.Data)
+	r.built = time.Since(start)
+	t.Logf("image %s (%v, cached when unchanged)", r.image, r.built.Round(time.Second))
+	return r
 }

@@ -109,9 +109,17 @@ type vm struct {
 }
 
 // bootVM starts the machine on the image with its disk and TPM in run, its network forwarded to
-// the emulator's DPS and hub ports. QEMU (and swtpm with it) is killed when the test ends.
+// the emulator's DPS and hub ports. QEMU (and swtpm with it) is killed when the test ends. A
+// machine booted again on the same run directory (after a power cut) has a serial log of its
+// own: the earlier boots' are kept as serial-1.log, serial-2.log and so on.
 func bootVM(t *testing.T, image, run, dpsAddr, hubAddr string) *vm {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(run, "serial.log")); err == nil {
+		earlier, _ := filepath.Glob(filepath.Join(run, "serial-*.log"))
+		if err := os.Rename(filepath.Join(run, "serial.log"), filepath.Join(run, fmt.Sprintf("serial-%d.log", len(earlier)+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, dpsPort, _ := net.SplitHostPort(dpsAddr)
 	_, hubPort, _ := net.SplitHostPort(hubAddr)
 	cmd := exec.Command(filepath.Join(repoRoot(), "scripts", "vm", "boot.sh"),
@@ -127,8 +135,7 @@ func bootVM(t *testing.T, image, run, dpsAddr, hubAddr string) *vm {
 	m.cmd = cmd
 	go func() { _ = cmd.Wait(); close(m.exited) }()
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-m.exited
+		m.powerCut()
 		if t.Failed() {
 			t.Logf("boot.sh/QEMU output:\n%s", m.stderr)
 			if b, err := os.ReadFile(filepath.Join(run, "serial.log")); err == nil {
@@ -155,6 +162,13 @@ func bootVM(t *testing.T, image, run, dpsAddr, hubAddr string) *vm {
 			t.Fatalf("QEMU opened no QMP socket within 30s:\n%s", m.stderr)
 		}
 	}
+}
+
+// powerCut kills QEMU and swtpm at once (SIGKILL), as a pulled plug: what the guest had not
+// flushed to its disk is lost, and so is the TPM's volatile state.
+func (m *vm) powerCut() {
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+	<-m.exited
 }
 
 // screendump writes the guest's framebuffer to a PNG file through QMP.
@@ -265,11 +279,17 @@ func watchSerial(t *testing.T, path string, done <-chan struct{}) *serialLog {
 // failing the test if none comes within timeout or QEMU exits first.
 func (s *serialLog) waitFor(t *testing.T, re *regexp.Regexp, from int, timeout time.Duration) (int, serialLine) {
 	t.Helper()
+	return s.waitUntil(t, re.MatchString, fmt.Sprintf("a line matching %q", re), from, timeout)
+}
+
+// waitUntil is waitFor with any test of a line; what says what is awaited, for the failure.
+func (s *serialLog) waitUntil(t *testing.T, match func(string) bool, what string, from int, timeout time.Duration) (int, serialLine) {
+	t.Helper()
 	deadline := time.After(timeout)
 	for i := from; ; {
 		s.mu.Lock()
 		for ; i < len(s.lines); i++ {
-			if re.MatchString(s.lines[i].text) {
+			if match(s.lines[i].text) {
 				l := s.lines[i]
 				s.mu.Unlock()
 				return i, l
@@ -280,9 +300,9 @@ func (s *serialLog) waitFor(t *testing.T, re *regexp.Regexp, from int, timeout t
 		select {
 		case <-more:
 		case <-s.done:
-			t.Fatalf("QEMU exited while the serial console was awaited for %q", re)
+			t.Fatalf("QEMU exited while the serial console was awaited for %s", what)
 		case <-deadline:
-			t.Fatalf("the serial console showed no line matching %q within %v", re, timeout)
+			t.Fatalf("the serial console showed no %s within %v", what, timeout)
 		}
 	}
 }

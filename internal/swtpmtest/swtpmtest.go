@@ -45,6 +45,20 @@ func Start(t testing.TB) (spec, tcti string) {
 	if err != nil {
 		t.Fatalf("swtpmtest: manufacturing a TPM state: %v", err)
 	}
+	return serveCopy(t, swtpm, src)
+}
+
+// Serve starts swtpm as Start does, on a copy of the TPM state another swtpm left in dir (its
+// --tpmstate directory, such as a VM's TPM), so that a test reads what that TPM holds without
+// changing it.
+func Serve(t testing.TB, dir string) (spec, tcti string) {
+	t.Helper()
+	return serveCopy(t, Tool(t, "swtpm", "swtpm"), dir)
+}
+
+// serveCopy copies the TPM state in src to a new directory and serves it.
+func serveCopy(t testing.TB, swtpm, src string) (spec, tcti string) {
+	t.Helper()
 	state := t.TempDir()
 	b, err := os.ReadFile(filepath.Join(src, stateFile))
 	if err != nil {
