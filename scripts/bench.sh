@@ -230,7 +230,7 @@ print("boot to QR on the framebuffer       %6.1f s" % f["bootToQRSeconds"])
 print("enrollment to finalized             %6.1f s" % f["enrollToFinalizedSeconds"])
 print("reboot to workload active           %6.1f s" % f["rebootToWorkloadSeconds"])
 m = f["agentPeakMiB"]
-print("agent peak memory (unit cgroup)     " + ("%6.1f MiB" % m if m >= 0 else "not reported by the guest"))
+print("agent peak resident memory          " + ("%6.1f MiB" % m if m >= 0 else "not reported by the guest"))
 ' "$work/vm.json"
 fi
 echo "== The portal's fleet list at 100,000 boards on SQLite (one page of 25 and its count up to 10,000)"

@@ -102,6 +102,7 @@ type vm struct {
 	run    string // boot.sh's --run directory
 	accel  string // "kvm" or "tcg", as boot.sh chose
 	start  time.Time
+	cutAt  time.Time // when powerCut was first called
 	serial *serialLog
 	cmd    *exec.Cmd
 	stderr *testio.Buffer
@@ -167,6 +168,9 @@ func bootVM(t *testing.T, image, run, dpsAddr, hubAddr string) *vm {
 // powerCut kills QEMU and swtpm at once (SIGKILL), as a pulled plug: what the guest had not
 // flushed to its disk is lost, and so is the TPM's volatile state.
 func (m *vm) powerCut() {
+	if m.cutAt.IsZero() {
+		m.cutAt = time.Now()
+	}
 	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 	<-m.exited
 }
