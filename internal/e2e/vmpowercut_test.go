@@ -144,8 +144,12 @@ func TestVMPowerCuts(t *testing.T) {
 				logged = firstboot.Stage(s[1])
 			}
 		}
-		t.Logf("cut %d (%s): %.2fs after %s, %.1fs after power-on; the console had last reported stage %s",
-			i+1, cut.stage, delay.Seconds(), what, m.cutAt.Sub(m.start).Seconds(), logged)
+		at := fmt.Sprintf(", %.1fs after power-on", m.cutAt.Sub(m.start).Seconds())
+		if cut.from == 0 {
+			at = ""
+		}
+		t.Logf("cut %d (%s): %.2fs after %s%s; the console had last reported stage %s",
+			i+1, cut.stage, delay.Seconds(), what, at, logged)
 
 		d := readVMDevice(t, run)
 		st := checkVMDevice(t, fmt.Sprintf("after cut %d", i+1), d, logged, id)
