@@ -242,33 +242,38 @@ func searchText(hub string, meta map[string]string) string {
 
 // Activate records an activation: the code is spent, the board's state becomes activated with
 // its hub and metadata, and the change is audited with who, what and from where, in one
-// transaction. ErrNotFound when the board is not the customer's or the code is not (or no
-// longer) its code.
-func (s *Store) Activate(ctx context.Context, a Activation) error {
+// transaction. It returns the board as it now is. ErrNotFound when the board is not the
+// customer's or the code is not (or no longer) its code.
+func (s *Store) Activate(ctx context.Context, a Activation) (*FleetBoard, error) {
 	meta := a.Metadata
 	if meta == nil {
 		meta = map[string]string{}
 	}
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {
-		return fmt.Errorf("records: metadata: %w", err)
+		return nil, fmt.Errorf("records: metadata: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM activation_codes WHERE guid = ? AND code_sha256 = ? AND guid IN (SELECT guid FROM boards WHERE customer = ?)`),
-			a.GUID, a.CodeSHA256, a.Customer)
+	var after *FleetBoard
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM activation_codes WHERE guid = ? AND code_sha256 = ? AND EXISTS (SELECT 1 FROM boards WHERE boards.guid = ? AND customer = ?)`),
+			a.GUID, a.CodeSHA256, a.GUID, a.Customer)
 		if err != nil {
 			return fmt.Errorf("records: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("%w: board %s with that code", ErrNotFound, a.GUID)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE boards SET state = ?, activated_at = ?, fleet_state = ?, hub = ?, metadata = ?, search_text = ?,
-registered_hub = '', registered_at = NULL, registration_checked_at = '' WHERE guid = ?`),
-			StateActivated, ts(time.Now()), FleetActivated, a.Hub, string(metaJSON), searchText(a.Hub, meta), a.GUID); err != nil {
-			return fmt.Errorf("records: %w", err)
+		if after, err = scanFleetBoard(tx.QueryRowContext(ctx, s.q(`UPDATE boards SET state = ?, activated_at = ?, fleet_state = ?, hub = ?, metadata = ?, search_text = ?,
+registered_hub = '', registered_at = NULL, registration_checked_at = '' WHERE guid = ? RETURNING `+fleetCols),
+			StateActivated, ts(time.Now()), FleetActivated, a.Hub, string(metaJSON), searchText(a.Hub, meta), a.GUID)); err != nil {
+			return err
 		}
 		return s.auditFrom(ctx, tx, a.Actor, "activated", a.GUID, a.Detail, a.Address)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return after, nil
 }
 
 // RegistrationDue returns up to limit activated boards not seen registered yet whose

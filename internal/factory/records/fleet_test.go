@@ -111,14 +111,14 @@ func TestFleetSearchAndStates(t *testing.T) {
 				t.Fatal(err)
 			}
 			meta := map[string]string{"location": fmt.Sprintf("Hall %d, 100%% Lyon_Est", i), "chassis": fmt.Sprintf("CH-%d", i)}
-			if err := s.Activate(ctx, Activation{GUID: g, Customer: "acme", CodeSHA256: "h" + g, Hub: "hub-1.azure-devices.net", Metadata: meta, Actor: "ann"}); err != nil {
+			if _, err := s.Activate(ctx, Activation{GUID: g, Customer: "acme", CodeSHA256: "h" + g, Hub: "hub-1.azure-devices.net", Metadata: meta, Actor: "ann"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if err := s.SetActivationCode(ctx, theirs[0], "h", "labels"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activate(ctx, Activation{GUID: theirs[0], Customer: "acme", CodeSHA256: "h"}); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Activate(ctx, Activation{GUID: theirs[0], Customer: "acme", CodeSHA256: "h"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("activating another organisation's board: %v", err)
 		}
 		if _, err := s.Registered(ctx, guids[0], "hub-1.azure-devices.net", time.Now(), time.Now()); err != nil {
@@ -174,7 +174,7 @@ func TestRegistrationRefreshRecords(t *testing.T) {
 		guids := shipFleet(t, s, "acme", 4, 4)
 		for _, g := range guids[:3] {
 			_ = s.SetActivationCode(ctx, g, "h", "labels")
-			if err := s.Activate(ctx, Activation{GUID: g, Customer: "acme", CodeSHA256: "h", Hub: "hub.example.net"}); err != nil {
+			if _, err := s.Activate(ctx, Activation{GUID: g, Customer: "acme", CodeSHA256: "h", Hub: "hub.example.net"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -22,7 +22,7 @@ func TestDeactivateReactivateEdit(t *testing.T) {
 		if err := s.SetActivationCode(ctx, g[0], "h", "labels"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activate(ctx, Activation{GUID: g[0], Customer: "acme", CodeSHA256: "h", Hub: "hub-1.example.net", Metadata: map[string]string{"location": "Hall 3"}, Actor: "ann"}); err != nil {
+		if _, err := s.Activate(ctx, Activation{GUID: g[0], Customer: "acme", CodeSHA256: "h", Hub: "hub-1.example.net", Metadata: map[string]string{"location": "Hall 3"}, Actor: "ann"}); err != nil {
 			t.Fatal(err)
 		}
 		other := who(g[0])

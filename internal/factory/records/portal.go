@@ -222,7 +222,8 @@ func (s *Store) CustomerBoards(ctx context.Context, customer string, limit, offs
 
 // Activated records an activation without metadata or hub (Activate with the rest).
 func (s *Store) Activated(ctx context.Context, guid, customer, codeSHA256, actor, detail, address string) error {
-	return s.Activate(ctx, Activation{GUID: guid, Customer: customer, CodeSHA256: codeSHA256, Actor: actor, Detail: detail, Address: address})
+	_, err := s.Activate(ctx, Activation{GUID: guid, Customer: customer, CodeSHA256: codeSHA256, Actor: actor, Detail: detail, Address: address})
+	return err
 }
 
 // AuditFrom adds a line to the audit trail with the address the change came from.

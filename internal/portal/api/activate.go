@@ -130,7 +130,7 @@ func (a *api) activate(w http.ResponseWriter, r *http.Request, t *records.APITok
 		writeError(w, http.StatusUnprocessableEntity, "invalid_fields", "Some fields are not right: see fields.", bad)
 		return
 	}
-	b, err := activation.Check(r.Context(), a.cfg.Store, a.cfg.Attempts, "api-token:"+t.ID, address(r), t.Customer, req.GUID, code)
+	_, err = activation.Check(r.Context(), a.cfg.Store, a.cfg.Attempts, "api-token:"+t.ID, address(r), t.Customer, req.GUID, code)
 	switch {
 	case errors.Is(err, activation.ErrTooManyAttempts):
 		secs := activation.RetryAfter(err)
@@ -170,17 +170,14 @@ func (a *api) activate(w http.ResponseWriter, r *http.Request, t *records.APITok
 		return
 	}
 	who := "api token " + t.ID + " (" + t.Name + ")"
-	if err := a.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: t.Customer, CodeSHA256: label.CodeHash(code),
-		Hub: req.Hub, Metadata: req.Kept(), Actor: who, Detail: activation.AuditDetail(req), Address: address(r)}); err != nil {
+	after, err := a.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: t.Customer, CodeSHA256: label.CodeHash(code),
+		Hub: req.Hub, Metadata: req.Kept(), Actor: who, Detail: activation.AuditDetail(req), Address: address(r)})
+	if err != nil {
 		// DPS holds the activation; the code could not be spent.
 		a.internal(w, r, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))
 		return
 	}
 	a.cfg.Logger.Info("api: activated", "guid", req.GUID, "by", who, "hub", req.Hub)
-	after, err := a.cfg.Store.CustomerBoard(r.Context(), t.Customer, req.GUID)
-	if err != nil {
-		after = &records.FleetBoard{Board: *b}
-	}
 	setETag(w, e.ETag)
 	writeJSON(w, http.StatusOK, showBoard(after, e))
 }

@@ -30,7 +30,7 @@ func activate(t *testing.T, s *records.Store, c *dps.Client, b portaltest.Board,
 	if _, err := activation.Activate(t.Context(), c, req); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Activate(t.Context(), records.Activation{GUID: b.GUID, Customer: "acme", CodeSHA256: label.CodeHash(b.Code), Hub: hub, Actor: "ann"}); err != nil {
+	if _, err := s.Activate(t.Context(), records.Activation{GUID: b.GUID, Customer: "acme", CodeSHA256: label.CodeHash(b.Code), Hub: hub, Actor: "ann"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -186,7 +186,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request, a *auth) {
 		s.internal(w, r, a, err)
 		return
 	}
-	if err := s.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: a.user.Customer, CodeSHA256: label.CodeHash(p.Code),
+	if _, err := s.cfg.Store.Activate(r.Context(), records.Activation{GUID: req.GUID, Customer: a.user.Customer, CodeSHA256: label.CodeHash(p.Code),
 		Hub: req.Hub, Metadata: req.Kept(), Actor: a.user.Email, Detail: activation.AuditDetail(req), Address: address(r)}); err != nil {
 		// DPS holds the activation; the code could not be spent.
 		s.internal(w, r, a, fmt.Errorf("board %s enabled in DPS but not recorded: %w", req.GUID, err))

@@ -232,7 +232,7 @@ func (s *Server) importRow(ctx context.Context, r *http.Request, a *auth, o org,
 		s.cfg.Logger.Error("web: CSV import", "guid", guid, "err", err)
 		return fail(outcomeFailed, "DPS did not take the change. Import this row again later.")
 	}
-	if err := s.cfg.Store.Activate(ctx, records.Activation{GUID: guid, Customer: a.user.Customer, CodeSHA256: label.CodeHash(code),
+	if _, err := s.cfg.Store.Activate(ctx, records.Activation{GUID: guid, Customer: a.user.Customer, CodeSHA256: label.CodeHash(code),
 		Hub: req.Hub, Metadata: req.Kept(), Actor: a.user.Email, Detail: activation.AuditDetail(req) + "; from a CSV file", Address: address(r)}); err != nil {
 		s.cfg.Logger.Error("web: board enabled in DPS but not recorded", "guid", guid, "err", err)
 		return fail(outcomeFailed, "DPS holds the activation but the portal could not record it. Tell the portal's operator the time it happened.")
