@@ -40,6 +40,10 @@ func (s systemctl) run(ctx context.Context, args ...string) (stdout string, err 
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
+	if err != nil && ctx.Err() != nil {
+		// Killed because the caller gave up: say so, rather than "signal: killed".
+		return out.String(), fmt.Errorf("systemctl %s: %w", strings.Join(args, " "), ctx.Err())
+	}
 	if err != nil {
 		msg := strings.TrimSpace(errOut.String())
 		if msg == "" {
