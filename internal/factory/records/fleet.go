@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Fleet states: a shipped board as its customer sees it.
@@ -98,8 +99,9 @@ type FleetPage struct {
 	Next, Prev *Cursor
 }
 
-// where returns the filter's conditions and their arguments.
-func (s *Store) where(customer string, f FleetFilter) (string, []any) {
+// where returns the filter's conditions and their arguments; viaIndex finds the text through the
+// word index (textPlan).
+func (s *Store) where(customer string, f FleetFilter, viaIndex bool) (string, []any) {
 	cond, args := []string{"customer = ?"}, []any{customer}
 	if f.State != "" {
 		cond, args = append(cond, "fleet_state = ?"), append(args, f.State)
@@ -117,17 +119,58 @@ func (s *Store) where(customer string, f FleetFilter) (string, []any) {
 		}
 	}
 	if f.Text != "" {
-		cond, args = append(cond, `search_text LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(strings.ToLower(f.Text))+"%")
+		text := strings.ToLower(f.Text)
+		if viaIndex {
+			// The trigram index finds the boards holding every three characters of the text
+			// in a row (its LIKE takes % and _ as wildcards: it finds more, never fewer); the
+			// LIKE after it keeps those holding the text itself. The boards are looked up by
+			// GUID from what it finds: the + keeps SQLite from walking the organisation's
+			// index instead and testing each board against the list.
+			cond[0] = "+customer = ?"
+			cond, args = append(cond, `guid IN (SELECT k.guid FROM board_search JOIN board_search_keys k ON k.key = board_search.rowid WHERE board_search.search_text LIKE ?)`),
+				append(args, "%"+text+"%")
+		}
+		// On PostgreSQL the trigram index serves this LIKE itself.
+		cond, args = append(cond, `search_text LIKE ? ESCAPE '\'`), append(args, "%"+likeEscape(text)+"%")
 	}
 	return strings.Join(cond, " AND "), args
 }
 
-// fleetTable is the list query's FROM: for a text search on SQLite, the boards through the
-// index holding search_text, whose entries the LIKE is tested on without reading each board's
-// row (SQLite would otherwise walk the narrower shipment index and read every row to test it).
-// A GUID prefix keeps its own range on the primary key.
-func (s *Store) fleetTable(f FleetFilter) string {
-	if !s.postgres && f.Text != "" && f.GUIDPrefix == "" {
+// indexable reports whether the trigram index can find text: it takes three characters or
+// more. A shorter text is looked for in every board's search_text.
+func indexable(text string) bool { return utf8.RuneCountInString(text) >= 3 }
+
+// Where the word index pays, by how many boards it finds (of every organisation). A page of the
+// list costs, through the index, a lookup and a sort of every board found, and walking the
+// organisation's boards in order instead stops at the page's 25th match: the index wins while
+// the matches are few (about the square root of a 100,000-board fleet). A count walks every
+// board either way, or stops at its bound, so the index wins for far more.
+const (
+	pageByIndexUpTo  = 300
+	countByIndexUpTo = 3000
+)
+
+// textPlan reports whether f's text is best found through the word index, given that it wins
+// while it finds at most upTo boards: it asks the index how many it finds, up to upTo+1. Only
+// SQLite has that choice to make: PostgreSQL's planner weighs its own trigram index.
+func (s *Store) textPlan(ctx context.Context, f FleetFilter, upTo int) (bool, error) {
+	text := strings.ToLower(f.Text)
+	if s.postgres || f.GUIDPrefix != "" || !indexable(text) {
+		return false, nil
+	}
+	var n int
+	if err := s.rd.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM board_search WHERE search_text LIKE ? LIMIT ?)`, "%"+text+"%", upTo+1).Scan(&n); err != nil {
+		return false, fmt.Errorf("records: fleet search: %w", err)
+	}
+	return n <= upTo, nil
+}
+
+// fleetTable is the list query's FROM: for a text search on SQLite not found through the word
+// index, the boards through the index holding search_text, whose entries the LIKE is tested on
+// without reading each board's row (SQLite would otherwise walk the narrower shipment index and
+// read every row to test it). A GUID prefix keeps its own range on the primary key.
+func (s *Store) fleetTable(f FleetFilter, viaIndex bool) string {
+	if !s.postgres && f.Text != "" && !viaIndex && f.GUIDPrefix == "" {
 		return "boards INDEXED BY boards_fleet"
 	}
 	return "boards"
@@ -142,7 +185,16 @@ func likeEscape(s string) string {
 // it. Pages are found by keyset through the (customer, shipped_at, guid) indexes, so a deep page
 // costs what the first does.
 func (s *Store) Fleet(ctx context.Context, customer string, f FleetFilter, after, before Cursor, limit int) (*FleetPage, error) {
-	cond, args := s.where(customer, f)
+	viaIndex, err := s.textPlan(ctx, f, pageByIndexUpTo)
+	if err != nil {
+		return nil, err
+	}
+	return s.fleet(ctx, customer, f, after, before, limit, viaIndex)
+}
+
+// fleet is Fleet, the text found through the word index or not as viaIndex says.
+func (s *Store) fleet(ctx context.Context, customer string, f FleetFilter, after, before Cursor, limit int, viaIndex bool) (*FleetPage, error) {
+	cond, args := s.where(customer, f, viaIndex)
 	order, backward := "shipped_at DESC, guid DESC", !before.IsZero()
 	switch {
 	case backward:
@@ -153,7 +205,7 @@ func (s *Store) Fleet(ctx context.Context, customer string, f FleetFilter, after
 		cond += " AND (shipped_at, guid) < (?, ?)"
 		args = append(args, after.ShippedAt, after.GUID)
 	}
-	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT `+fleetCols+` FROM `+s.fleetTable(f)+` WHERE `+cond+` ORDER BY `+order+` LIMIT ?`), append(args, limit+1)...)
+	rows, err := s.rd.QueryContext(ctx, s.q(`SELECT `+fleetCols+` FROM `+s.fleetTable(f, viaIndex)+` WHERE `+cond+` ORDER BY `+order+` LIMIT ?`), append(args, limit+1)...)
 	if err != nil {
 		return nil, fmt.Errorf("records: fleet: %w", err)
 	}
@@ -204,8 +256,17 @@ func cursorOf(b *FleetBoard) Cursor {
 // FleetCount returns how many of customer's boards match f, counting no further than max:
 // more reports that there are more than max.
 func (s *Store) FleetCount(ctx context.Context, customer string, f FleetFilter, max int) (n int, more bool, err error) {
-	cond, args := s.where(customer, f)
-	err = s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM boards WHERE `+cond+` LIMIT ?) AS matching`), append(args, max+1)...).Scan(&n)
+	viaIndex, err := s.textPlan(ctx, f, countByIndexUpTo)
+	if err != nil {
+		return 0, false, err
+	}
+	return s.fleetCount(ctx, customer, f, max, viaIndex)
+}
+
+// fleetCount is FleetCount, the text found through the word index or not as viaIndex says.
+func (s *Store) fleetCount(ctx context.Context, customer string, f FleetFilter, max int, viaIndex bool) (n int, more bool, err error) {
+	cond, args := s.where(customer, f, viaIndex)
+	err = s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM `+s.fleetTable(f, viaIndex)+` WHERE `+cond+` LIMIT ?) AS matching`), append(args, max+1)...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("records: fleet count: %w", err)
 	}

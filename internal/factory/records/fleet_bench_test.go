@@ -54,8 +54,10 @@ VALUES (?, 'k', ?, '', 's', 'st', 'L', 'B', ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 
 }
 
 // BenchmarkFleetList measures one page of the fleet list (25 boards and the filter's count) at
-// 100,000 boards on SQLite (counted up to 10,000, as the page does): the first page, a deep page (the 3,000th, by its cursor), a search
-// by GUID prefix, one by text in the metadata, and one by state.
+// 100,000 boards on SQLite (counted up to 10,000, as the page does): the first page, a deep page
+// (the 3,000th, by its cursor), a search by GUID prefix, three by text in the metadata (a rare
+// one, about 30 boards; a common one, about 700; and one of two characters, too short for the
+// word index, which every activated board's text is tested against), and one by state.
 func BenchmarkFleetList(b *testing.B) {
 	ctx := context.Background()
 	s, err := OpenSQLite(ctx, b.TempDir())
@@ -84,6 +86,8 @@ func BenchmarkFleetList(b *testing.B) {
 		{"deep", FleetFilter{}, deep},
 		{"guid-prefix", FleetFilter{GUIDPrefix: fmt.Sprintf("%08x", prefix*2654435761)[:6]}, Cursor{}},
 		{"text", FleetFilter{Text: "ch-0424"}, Cursor{}},
+		{"text-common", FleetFilter{Text: "hall 7, site"}, Cursor{}},
+		{"text-short", FleetFilter{Text: "7,"}, Cursor{}},
 		{"state-registered", FleetFilter{State: FleetRegistered}, Cursor{}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

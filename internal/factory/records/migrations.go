@@ -8,7 +8,8 @@ import (
 )
 
 // migrations are applied in order, each once, each in its own transaction. Never edit one that
-// has shipped: add the next. The SQL is common to SQLite and PostgreSQL.
+// has shipped: add the next. The SQL is common to SQLite and PostgreSQL, but for the versions in
+// dialects.
 var migrations = []string{
 	1: `
 CREATE TABLE boards (
@@ -182,6 +183,59 @@ CREATE TABLE code_failures (
 );
 CREATE INDEX code_failures_recent ON code_failures(customer, last_at);
 `,
+	// 10: a word index for the fleet's text search, in each database's own way (dialects).
+	10: "",
+}
+
+// dialects are the migrations whose SQL differs between the two databases, by version: what
+// SQLite runs, then what PostgreSQL runs.
+var dialects = map[int][2]string{
+	// The fleet's text search finds a piece of text anywhere in search_text through an index of
+	// its trigrams (three characters in a row) rather than by reading every board's.
+	//
+	// SQLite: an FTS5 table with the trigram tokenizer, its rowid a board's key in
+	// board_search_keys (an INTEGER PRIMARY KEY, which VACUUM keeps, unlike the boards' own
+	// rowids), kept up to date by triggers on boards.
+	10: {`
+CREATE TABLE board_search_keys (
+	key  INTEGER PRIMARY KEY,
+	guid TEXT NOT NULL UNIQUE
+);
+CREATE VIRTUAL TABLE board_search USING fts5(search_text, tokenize = 'trigram', detail = 'none');
+INSERT INTO board_search_keys (guid) SELECT guid FROM boards WHERE search_text <> '';
+INSERT INTO board_search (rowid, search_text)
+	SELECT k.key, b.search_text FROM board_search_keys k JOIN boards b ON b.guid = k.guid;
+CREATE TRIGGER board_search_insert AFTER INSERT ON boards WHEN new.search_text <> '' BEGIN
+	INSERT INTO board_search_keys (guid) VALUES (new.guid) ON CONFLICT DO NOTHING;
+	INSERT INTO board_search (rowid, search_text) SELECT key, new.search_text FROM board_search_keys WHERE guid = new.guid;
+END;
+CREATE TRIGGER board_search_update AFTER UPDATE OF search_text ON boards BEGIN
+	INSERT INTO board_search_keys (guid) VALUES (new.guid) ON CONFLICT DO NOTHING;
+	DELETE FROM board_search WHERE rowid = (SELECT key FROM board_search_keys WHERE guid = new.guid);
+	INSERT INTO board_search (rowid, search_text) SELECT key, new.search_text FROM board_search_keys WHERE guid = new.guid;
+END;
+CREATE TRIGGER board_search_delete AFTER DELETE ON boards BEGIN
+	DELETE FROM board_search WHERE rowid = (SELECT key FROM board_search_keys WHERE guid = old.guid);
+	DELETE FROM board_search_keys WHERE guid = old.guid;
+END;
+`,
+		// PostgreSQL: pg_trgm's GIN index, which LIKE '%…%' uses as it is. The extension is
+		// trusted, so the database's owner may create it.
+		`
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX boards_search_trgm ON boards USING gin (search_text gin_trgm_ops);
+`},
+}
+
+// migration returns the SQL of version v for this store's database.
+func (s *Store) migration(v int) string {
+	if d, ok := dialects[v]; ok {
+		if s.postgres {
+			return d[1]
+		}
+		return d[0]
+	}
+	return migrations[v]
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -199,8 +253,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	for v := have + 1; v <= latest; v++ {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			// A reserved number has nothing to apply; its version is recorded all the same.
-			if migrations[v] != "" {
-				if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			if stmts := s.migration(v); stmts != "" {
+				if _, err := tx.ExecContext(ctx, stmts); err != nil {
 					return fmt.Errorf("records: migration %d: %w", v, err)
 				}
 			}
