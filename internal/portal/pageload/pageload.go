@@ -58,8 +58,9 @@ type Config struct {
 	Requests int
 	// Time bounds the page views: no page is asked for after it has passed since the first.
 	Time time.Duration
-	// Think is the mean pause between a user's pages, as a person reads one before the next
-	// (each pause drawn evenly from 0 to twice Think, so that users do not move in step); zero
+	// Think is the mean pause between a user's pages, as a person reads one before the next,
+	// and before the first (each pause drawn evenly from 0 to twice Think, so that users do
+	// not move in step); zero
 	// sends each user's pages back to back, which measures what the portal can serve at most.
 	Think time.Duration
 	// Searches are the list's search queries users pick from, as URL query strings

@@ -125,7 +125,9 @@ func (s *session) browse(ctx context.Context, deadline time.Time) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return
 		}
-		if i > 0 && s.cfg.Think > 0 {
+		if s.cfg.Think > 0 {
+			// Before the first page too: users signed in together arrive over the first
+			// pause, as people do, rather than all at the same instant.
 			pause := time.Duration(s.rnd.Int64N(int64(2 * s.cfg.Think)))
 			if time.Now().Add(pause).After(deadline) {
 				return
