@@ -44,6 +44,13 @@ const maxJPEG = 256 << 20
 // MaxPixels pixels is refused before any of its pixels is decoded. The header's bytes are
 // kept and read again, so r need not seek.
 func Decode(r io.Reader) (image.Image, error) {
+	return decode(r, 0)
+}
+
+// decode is Decode of an input of size bytes when size is known (a file's), else 0: a JPEG
+// image is then read for libjpeg-turbo into a buffer of that size rather than one grown by
+// doubling, memory that a process decoding one photo would touch for the first time.
+func decode(r io.Reader, size int64) (image.Image, error) {
 	hdr := &header{max: maxHeader}
 	cfg, format, err := image.DecodeConfig(io.TeeReader(r, hdr))
 	switch {
@@ -60,10 +67,12 @@ func Decode(r io.Reader) (image.Image, error) {
 	rest := io.MultiReader(bytes.NewReader(hdr.b.Bytes()), r)
 	if format == "jpeg" && turboJPEG {
 		// libjpeg-turbo decodes from memory: the whole file is read first, up to maxJPEG.
-		data, err := io.ReadAll(io.LimitReader(rest, maxJPEG+1))
-		if err != nil {
+		// The buffer's room beyond size lets ReadFrom see the end without growing it.
+		buf := bytes.NewBuffer(make([]byte, 0, min(max(size, 0), maxJPEG)+bytes.MinRead))
+		if _, err := buf.ReadFrom(io.LimitReader(rest, maxJPEG+1)); err != nil {
 			return nil, notImage(err)
 		}
+		data := buf.Bytes()
 		if len(data) <= maxJPEG {
 			if img, ok := decodeTurbo(data); ok {
 				return img, nil

@@ -38,7 +38,7 @@ func Open(ctx context.Context, path string) (image.Image, error) {
 	if fi.Size() == 0 {
 		return nil, refuse(ErrEmpty, "%s is empty: no bytes to decode; export or save the image again", path)
 	}
-	img, err := Decode(ctxReader{ctx, f})
+	img, err := decode(ctxReader{ctx, f}, fi.Size())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

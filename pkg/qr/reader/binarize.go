@@ -29,55 +29,83 @@ func (b binarizer) String() string {
 	}
 }
 
-// binarize runs b on p. integral is scratch space for the adaptive threshold.
-func binarize(b binarizer, p *plane, integral *[]uint32) (*gozxing.BitMatrix, error) {
+// binarize runs b on p, or on its negative when inverted, for light modules on a dark
+// background: gozxing only finds dark modules on a light background, and its ALSO_INVERTED
+// hint is ignored by the QR reader. The negative is not made: each binarizer reads a pixel v as 255-v (v^0xff),
+// which gives the matrix the negative plane would, bit for bit, and spares a copy of the plane.
+// scratch is scratch space for the adaptive threshold.
+func binarize(b binarizer, p *plane, inverted bool, scratch *[]uint32) (*gozxing.BitMatrix, error) {
+	var flip byte
+	if inverted {
+		flip = 0xff
+	}
 	switch b {
 	case hybrid:
-		return hybridThreshold(p)
+		return hybridThreshold(p, flip)
 	case global:
-		return globalThreshold(p)
+		return globalThreshold(p, flip)
 	default:
-		return adaptiveThreshold(p, integral)
+		return adaptiveThreshold(p, flip, scratch)
 	}
 }
 
 // adaptiveThreshold marks a pixel black when it is darker than the mean of the window around it
-// by a small margin; the margin keeps flat areas (quiet zone, screen bezel) white.
-func adaptiveThreshold(p *plane, integral *[]uint32) (*gozxing.BitMatrix, error) {
+// by a small margin; the margin keeps flat areas (quiet zone, screen bezel) white. Pixels are
+// read as v^flip.
+//
+// The window sums come from the sums of each column over the window's rows, moved down a row
+// at a time, and their running sums along the row: two rows of counters in scratch, where a
+// table of sums over the whole plane would be four bytes a pixel of memory that a process
+// decoding one photo touches for the first time.
+func adaptiveThreshold(p *plane, flip byte, scratch *[]uint32) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	m, err := gozxing.NewBitMatrix(w, h)
 	if err != nil {
 		return nil, err
 	}
-	iw := w + 1
-	if cap(*integral) < iw*(h+1) {
-		*integral = make([]uint32, iw*(h+1))
+	if cap(*scratch) < 2*w+1 {
+		*scratch = make([]uint32, 2*w+1)
 	}
-	sum := (*integral)[:iw*(h+1)]
-	clear(sum[:iw])
-	for y := 0; y < h; y++ {
-		var row uint32
-		sum[(y+1)*iw] = 0
-		for x := 0; x < w; x++ {
-			row += uint32(p.pix[y*w+x])
-			sum[(y+1)*iw+x+1] = sum[y*iw+x+1] + row
-		}
-	}
+	col, pre := (*scratch)[:w], (*scratch)[w:2*w+1]
+	clear(col)
 	// A window of about 1/8 of the shorter side spans several modules of any code that fills
 	// a reasonable part of the frame, and is clamped so tiny images still get a neighbourhood.
 	r := max(min(w, h)/16, 4)
+	bits := gozxing.NewBitArray(w)
+	top, bottom := 0, 0 // the rows summed in col: [top, bottom)
 	for y := 0; y < h; y++ {
 		y0, y1 := max(y-r, 0), min(y+r+1, h)
-		for x := 0; x < w; x++ {
-			x0, x1 := max(x-r, 0), min(x+r+1, w)
-			n := uint64((y1 - y0) * (x1 - x0))
-			// The table wraps around on huge images; differences of window sums stay exact.
-			s := uint64(sum[y1*iw+x1] - sum[y0*iw+x1] - sum[y1*iw+x0] + sum[y0*iw+x0])
-			// Compare v*n with s*(1-margin) in integers: margin 1/16 of the mean.
-			if uint64(p.pix[y*w+x])*n*16 < s*15 {
-				m.Set(x, y)
+		for ; bottom < y1; bottom++ {
+			for x, v := range p.pix[bottom*w : (bottom+1)*w] {
+				col[x] += uint32(v ^ flip)
 			}
 		}
+		for ; top < y0; top++ {
+			for x, v := range p.pix[top*w : (top+1)*w] {
+				col[x] -= uint32(v ^ flip)
+			}
+		}
+		pre[0] = 0
+		for x, c := range col {
+			pre[x+1] = pre[x] + c
+		}
+		rows := uint64(y1 - y0)
+		pix := p.pix[y*w : (y+1)*w]
+		for x0 := 0; x0 < w; x0 += 32 {
+			var word uint32
+			for i, v := range pix[x0:min(x0+32, w)] {
+				x := x0 + i
+				lo, hi := max(x-r, 0), min(x+r+1, w)
+				n := rows * uint64(hi-lo)
+				s := uint64(pre[hi] - pre[lo])
+				// Compare v*n with s*(1-margin) in integers: margin 1/16 of the mean.
+				if uint64(v^flip)*n*16 < s*15 {
+					word |= 1 << uint(i)
+				}
+			}
+			bits.SetBulk(x0, word)
+		}
+		m.SetRow(y, bits)
 	}
 	return m, nil
 }

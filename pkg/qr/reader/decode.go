@@ -62,11 +62,12 @@ type Decoder struct {
 	FirstOnly bool
 
 	gray plane
-	// views are the passes' planes, made for each image as its steps need them; integral
-	// and integrals are the adaptive threshold's scratch space for one and for several workers.
-	views     []*view
-	integral  []uint32
-	integrals [][]uint32
+	// views are the passes' planes, made for each image as its steps need them; sums
+	// and workerSums are the adaptive threshold's scratch space (two rows of counters) for one
+	// and for several workers.
+	views      []*view
+	sums       []uint32
+	workerSums [][]uint32
 
 	// trace, when set by tests, is told which attempt read the first code.
 	trace func(attempt string)
@@ -104,6 +105,8 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 		return nil, fmt.Errorf("%w: %d×%d pixels, at most %d: crop or scale it down", ErrImageTooLarge, w, h, MaxPixels)
 	}
 	d.gray.setGray(img)
+	defer d.gray.release()
+
 	hints := hintsThorough
 	if d.Effort == Fast {
 		hints = hintsFast
@@ -151,8 +154,8 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 			}
 			if m == nil {
 				var err error
-				d.views[0].get(pl.passes[0], &d.gray)
-				if m, err = binarize(hybrid, d.views[0].polarity(a.inverted), &d.integral); err != nil {
+				p := d.views[0].get(pl.passes[0], &d.gray)
+				if m, err = binarize(hybrid, p, a.inverted, &d.sums); err != nil {
 					continue
 				}
 			}

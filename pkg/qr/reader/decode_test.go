@@ -1,10 +1,12 @@
 package reader
 
 import (
+	"bytes"
 	"errors"
 	"image"
 	"image/color"
 	"image/color/palette"
+	"image/draw"
 	"testing"
 
 	"github.com/oobtpm/oob/pkg/qr"
@@ -141,6 +143,31 @@ func TestDecoderFastReusedAcrossFrames(t *testing.T) {
 	res, err := (&Decoder{}).Decode(frame)
 	if err != nil || res[0].Text != text {
 		t.Fatalf("thorough decode of the 1280×720 frame: %v", err)
+	}
+}
+
+// TestDecoderLeavesImagesAlone checks that a Decoder reading a gray image in place (rows without
+// padding) neither changes it nor writes into it when it decodes the next image, one it must copy
+// (a sub-image, whose rows are padded), and that both still read.
+func TestDecoderLeavesImagesAlone(t *testing.T) {
+	frame, text := frame1280x720(t)
+	before := bytes.Clone(frame.Pix)
+	code := render(t, encodeForTest(t, text), 4, qr.QuietZone, 0, 255)
+	big := image.NewGray(image.Rect(0, 0, code.Rect.Dx()+40, code.Rect.Dy()+40))
+	for i := range big.Pix {
+		big.Pix[i] = 255
+	}
+	draw.Draw(big, code.Rect.Add(image.Pt(20, 20)), code, image.Point{}, draw.Src)
+	sub := big.SubImage(image.Rect(10, 10, big.Rect.Dx()-10, big.Rect.Dy()-10))
+	var d Decoder
+	for i, img := range []image.Image{frame, sub, frame} {
+		res, err := d.Decode(img)
+		if err != nil || res[0].Text != text {
+			t.Fatalf("image %d: err %v", i, err)
+		}
+		if !bytes.Equal(frame.Pix, before) {
+			t.Fatalf("after image %d: the 1280×720 frame's pixels changed", i)
+		}
 	}
 }
 

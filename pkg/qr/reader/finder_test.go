@@ -27,13 +27,12 @@ func compareFinders(t *testing.T, frames []labelledImage) {
 	t.Helper()
 	compared := 0
 	for _, f := range frames {
-		var gray, inv plane
+		var gray plane
 		gray.setGray(f.img)
-		invert(&inv, &gray)
-		for _, p := range []*plane{&gray, &inv} {
+		for _, inverted := range []bool{false, true} {
 			for _, b := range []binarizer{hybrid, global, adaptive} {
-				var integral []uint32
-				m, err := binarize(b, p, &integral)
+				var sums []uint32
+				m, err := binarize(b, &gray, inverted, &sums)
 				if err != nil {
 					continue
 				}

@@ -14,8 +14,8 @@ const (
 // made faster as hybridThreshold is: gozxing sets each black pixel with BitMatrix.Set; here
 // each row is built a word at a time and copied in. The black point is estimated from four
 // rows' middle three fifths, as gozxing does, and a plane without enough contrast is refused
-// the same way.
-func globalThreshold(p *plane) (*gozxing.BitMatrix, error) {
+// the same way. Pixels are read as v^flip (see binarize).
+func globalThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	m, err := gozxing.NewBitMatrix(w, h)
 	if err != nil {
@@ -25,7 +25,7 @@ func globalThreshold(p *plane) (*gozxing.BitMatrix, error) {
 	for y := 1; y < 5; y++ {
 		row := p.pix[(h*y/5)*w:]
 		for _, v := range row[w/5 : (w*4)/5] {
-			buckets[v>>globalShift]++
+			buckets[(v^flip)>>globalShift]++
 		}
 	}
 	black, ok := globalBlackPoint(&buckets)
@@ -40,7 +40,7 @@ func globalThreshold(p *plane) (*gozxing.BitMatrix, error) {
 			for i, v := range pix[x0:min(x0+32, w)] {
 				// Without a branch, as in hybridThreshold: the sign of v-black is 1 when
 				// black.
-				word |= uint32(((int(v)-black)>>63)&1) << uint(i)
+				word |= uint32(((int(v^flip)-black)>>63)&1) << uint(i)
 			}
 			bits.SetBulk(x0, word)
 		}

@@ -14,14 +14,14 @@ const (
 // hybridThreshold is gozxing's HybridBinarizer with the same output, made faster: gozxing sets
 // each black pixel with BitMatrix.Set, which was a tenth of the decoder's time; here each row
 // is built a word at a time and copied in. Planes smaller than five blocks fall back to
-// gozxing's global histogram, as gozxing does.
-func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
+// gozxing's global histogram, as gozxing does. Pixels are read as v^flip (see binarize).
+func hybridThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	if w < hybridMinSide || h < hybridMinSide {
-		return globalThreshold(p)
+		return globalThreshold(p, flip)
 	}
 	subW, subH := (w+hybridBlock-1)/hybridBlock, (h+hybridBlock-1)/hybridBlock
-	black := blackPoints(p.pix, subW, subH, w, h)
+	black := blackPoints(p.pix, flip, subW, subH, w, h)
 	// Each block's threshold is the mean of the black points of the 5×5 blocks around it.
 	thr := make([]int, subW*subH)
 	for y := 0; y < subH; y++ {
@@ -78,7 +78,7 @@ func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
 			for i, v := range pix[x0 : x0+len(thr)] {
 				// Without a branch: the sign of threshold-v is 0 for a black pixel, so its
 				// complement's low bit is 1; a branch per pixel mispredicts on noisy frames.
-				word |= uint32(^((thr[i]-int(v))>>63)&1) << uint(i)
+				word |= uint32(^((thr[i]-int(v^flip))>>63)&1) << uint(i)
 			}
 			row.SetBulk(x0, word)
 		}
@@ -88,8 +88,9 @@ func hybridThreshold(p *plane) (*gozxing.BitMatrix, error) {
 }
 
 // blackPoints is gozxing's calculateBlackPoints: each block's black point, from its mean when
-// the block has contrast, else from its darkest pixel and its neighbours' black points.
-func blackPoints(lum []byte, subW, subH, w, h int) []int {
+// the block has contrast, else from its darkest pixel and its neighbours' black points; pixels
+// read as v^flip.
+func blackPoints(lum []byte, flip byte, subW, subH, w, h int) []int {
 	lastX, lastY := w-hybridBlock, h-hybridBlock
 	black := make([]int, subW*subH)
 	for y := 0; y < subH; y++ {
@@ -99,7 +100,7 @@ func blackPoints(lum []byte, subW, subH, w, h int) []int {
 			sum, lo, hi := 0, 0xff, 0
 			for yy, off := 0, y0*w+x0; yy < hybridBlock; yy, off = yy+1, off+w {
 				for _, v := range lum[off : off+hybridBlock] {
-					px := int(v)
+					px := int(v ^ flip)
 					sum += px
 					lo = min(lo, px)
 					hi = max(hi, px)
@@ -108,7 +109,7 @@ func blackPoints(lum []byte, subW, subH, w, h int) []int {
 					// Contrast found: the rest of the block only adds to the sum.
 					for yy, off = yy+1, off+w; yy < hybridBlock; yy, off = yy+1, off+w {
 						for _, v := range lum[off : off+hybridBlock] {
-							sum += int(v)
+							sum += int(v ^ flip)
 						}
 					}
 				}

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -14,19 +15,40 @@ func TestHybridAsGozxing(t *testing.T) {
 	planes := binarizerPlanes(t)
 	for i := range planes {
 		p := &planes[i]
-		want, err := gozxing.NewHybridBinarizer(source{p}).GetBlackMatrix()
-		if err != nil {
-			t.Fatal(err)
+		for _, inverted := range []bool{false, true} {
+			want, err := gozxing.NewHybridBinarizer(source{polarity(p, inverted)}).GetBlackMatrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := binarize(hybrid, p, inverted, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameMatrix(t, fmt.Sprintf("plane %d (%d×%d), inverted %v", i, p.w, p.h, inverted), got, want)
 		}
-		got, err := hybridThreshold(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for y := 0; y < p.h; y++ {
-			for x := 0; x < p.w; x++ {
-				if got.Get(x, y) != want.Get(x, y) {
-					t.Fatalf("plane %d (%d×%d): pixel (%d, %d) is %v, gozxing's %v", i, p.w, p.h, x, y, got.Get(x, y), want.Get(x, y))
-				}
+	}
+}
+
+// polarity returns p, or a negative copy of it when inverted: what binarize must read p as.
+func polarity(p *plane, inverted bool) *plane {
+	if !inverted {
+		return p
+	}
+	var inv plane
+	invert(&inv, p)
+	return &inv
+}
+
+// sameMatrix fails the test at the first pixel where got and want differ.
+func sameMatrix(t *testing.T, what string, got, want *gozxing.BitMatrix) {
+	t.Helper()
+	if got.GetWidth() != want.GetWidth() || got.GetHeight() != want.GetHeight() {
+		t.Fatalf("%s: %d×%d matrix, want %d×%d", what, got.GetWidth(), got.GetHeight(), want.GetWidth(), want.GetHeight())
+	}
+	for y := 0; y < want.GetHeight(); y++ {
+		for x := 0; x < want.GetWidth(); x++ {
+			if got.Get(x, y) != want.Get(x, y) {
+				t.Fatalf("%s: pixel (%d, %d) is %v, want %v", what, x, y, got.Get(x, y), want.Get(x, y))
 			}
 		}
 	}
@@ -74,20 +96,69 @@ func TestGlobalAsGozxing(t *testing.T) {
 	}
 	for i := range planes {
 		p := &planes[i]
-		want, wantErr := gozxing.NewGlobalHistgramBinarizer(source{p}).GetBlackMatrix()
-		got, err := globalThreshold(p)
-		if (err != nil) != (wantErr != nil) {
-			t.Fatalf("plane %d (%d×%d): error %v, gozxing's %v", i, p.w, p.h, err, wantErr)
-		}
-		if err != nil {
-			continue
-		}
-		for y := 0; y < p.h; y++ {
-			for x := 0; x < p.w; x++ {
-				if got.Get(x, y) != want.Get(x, y) {
-					t.Fatalf("plane %d (%d×%d): pixel (%d, %d) is %v, gozxing's %v", i, p.w, p.h, x, y, got.Get(x, y), want.Get(x, y))
-				}
+		for _, inverted := range []bool{false, true} {
+			what := fmt.Sprintf("plane %d (%d×%d), inverted %v", i, p.w, p.h, inverted)
+			want, wantErr := gozxing.NewGlobalHistgramBinarizer(source{polarity(p, inverted)}).GetBlackMatrix()
+			got, err := binarize(global, p, inverted, nil)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("%s: error %v, gozxing's %v", what, err, wantErr)
+			}
+			if err == nil {
+				sameMatrix(t, what, got, want)
 			}
 		}
+	}
+}
+
+// TestAdaptiveWindowMeans checks the adaptive threshold against its definition, computed
+// another way: each pixel against the mean of its window, the window's sum read from a table
+// of sums over the whole plane, in both polarities, on the same planes as the hybrid test.
+func TestAdaptiveWindowMeans(t *testing.T) {
+	planes := binarizerPlanes(t)
+	var sums []uint32
+	for i := range planes {
+		p := &planes[i]
+		for _, inverted := range []bool{false, true} {
+			got, err := binarize(adaptive, p, inverted, &sums)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameMatrix(t, fmt.Sprintf("plane %d (%d×%d), inverted %v", i, p.w, p.h, inverted), got, windowMeans(polarity(p, inverted)))
+		}
+	}
+}
+
+// windowMeans is the adaptive threshold by a summed-area table: black where a pixel is below
+// 15/16 of the mean of the window of radius max(min(w, h)/16, 4) around it, cut by the edges.
+func windowMeans(p *plane) *gozxing.BitMatrix {
+	w, h := p.w, p.h
+	table := make([]uint64, (w+1)*(h+1))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			table[(y+1)*(w+1)+x+1] = uint64(p.pix[y*w+x]) + table[y*(w+1)+x+1] + table[(y+1)*(w+1)+x] - table[y*(w+1)+x]
+		}
+	}
+	r := max(min(w, h)/16, 4)
+	m, _ := gozxing.NewBitMatrix(w, h)
+	for y := 0; y < h; y++ {
+		y0, y1 := max(y-r, 0), min(y+r+1, h)
+		for x := 0; x < w; x++ {
+			x0, x1 := max(x-r, 0), min(x+r+1, w)
+			sum := table[y1*(w+1)+x1] - table[y0*(w+1)+x1] - table[y1*(w+1)+x0] + table[y0*(w+1)+x0]
+			n := uint64((y1 - y0) * (x1 - x0))
+			if uint64(p.pix[y*w+x])*n*16 < sum*15 {
+				m.Set(x, y)
+			}
+		}
+	}
+	return m
+}
+
+// invert writes the negative of src into dst: the plane that binarize reads when inverted,
+// made as it was before binarize read it so, for the tests that check the two agree.
+func invert(dst, src *plane) {
+	dst.resize(src.w, src.h)
+	for i, v := range src.pix {
+		dst.pix[i] = 255 - v
 	}
 }

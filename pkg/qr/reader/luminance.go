@@ -14,10 +14,16 @@ import (
 type plane struct {
 	w, h int
 	pix  []byte
+	// borrowed is set when pix is the caller's image (see setGray): it is only read, and
+	// never reused for another plane.
+	borrowed bool
 }
 
-// resize makes p a w×h plane, reusing its buffer when it is large enough.
+// resize makes p a w×h plane, reusing its buffer when it is large enough and its own.
 func (p *plane) resize(w, h int) {
+	if p.borrowed {
+		p.pix, p.borrowed = nil, false
+	}
 	p.w, p.h = w, h
 	if cap(p.pix) < w*h {
 		p.pix = make([]byte, w*h)
@@ -25,12 +31,38 @@ func (p *plane) resize(w, h int) {
 	p.pix = p.pix[:w*h]
 }
 
+// borrow makes p the w×h plane pix holds, without copying it.
+func (p *plane) borrow(w, h int, pix []byte) {
+	p.w, p.h, p.pix, p.borrowed = w, h, pix[:w*h:w*h], true
+}
+
+// release lets go of a borrowed image, so that the plane does not keep it alive.
+func (p *plane) release() {
+	if p.borrowed {
+		p.pix, p.borrowed = nil, false
+	}
+}
+
 // setGray converts img to luminance in p. Alpha is composited over white, as a transparent
 // PNG is shown on a light page, so that a code drawn with transparent light modules still has
-// its quiet zone.
+// its quiet zone. A gray image, or the luma of a YCbCr one, whose rows follow each other
+// without padding is read where it is: a copy is memory that a process decoding one photo
+// touches for the first time, which costs more than reading it.
 func (p *plane) setGray(img image.Image) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
+	switch m := img.(type) {
+	case *image.Gray:
+		if m.Stride == w {
+			p.borrow(w, h, m.Pix[m.PixOffset(b.Min.X, b.Min.Y):])
+			return
+		}
+	case *image.YCbCr:
+		if m.YStride == w {
+			p.borrow(w, h, m.Y[m.YOffset(b.Min.X, b.Min.Y):])
+			return
+		}
+	}
 	p.resize(w, h)
 	switch m := img.(type) {
 	case *image.Gray:

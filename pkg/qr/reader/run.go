@@ -13,18 +13,18 @@ import (
 const maxWorkers = 4
 
 // view is one pass's plane for the image being decoded, made the first time a step needs it
-// and then shared by the pass's steps, in both polarities.
+// and then shared by the pass's steps, in both polarities (see binarize).
 type view struct {
-	mu                  sync.Mutex
-	ready, invReady     bool
-	src                 *plane // the gray image itself, or plane
-	plane, inv, scratch plane
-	back                affine
+	mu             sync.Mutex
+	ready          bool
+	src            *plane // the gray image itself, or plane
+	plane, scratch plane
+	back           affine
 }
 
 // reset forgets the previous image's planes, keeping their buffers.
 func (v *view) reset() {
-	v.ready, v.invReady, v.src = false, false, nil
+	v.ready, v.src = false, nil
 }
 
 // get returns the pass's plane for the gray image, preparing it on the first call.
@@ -41,21 +41,6 @@ func (v *view) get(ps pass, gray *plane) *plane {
 		v.ready = true
 	}
 	return v.src
-}
-
-// polarity returns the plane as prepared, or inverted, for light-on-dark codes; get must have
-// been called.
-func (v *view) polarity(inverted bool) *plane {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if !inverted {
-		return v.src
-	}
-	if !v.invReady {
-		invert(&v.inv, v.src)
-		v.invReady = true
-	}
-	return &v.inv
 }
 
 // outcome is what one step did.
@@ -92,11 +77,10 @@ var errAbandoned = errors.New("qr: attempt abandoned")
 
 // try makes step i of pl. stop, if not nil, says when an earlier step has read a code, so that
 // this one can end early: its answer would not be used.
-func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, integral *[]uint32, stop func() bool) outcome {
+func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, sums *[]uint32, stop func() bool) outcome {
 	s := pl.steps[i]
-	v := d.views[s.pass]
-	v.get(pl.passes[s.pass], &d.gray)
-	m, err := binarize(s.bin, v.polarity(s.inverted), integral)
+	p := d.views[s.pass].get(pl.passes[s.pass], &d.gray)
+	m, err := binarize(s.bin, p, s.inverted, sums)
 	if err != nil || (stop != nil && stop()) {
 		return outcome{ran: true, m: m}
 	}
@@ -134,7 +118,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 			if d.Effort == Fast && s.inverted && found[s.pass] {
 				continue
 			}
-			out[i] = d.try(pl, i, hints, &d.integral, nil)
+			out[i] = d.try(pl, i, hints, &d.sums, nil)
 			found[s.pass] = found[s.pass] || (out[i].found && !s.inverted)
 			if out[i].read {
 				break
@@ -142,12 +126,12 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 		}
 		return out
 	}
-	for len(d.integrals) < workers {
-		d.integrals = append(d.integrals, nil)
+	for len(d.workerSums) < workers {
+		d.workerSums = append(d.workerSums, nil)
 	}
 	// The first step alone: it is cheap and reads most images, and a second worker started
 	// beside it would only slow it down on a busy machine.
-	if out[0] = d.try(pl, 0, hints, &d.integrals[0], nil); out[0].read {
+	if out[0] = d.try(pl, 0, hints, &d.workerSums[0], nil); out[0].read {
 		return out
 	}
 	var next atomic.Int64
@@ -164,7 +148,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 				if i >= first.Load() {
 					return
 				}
-				out[i] = d.try(pl, int(i), hints, &d.integrals[w], func() bool { return first.Load() < i })
+				out[i] = d.try(pl, int(i), hints, &d.workerSums[w], func() bool { return first.Load() < i })
 				for out[i].read {
 					f := first.Load()
 					if i >= f || first.CompareAndSwap(f, i) {

@@ -21,15 +21,6 @@ func (m affine) then(n affine) affine {
 	}
 }
 
-// invert writes 255-src into dst: gozxing only finds dark modules on a light background, and
-// its ALSO_INVERTED hint is ignored by the QR reader, so light-on-dark screens need this.
-func invert(dst, src *plane) {
-	dst.resize(src.w, src.h)
-	for i, v := range src.pix {
-		dst.pix[i] = 255 - v
-	}
-}
-
 // shrink averages k×k blocks. A code that fills a large frame has modules many pixels wide;
 // averaging removes moiré and sensor noise and makes the finder search cheaper.
 func shrink(dst, src *plane, k int) affine {
@@ -136,26 +127,39 @@ func stretch(dst, src *plane) {
 	}
 }
 
-// blur is a separable box blur of the given radius, using tmp as scratch. Screens photographed
-// close up show a moiré of sub-pixels and JPEG ringing that splits modules; a blur merges them.
+// blur is a separable box blur of the given radius, the image's edge pixels repeated beyond
+// it. Screens photographed close up show a moiré of sub-pixels and JPEG ringing that splits
+// modules; a blur merges them. The rows are blurred into tmp as the columns' running sums need
+// them, tmp holding only the last 2r+2: a whole blurred copy would be memory that a process
+// decoding one photo touches for the first time, which costs more than the blur.
 func blur(dst, tmp, src *plane, r int) {
-	tmp.resize(src.w, src.h)
-	dst.resize(src.w, src.h)
-	n := 2*r + 1
-	m := reciprocal(n)
-	boxRows(tmp.pix, src.pix, src.w, src.h, r, m)
-	// Columns: running sums of whole rows, so that memory is read in order.
 	w, h := src.w, src.h
+	dst.resize(w, h)
+	ring := 2*r + 2
+	tmp.resize(w, ring)
+	m := reciprocal(2*r + 1)
+	made := -1 // the last source row blurred into tmp
+	row := func(y int) []byte {
+		y = clampi(y, h)
+		for made < y {
+			made++
+			boxRow(tmp.pix[(made%ring)*w:][:w], src.pix[made*w:][:w], r, m)
+		}
+		return tmp.pix[(y%ring)*w:][:w]
+	}
+	// Columns: running sums of whole rows, so that memory is read in order.
 	sum := make([]uint32, w)
 	for k := -r; k <= r; k++ {
-		row := tmp.pix[clampi(k, h)*w:][:w]
-		for x, v := range row {
+		for x, v := range row(k) {
 			sum[x] += uint32(v)
 		}
 	}
 	for y := 0; y < h; y++ {
 		out := dst.pix[y*w : (y+1)*w]
-		add, sub := tmp.pix[clampi(y+r+1, h)*w:][:w], tmp.pix[clampi(y-r, h)*w:][:w]
+		// The row leaving the window is read before the one entering it is made: the ring's
+		// 2r+2 rows hold both.
+		sub := row(y - r)
+		add := row(y + r + 1)
 		for x := range out {
 			out[x] = byte(uint64(sum[x]) * m >> 32)
 			sum[x] += uint32(add[x]) - uint32(sub[x])
@@ -169,19 +173,16 @@ func reciprocal(n int) uint64 {
 	return uint64(1<<32)/uint64(n) + 1
 }
 
-// boxRows blurs each row; m is reciprocal(2*r+1).
-func boxRows(dst, src []byte, w, h, r int, m uint64) {
-	for y := 0; y < h; y++ {
-		row := src[y*w : (y+1)*w]
-		out := dst[y*w : (y+1)*w]
-		var sum uint32
-		for k := -r; k <= r; k++ {
-			sum += uint32(row[clampi(k, w)])
-		}
-		for x := range out {
-			out[x] = byte(uint64(sum) * m >> 32)
-			sum += uint32(row[clampi(x+r+1, w)]) - uint32(row[clampi(x-r, w)])
-		}
+// boxRow blurs one row of src into out; m is reciprocal(2*r+1).
+func boxRow(out, src []byte, r int, m uint64) {
+	w := len(src)
+	var sum uint32
+	for k := -r; k <= r; k++ {
+		sum += uint32(src[clampi(k, w)])
+	}
+	for x := range out {
+		out[x] = byte(uint64(sum) * m >> 32)
+		sum += uint32(src[clampi(x+r+1, w)]) - uint32(src[clampi(x-r, w)])
 	}
 }
 

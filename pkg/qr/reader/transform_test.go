@@ -45,3 +45,43 @@ func TestBlurDivision(t *testing.T) {
 		}
 	}
 }
+
+// TestBlurAsDefined checks blur against its definition computed pixel by pixel: each row's
+// box mean (rounded down), then each column's box mean of those, the edge pixels repeated
+// beyond the image, for the radii the decoder uses and on planes shorter than the window.
+func TestBlurAsDefined(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, size := range [][2]int{{1, 1}, {3, 2}, {17, 5}, {64, 48}, {123, 77}} {
+		src := plane{w: size[0], h: size[1], pix: make([]byte, size[0]*size[1])}
+		for i := range src.pix {
+			src.pix[i] = byte(rng.IntN(256))
+		}
+		for r := 1; r <= 3; r++ {
+			var dst, tmp plane
+			blur(&dst, &tmp, &src, r)
+			w, h, n := src.w, src.h, 2*r+1
+			at := func(p []byte, x, y int) int { return int(p[clampi(y, h)*w+clampi(x, w)]) }
+			rows := make([]byte, w*h)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					s := 0
+					for k := -r; k <= r; k++ {
+						s += at(src.pix, x+k, y)
+					}
+					rows[y*w+x] = byte(s / n)
+				}
+			}
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					s := 0
+					for k := -r; k <= r; k++ {
+						s += at(rows, x, y+k)
+					}
+					if got, want := dst.pix[y*w+x], byte(s/n); got != want {
+						t.Fatalf("%d×%d, radius %d: pixel (%d, %d) is %d, want %d", w, h, r, x, y, got, want)
+					}
+				}
+			}
+		}
+	}
+}
