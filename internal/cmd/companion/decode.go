@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"runtime/debug"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -80,6 +81,10 @@ type decodedJSON struct {
 }
 
 func decodeRun(ctx context.Context, opts *DecodeOptions) error {
+	// A photo's decode allocates a few MiB that die with it: collecting them as the heap first
+	// reaches 4 MiB, mid-decode, cost a one-photo process 2–4 ms, where collecting at five times
+	// the live heap lets it end first and still bounds the memory of a long list of images.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	valid, seen := 0, 0
 	report := func(source, text string) {
 		seen++
