@@ -62,12 +62,11 @@ type Decoder struct {
 	FirstOnly bool
 
 	gray plane
-	// views are the passes' planes, made for each image as its steps need them; sums
-	// and workerSums are the adaptive threshold's scratch space (two rows of counters) for one
-	// and for several workers.
-	views      []*view
-	sums       []uint32
-	workerSums [][]uint32
+	// views are the passes' planes, made for each image as its steps need them; scratch
+	// and workers are the binarizers' scratch space for one worker and for several.
+	views   []*view
+	scratch scratch
+	workers []scratch
 
 	// trace, when set by tests, is told which attempt read the first code.
 	trace func(attempt string)
@@ -155,7 +154,7 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 			if m == nil {
 				var err error
 				p := d.views[0].get(pl.passes[0], &d.gray)
-				if m, err = binarize(hybrid, p, a.inverted, &d.sums); err != nil {
+				if m, err = binarize(hybrid, p, a.inverted, &d.scratch); err != nil {
 					continue
 				}
 			}

@@ -31,8 +31,7 @@ func compareFinders(t *testing.T, frames []labelledImage) {
 		gray.setGray(f.img)
 		for _, inverted := range []bool{false, true} {
 			for _, b := range []binarizer{hybrid, global, adaptive} {
-				var sums []uint32
-				m, err := binarize(b, &gray, inverted, &sums)
+				m, err := binarize(b, &gray, inverted, nil)
 				if err != nil {
 					continue
 				}

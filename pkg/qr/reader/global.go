@@ -15,11 +15,10 @@ const (
 // each row is built a word at a time and copied in. The black point is estimated from four
 // rows' middle three fifths, as gozxing does, and a plane without enough contrast is refused
 // the same way. Pixels are read as v^flip (see binarize).
-func globalThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
+func globalThreshold(p *plane, flip byte, s *scratch) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
-	m, err := gozxing.NewBitMatrix(w, h)
-	if err != nil {
-		return nil, err
+	if w < 1 || h < 1 {
+		return gozxing.NewBitMatrix(w, h) // its error
 	}
 	var buckets [globalBuckets]int
 	for y := 1; y < 5; y++ {
@@ -31,6 +30,10 @@ func globalThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
 	black, ok := globalBlackPoint(&buckets)
 	if !ok {
 		return nil, gozxing.NewNotFoundException()
+	}
+	m, err := s.matrix(w, h)
+	if err != nil {
+		return nil, err
 	}
 	bits := gozxing.NewBitArray(w)
 	for y := 0; y < h; y++ {

@@ -15,15 +15,15 @@ const (
 // each black pixel with BitMatrix.Set, which was a tenth of the decoder's time; here each row
 // is built a word at a time and copied in. Planes smaller than five blocks fall back to
 // gozxing's global histogram, as gozxing does. Pixels are read as v^flip (see binarize).
-func hybridThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
+func hybridThreshold(p *plane, flip byte, s *scratch) (*gozxing.BitMatrix, error) {
 	w, h := p.w, p.h
 	if w < hybridMinSide || h < hybridMinSide {
-		return globalThreshold(p, flip)
+		return globalThreshold(p, flip, s)
 	}
 	subW, subH := (w+hybridBlock-1)/hybridBlock, (h+hybridBlock-1)/hybridBlock
-	black := blackPoints(p.pix, flip, subW, subH, w, h)
+	black := blackPoints(ints(&s.black, subW*subH), p.pix, flip, subW, subH, w, h)
 	// Each block's threshold is the mean of the black points of the 5×5 blocks around it.
-	thr := make([]int, subW*subH)
+	thr := ints(&s.thr, subW*subH)
 	for y := 0; y < subH; y++ {
 		top := min(max(y, 2), subH-3)
 		for x := 0; x < subW; x++ {
@@ -36,7 +36,7 @@ func hybridThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
 			thr[y*subW+x] = sum / 25
 		}
 	}
-	m, err := gozxing.NewBitMatrix(w, h)
+	m, err := s.matrix(w, h)
 	if err != nil {
 		return nil, err
 	}
@@ -89,10 +89,9 @@ func hybridThreshold(p *plane, flip byte) (*gozxing.BitMatrix, error) {
 
 // blackPoints is gozxing's calculateBlackPoints: each block's black point, from its mean when
 // the block has contrast, else from its darkest pixel and its neighbours' black points; pixels
-// read as v^flip.
-func blackPoints(lum []byte, flip byte, subW, subH, w, h int) []int {
+// read as v^flip. The subW×subH values are written into black, which is returned.
+func blackPoints(black []int, lum []byte, flip byte, subW, subH, w, h int) []int {
 	lastX, lastY := w-hybridBlock, h-hybridBlock
-	black := make([]int, subW*subH)
 	for y := 0; y < subH; y++ {
 		y0 := min(y*hybridBlock, lastY)
 		for x := 0; x < subW; x++ {

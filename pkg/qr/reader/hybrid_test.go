@@ -20,13 +20,32 @@ func TestHybridAsGozxing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := binarize(hybrid, p, inverted, nil)
+			got, err := binarize(hybrid, p, inverted, dirtyScratch(p))
 			if err != nil {
 				t.Fatal(err)
 			}
 			sameMatrix(t, fmt.Sprintf("plane %d (%d×%d), inverted %v", i, p.w, p.h, inverted), got, want)
 		}
 	}
+}
+
+// dirtyScratch returns scratch space as a worker's is after other steps: a spare matrix of p's
+// size with every bit set, and counters and block values, longer than p needs, full of
+// garbage. A binarizer must write over all of it.
+func dirtyScratch(p *plane) *scratch {
+	m, err := gozxing.NewBitMatrix(max(p.w, 1), max(p.h, 1))
+	if err != nil {
+		panic(err)
+	}
+	m.SetRegion(0, 0, m.GetWidth(), m.GetHeight())
+	s := &scratch{spare: m, sums: make([]uint32, 2*p.w+9), black: make([]int, p.w*p.h), thr: make([]int, p.w*p.h)}
+	for i := range s.sums {
+		s.sums[i] = 0xdeadbeef
+	}
+	for i := range s.black {
+		s.black[i], s.thr[i] = 977, -5
+	}
+	return s
 }
 
 // polarity returns p, or a negative copy of it when inverted: what binarize must read p as.
@@ -99,7 +118,7 @@ func TestGlobalAsGozxing(t *testing.T) {
 		for _, inverted := range []bool{false, true} {
 			what := fmt.Sprintf("plane %d (%d×%d), inverted %v", i, p.w, p.h, inverted)
 			want, wantErr := gozxing.NewGlobalHistgramBinarizer(source{polarity(p, inverted)}).GetBlackMatrix()
-			got, err := binarize(global, p, inverted, nil)
+			got, err := binarize(global, p, inverted, dirtyScratch(p))
 			if (err != nil) != (wantErr != nil) {
 				t.Fatalf("%s: error %v, gozxing's %v", what, err, wantErr)
 			}
@@ -115,11 +134,10 @@ func TestGlobalAsGozxing(t *testing.T) {
 // of sums over the whole plane, in both polarities, on the same planes as the hybrid test.
 func TestAdaptiveWindowMeans(t *testing.T) {
 	planes := binarizerPlanes(t)
-	var sums []uint32
 	for i := range planes {
 		p := &planes[i]
 		for _, inverted := range []bool{false, true} {
-			got, err := binarize(adaptive, p, inverted, &sums)
+			got, err := binarize(adaptive, p, inverted, dirtyScratch(p))
 			if err != nil {
 				t.Fatal(err)
 			}

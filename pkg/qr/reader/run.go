@@ -77,15 +77,24 @@ var errAbandoned = errors.New("qr: attempt abandoned")
 
 // try makes step i of pl. stop, if not nil, says when an earlier step has read a code, so that
 // this one can end early: its answer would not be used.
-func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, sums *[]uint32, stop func() bool) outcome {
+//
+// The step's matrix is kept in its outcome when it may be wanted after the run: it read a code
+// (the multi-code search runs on it), or it is a hybrid matrix of the gray image (that search's
+// matrices when no step reads). Any other goes back to scr, to be written over by the worker's
+// next step.
+func (d *Decoder) try(pl *plan, i int, hints map[gozxing.DecodeHintType]any, scr *scratch, stop func() bool) outcome {
 	s := pl.steps[i]
 	p := d.views[s.pass].get(pl.passes[s.pass], &d.gray)
-	m, err := binarize(s.bin, p, s.inverted, sums)
-	if err != nil || (stop != nil && stop()) {
-		return outcome{ran: true, m: m}
+	m, err := binarize(s.bin, p, s.inverted, scr)
+	out := outcome{ran: true, m: m}
+	if err == nil && (stop == nil || !stop()) {
+		out.sym, out.found, err = readSingle(m, hints, d.Effort == Thorough && pl.passes[s.pass].nudge && !s.inverted, stop)
+		out.read = err == nil
 	}
-	sym, found, err := readSingle(m, hints, d.Effort == Thorough && pl.passes[s.pass].nudge && !s.inverted, stop)
-	return outcome{ran: true, read: err == nil, found: found, sym: sym, m: m}
+	if m != nil && !out.read && (s.pass != 0 || s.bin != hybrid) {
+		scr.spare, out.m = m, nil
+	}
+	return out
 }
 
 // run makes pl's steps until one reads a code and returns what each did; the first step
@@ -118,7 +127,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 			if d.Effort == Fast && s.inverted && found[s.pass] {
 				continue
 			}
-			out[i] = d.try(pl, i, hints, &d.sums, nil)
+			out[i] = d.try(pl, i, hints, &d.scratch, nil)
 			found[s.pass] = found[s.pass] || (out[i].found && !s.inverted)
 			if out[i].read {
 				break
@@ -126,8 +135,8 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 		}
 		return out
 	}
-	for len(d.workerSums) < workers {
-		d.workerSums = append(d.workerSums, nil)
+	for len(d.workers) < workers {
+		d.workers = append(d.workers, scratch{})
 	}
 	// The first step reads most images, yet the second starts beside it rather than after:
 	// with a second core idle, a frame that the first step misses is read or given up 4 ms
@@ -146,7 +155,7 @@ func (d *Decoder) run(pl *plan, hints map[gozxing.DecodeHintType]any) []outcome 
 				if i >= first.Load() {
 					return
 				}
-				out[i] = d.try(pl, int(i), hints, &d.workerSums[w], func() bool { return first.Load() < i })
+				out[i] = d.try(pl, int(i), hints, &d.workers[w], func() bool { return first.Load() < i })
 				for out[i].read {
 					f := first.Load()
 					if i >= f || first.CompareAndSwap(f, i) {
