@@ -135,7 +135,7 @@ func (d *Decoder) Decode(img image.Image) ([]Result, error) {
 		if !d.FirstOnly {
 			// The single detector returns the best-looking code; the multi detector, run on
 			// the same matrix, finds the others in the picture.
-			more, _ := readMulti(out[i].m, hints)
+			more, _ := readMulti(out[i].m, hints, out[i].sym)
 			add(more, back)
 		}
 		return results, nil

@@ -15,6 +15,10 @@ import (
 type symbol struct {
 	result  *common.DecoderResult
 	corners [4][2]float64 // top-left, top-right, bottom-right, bottom-left of the symbol
+	// finders are the centres of its finder patterns (bottom-left, top-left, top-right) and
+	// their module size, for readMulti to know this code again.
+	finders [3]gozxing.ResultPoint
+	module  float64
 }
 
 // errLibrary marks a panic inside gozxing turned into an error.
@@ -46,31 +50,70 @@ func readSingle(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, thor
 	return s, true, err
 }
 
-// readFound decodes the code whose finder patterns are info: gozxing's own grid first.
+// readFound decodes the code whose finder patterns are info: gozxing's own grid first. When
+// stop says so before the grid is decoded (its error correction is most of the time of a large
+// code), it gives up.
 func readFound(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, hints map[gozxing.DecodeHintType]any, thorough bool, stop func() bool) (symbol, error) {
-	if det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info); err == nil {
-		if s, err := decodeDetected(det, hints); err == nil {
-			return s, nil
+	s, err := func() (symbol, error) {
+		if det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info); err == nil {
+			if stop != nil && stop() {
+				return symbol{}, errAbandoned
+			}
+			if s, err := decodeDetected(det, hints); err == nil {
+				return s, nil
+			}
 		}
+		return resampled(m, info, hints, thorough, stop)
+	}()
+	if err == nil {
+		tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
+		s.finders = [3]gozxing.ResultPoint{bl, tl, tr}
+		s.module = (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	}
-	return resampled(m, info, hints, thorough, stop)
+	return s, err
 }
 
 // readMulti finds every code in m that its finder-pattern triples allow and decodes those it
-// can; undecodable candidates are skipped.
-func readMulti(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any) (out []symbol, err error) {
+// can; undecodable candidates are skipped, and so are those whose finder patterns are the ones
+// of a code already read (known, from the same matrix): decoding it again would cost another
+// error correction for the same contents.
+func readMulti(m *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, known ...symbol) (out []symbol, err error) {
 	defer guard(&err)
 	dets, err := multidetector.NewMultiDetector(m).DetectMulti(hints)
 	if err != nil {
 		return nil, err
 	}
 	for _, det := range dets {
+		if readAlready(det.GetPoints(), known) {
+			continue
+		}
 		s, err := decodeDetected(det, hints)
 		if err == nil {
 			out = append(out, s)
 		}
 	}
 	return out, nil
+}
+
+// readAlready reports whether the finder-pattern centres pts (bottom-left, top-left, top-right,
+// as gozxing's detectors give them) are those of one of the symbols read, each within a module.
+func readAlready(pts []gozxing.ResultPoint, read []symbol) bool {
+	if len(pts) < 3 {
+		return false
+	}
+next:
+	for _, s := range read {
+		if s.finders[0] == nil || s.module <= 0 {
+			continue
+		}
+		for i, f := range s.finders {
+			if gozxing.ResultPoint_Distance(pts[i], f) > s.module {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func decodeDetected(det *common.DetectorResult, hints map[gozxing.DecodeHintType]any) (symbol, error) {
