@@ -1,7 +1,8 @@
 // Package hubstate keeps the portal's record of whether each activated board is connected to
 // its IoT hub: in bounded rounds it asks DPS where the board was assigned (its registration
-// state: hub and device ID) and that hub's service API whether the device is connected, and
-// records the answer (records.Connection) for the board list to show.
+// state: hub and device ID, read and recorded by registration.Check, so that the same read
+// also brings the board's registration up to date) and that hub's service API whether the
+// device is connected, and records the answer (records.Connection) for the board list to show.
 package hubstate
 
 import (
@@ -12,7 +13,7 @@ import (
 	"time"
 
 	"github.com/oobtpm/oob/internal/factory/records"
-	"github.com/oobtpm/oob/pkg/dps"
+	"github.com/oobtpm/oob/internal/portal/registration"
 	"github.com/oobtpm/oob/pkg/dpsapi"
 	"github.com/oobtpm/oob/pkg/hubservice"
 )
@@ -27,11 +28,6 @@ const (
 	DefaultTimeout = 15 * time.Second
 )
 
-// Registrations is where boards were assigned: DPS's service API (*dps.Client).
-type Registrations interface {
-	GetRegistrationState(ctx context.Context, id string) (*dpsapi.DeviceRegistrationState, error)
-}
-
 // Devices reads a device's connection from its hub (*hubservice.Client).
 type Devices interface {
 	Device(ctx context.Context, hubHost, deviceID string) (*hubservice.Device, error)
@@ -40,7 +36,7 @@ type Devices interface {
 // Config is what a Refresher needs; Store, DPS and Hubs are required.
 type Config struct {
 	Store *records.Store
-	DPS   Registrations
+	DPS   registration.States // where boards were assigned: DPS's service API (*dps.Client)
 	Hubs  Devices
 	// Interval, Batch and Timeout: see the defaults above.
 	Interval time.Duration
@@ -131,15 +127,12 @@ func (r *Refresher) read(ctx context.Context, guid string) *records.Connection {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	c := &records.Connection{GUID: guid, CheckedAt: r.cfg.Now()}
-	st, err := r.cfg.DPS.GetRegistrationState(ctx, guid)
+	st, err := registration.Check(ctx, r.cfg.Store, r.cfg.DPS, guid, c.CheckedAt)
 	switch {
-	case errors.Is(err, dps.ErrNotFound):
-		c.State = records.ConnNotProvisioned
-		return c
 	case err != nil:
 		c.State, c.Error = records.ConnUnknown, fmt.Sprintf("DPS registration state: %v", err)
 		return c
-	case st.Status != dpsapi.RegistrationAssigned || st.AssignedHub == "" || st.DeviceID == "":
+	case st == nil || st.Status != dpsapi.RegistrationAssigned || st.AssignedHub == "" || st.DeviceID == "":
 		c.State = records.ConnNotProvisioned
 		return c
 	}

@@ -95,6 +95,16 @@ func TestRoundFollowsTheDevice(t *testing.T) {
 	if _, ok := got[gShipped]; ok {
 		t.Error("a board not activated was read")
 	}
+	// The same DPS reads brought the boards' registrations up to date for the board list.
+	for guid, hub := range map[string]string{gA: hubA, gB: hubB, gNone: ""} {
+		b, err := store.CustomerBoard(ctx, "acme", guid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if registered := b.FleetState == records.FleetRegistered; registered != (hub != "") || b.RegisteredHub != hub {
+			t.Errorf("board %s after a round: %s at %q, want registered at %q", guid, b.FleetState, b.RegisteredHub, hub)
+		}
+	}
 	// Read a moment ago: nothing is due again before the interval has passed.
 	if n, err := r.Round(ctx); n != 0 || err != nil {
 		t.Fatalf("round within the interval read %d boards (%v)", n, err)
