@@ -103,7 +103,7 @@ func TestCustomerBoardsAfterPagesWithoutRepeats(t *testing.T) {
 		if err := s.SetActivationCode(ctx, first[1], "c", "op"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activated(ctx, first[1], "acme", "c", "ann", "", ""); err != nil {
+		if _, err := s.Activate(ctx, Activation{GUID: first[1], Customer: "acme", CodeSHA256: "c", Actor: "ann"}); err != nil {
 			t.Fatal(err)
 		}
 		var seen []string

@@ -25,7 +25,7 @@ func TestConnections(t *testing.T) {
 			if err := s.SetActivationCode(ctx, g, "code-"+g, "op"); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Activated(ctx, g, "acme", "code-"+g, "ann", "", "192.0.2.1"); err != nil {
+			if _, err := s.Activate(ctx, Activation{GUID: g, Customer: "acme", CodeSHA256: "code-" + g, Actor: "ann", Address: "192.0.2.1"}); err != nil {
 				t.Fatal(err)
 			}
 		}

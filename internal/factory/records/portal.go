@@ -220,12 +220,6 @@ func (s *Store) CustomerBoards(ctx context.Context, customer string, limit, offs
 	return out, total, rows.Err()
 }
 
-// Activated records an activation without metadata or hub (Activate with the rest).
-func (s *Store) Activated(ctx context.Context, guid, customer, codeSHA256, actor, detail, address string) error {
-	_, err := s.Activate(ctx, Activation{GUID: guid, Customer: customer, CodeSHA256: codeSHA256, Actor: actor, Detail: detail, Address: address})
-	return err
-}
-
 // AuditFrom adds a line to the audit trail with the address the change came from.
 func (s *Store) AuditFrom(ctx context.Context, actor, action, guid, detail, address string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.auditFrom(ctx, tx, actor, action, guid, detail, address) })

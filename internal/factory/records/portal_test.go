@@ -83,16 +83,16 @@ func TestActivatedSpendsTheCode(t *testing.T) {
 		if err := s.SetActivationCode(ctx, g1, "codehash", "op"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activated(ctx, g1, "other", "codehash", "eve", "", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Activate(ctx, Activation{GUID: g1, Customer: "other", CodeSHA256: "codehash", Actor: "eve"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("activation by another customer: %v", err)
 		}
-		if err := s.Activated(ctx, g1, "acme", "wrong", "ann", "", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Activate(ctx, Activation{GUID: g1, Customer: "acme", CodeSHA256: "wrong", Actor: "ann"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("activation with a wrong code: %v", err)
 		}
-		if err := s.Activated(ctx, g1, "acme", "codehash", "ann@acme.example", "hub h.example", "192.0.2.7"); err != nil {
+		if _, err := s.Activate(ctx, Activation{GUID: g1, Customer: "acme", CodeSHA256: "codehash", Actor: "ann@acme.example", Detail: "hub h.example", Address: "192.0.2.7"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activated(ctx, g1, "acme", "codehash", "ann@acme.example", "", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Activate(ctx, Activation{GUID: g1, Customer: "acme", CodeSHA256: "codehash", Actor: "ann@acme.example"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("second activation with a spent code: %v", err)
 		}
 		b, _ := s.Board(ctx, g1)

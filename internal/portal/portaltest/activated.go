@@ -29,7 +29,7 @@ func RecordBoards(t testing.TB, s *records.Store, customer string, activated int
 		if err := s.SetActivationCode(ctx, g, "code-"+g, "labels"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Activated(ctx, g, customer, "code-"+g, "ann@"+customer+".example", "", "192.0.2.1"); err != nil {
+		if _, err := s.Activate(ctx, records.Activation{GUID: g, Customer: customer, CodeSHA256: "code-" + g, Actor: "ann@" + customer + ".example", Address: "192.0.2.1"}); err != nil {
 			t.Fatal(err)
 		}
 	}

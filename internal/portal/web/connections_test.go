@@ -22,7 +22,7 @@ func TestBoardListShowsHubConnection(t *testing.T) {
 		off := portaltest.ShipBoard(t, s, p.emu, "acme")
 		unread := portaltest.ShipBoard(t, s, p.emu, "acme")
 		for _, b := range []portaltest.Board{on, off, unread} {
-			if err := s.Activated(ctx, b.GUID, "acme", label.CodeHash(b.Code), "ann@acme.example", "", "192.0.2.1"); err != nil {
+			if _, err := s.Activate(ctx, records.Activation{GUID: b.GUID, Customer: "acme", CodeSHA256: label.CodeHash(b.Code), Actor: "ann@acme.example", Address: "192.0.2.1"}); err != nil {
 				t.Fatal(err)
 			}
 		}
